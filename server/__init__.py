@@ -1,0 +1,1 @@
+"""微网 Weiwang: micro-grid community governance, offline first."""

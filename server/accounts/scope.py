@@ -1,0 +1,87 @@
+"""The one scoping mechanism: what the signed-in person may see and do.
+
+Every query that touches grid data filters by `viewer.subtree_clause(column)` or loads
+its object through a `get_*_for(viewer, ...)` helper. Outside the viewer's subtree
+the answer is 404 (we do not even admit the object exists); a role that may not take
+an action gets 403.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+
+from server.accounts.models import Role
+from server.grid.models import subtree_bounds
+
+# Roles that work with the grid tree and its households.
+GRID_ROLES = frozenset({Role.admin, Role.community, Role.compound, Role.leader})
+
+
+@dataclass(frozen=True)
+class PostScope:
+    role: str
+    node_id: int
+    path: str
+    post_kind: str | None = None
+    company_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Viewer:
+    person_id: int
+    name: str
+    posts: tuple[PostScope, ...]
+    device_id: int | None = None
+    session_id: str | None = None
+    roles: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", frozenset(p.role for p in self.posts))
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.admin in self.roles
+
+    @property
+    def grid_paths(self) -> tuple[str, ...]:
+        """Roots of the subtrees this person sees, with nested ones dropped."""
+        paths = sorted({p.path for p in self.posts if p.role in GRID_ROLES})
+        roots: list[str] = []
+        for path in paths:
+            if not any(path.startswith(root) for root in roots):
+                roots.append(path)
+        return tuple(roots)
+
+    @property
+    def company_ids(self) -> tuple[int, ...]:
+        return tuple(sorted({p.company_id for p in self.posts if p.role == Role.property and p.company_id}))
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def sees_path(self, path: str) -> bool:
+        return any(path.startswith(root) for root in self.grid_paths)
+
+    def roles_at(self, path: str) -> frozenset[str]:
+        """Roles this person holds over the node at `path` (through it or an ancestor)."""
+        return frozenset(p.role for p in self.posts if path.startswith(p.path))
+
+    def subtree_clause(self, column) -> sa.ColumnElement[bool]:
+        roots = self.grid_paths
+        if not roots:
+            return sa.false()
+        clauses = []
+        for root in roots:
+            low, high = subtree_bounds(root)
+            clauses.append(sa.and_(column >= low, column < high))
+        return sa.or_(*clauses) if len(clauses) > 1 else clauses[0]
+
+    def require_role(self, *roles: str) -> None:
+        if not self.has_role(*roles):
+            raise PermissionDeniedException("Your role may not do this")
+
+    def require_path(self, path: str) -> None:
+        if not self.sees_path(path):
+            raise NotFoundException()

@@ -1,0 +1,87 @@
+"""Server-side sessions in the database, so several app processes share them.
+
+The cookie holds a random token; the table holds its sha256. Expiry slides: each use
+pushes it 30 days out (leaders may be offline for days), written at most once an hour
+so reads stay reads. Revoking a device ends its sessions at once because loading a
+session checks the device.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.models import Device, Person, Post, WebSession
+from server.accounts.scope import PostScope, Viewer
+from server.db import utcnow
+
+COOKIE_NAME = "ww_session"
+TOUCH_EVERY = timedelta(hours=1)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start_session(db: AsyncSession, person_id: int, device_id: int | None, days: int) -> str:
+    """Create a session and return the cookie token (shown once, never stored)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(WebSession(id=hash_token(token), person_id=person_id, device_id=device_id,
+                      created_at=now, last_seen_at=now, expires_at=now + timedelta(days=days)))
+    return token
+
+
+async def end_session(db: AsyncSession, token: str) -> None:
+    await db.execute(
+        sa.update(WebSession).where(WebSession.id == hash_token(token)).values(revoked_at=utcnow())
+    )
+
+
+async def revoke_device_sessions(db: AsyncSession, device_id: int) -> None:
+    await db.execute(
+        sa.update(WebSession)
+        .where(WebSession.device_id == device_id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
+    """The person behind a session cookie, or None if it is unknown, expired or revoked."""
+    row = (
+        await db.execute(
+            sa.select(WebSession, Person.name, Person.active, Device.revoked_at)
+            .join(Person, Person.id == WebSession.person_id)
+            .outerjoin(Device, Device.id == WebSession.device_id)
+            .where(WebSession.id == hash_token(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    session, name, active, device_revoked_at = row
+    now = utcnow()
+    if session.revoked_at or device_revoked_at or not active or _aware(session.expires_at) <= now:
+        return None
+    if now - _aware(session.last_seen_at) > TOUCH_EVERY:
+        await db.execute(
+            sa.update(WebSession)
+            .where(WebSession.id == session.id)
+            .values(last_seen_at=now, expires_at=now + timedelta(days=days))
+        )
+        await db.commit()
+    posts = (await db.execute(sa.select(Post).where(Post.person_id == session.person_id))).scalars().all()
+    return Viewer(
+        person_id=session.person_id,
+        name=name,
+        posts=tuple(PostScope(p.role, p.node_id, p.node_path, p.post_kind, p.company_id) for p in posts),
+        device_id=session.device_id,
+        session_id=session.id,
+    )

@@ -1,0 +1,104 @@
+"""create_app(): every controller listed once, middleware, plugins."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from server.accounts.auth import SessionAuthMiddleware, provide_viewer
+from server.config import STATIC_DIR, TEMPLATES_DIR, Settings, load_settings
+from server.db import make_engine, make_sessionmaker, provide_db
+from server.grid.routes import GridController, HouseholdController
+from server.home import search_in_my_grid, show_home, switch_language
+from server.web import SECURITY_HEADERS, configure_jinja, exception_handler
+
+ROUTE_HANDLERS = [
+    show_home,
+    switch_language,
+    search_in_my_grid,
+    GridController,
+    HouseholdController,
+]
+
+# Paths anyone may open without a session (the middleware still runs, it just finds no one).
+PUBLIC_PATHS = ["/static", "/sw.js", "/manifest.webmanifest", "/favicon.ico"]
+
+
+class SecurityHeadersMiddleware:
+    """Adds CSP and friends to every response, error pages and static files included."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                existing = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in self.headers if k not in existing
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    template_config = TemplateConfig(
+        directory=TEMPLATES_DIR,
+        engine=JinjaTemplateEngine,
+        engine_callback=lambda engine: configure_jinja(engine.engine),
+    )
+    static_router = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        # URLs carry a content hash (?v=...), so a year is safe.
+        cache_control=CacheControlHeader(max_age=31_536_000, public=True),
+        include_in_schema=False,
+    )
+    return Litestar(
+        route_handlers=[*ROUTE_HANDLERS, static_router],
+        dependencies={"db": Provide(provide_db), "viewer": Provide(provide_viewer)},
+        lifespan=[lifespan],
+        template_config=template_config,
+        plugins=[HTMXPlugin()],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            cookie_httponly=False,  # the service worker's sync reads it to send the header
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        middleware=[
+            SecurityHeadersMiddleware,
+            DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"]),
+        ],
+        exception_handlers={Exception: exception_handler},
+        state=State({"settings": settings}),
+        debug=False,
+    )

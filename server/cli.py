@@ -1,0 +1,105 @@
+"""The `weiwang` command: serve | migrate | demo | stats | invite | up."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import click
+
+from server.config import ConfigError, load_settings
+
+
+def _settings():
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(f"配置错误 / configuration error: {exc}") from None
+
+
+@click.group()
+def main() -> None:
+    """微网 Weiwang: micro-grid community governance."""
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from server.migrate import upgrade
+
+    settings = _settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--seed", default=1, show_default=True, help="Same seed, same street.")
+@click.option("--scale", default=1.0, show_default=True, help="0.1 for quick tests, 10 for load tests.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds a street.")
+def demo(seed: int, scale: float, if_empty: bool) -> None:
+    """Load the Jinyuan demo street (晋原街道)."""
+    from server.grid.demo import load_demo_command
+
+    asyncio.run(load_demo_command(_settings(), seed=seed, scale=scale, if_empty=if_empty))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--grid", "code", default=None, help="Grid code of the subtree (default: every street).")
+def stats(as_json: bool, code: str | None) -> None:
+    """Print the grid table for a subtree: tiers, types, households, leaders."""
+    from server.grid.stats import stats_command
+
+    table = asyncio.run(stats_command(_settings(), code))
+    if table is None:
+        raise click.ClickException(f"no grid node with code {code!r}")
+    if as_json:
+        click.echo(json.dumps(table, ensure_ascii=False, indent=2))
+        return
+    from server.grid.stats import format_table
+
+    click.echo(format_table(table))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the app (migrate the database first)."""
+    import uvicorn
+
+    from server.migrate import upgrade
+
+    settings = _settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    _print_first_run_invite(settings)
+    click.echo(f"微网 serving at {settings.base_url}")
+    uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", proxy_headers=True)
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.pass_context
+def up(ctx: click.Context, port: int) -> None:
+    """Migrate, load the demo street if the database is empty, and serve: the README's run command."""
+    ctx.invoke(migrate)
+    ctx.invoke(demo, seed=1, scale=1.0, if_empty=True)
+    ctx.invoke(serve, host="127.0.0.1", port=port, workers=1)
+
+
+def _print_first_run_invite(settings) -> None:
+    try:
+        from server.accounts.invites import first_run_invite
+    except ImportError:  # accounts not built yet
+        return
+    url = asyncio.run(first_run_invite(settings))
+    if url:
+        click.echo("\nNo administrator yet. Open this one-time link to enrol one:\n  " + url + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The six-level grid tree, households, property companies.
+
+Street (街道) → community (社区/村) → compound (小区/院落/林盘) → building (楼栋) →
+unit (单元) → micro-grid (微网格). Levels may be skipped: a rural micro-grid hangs
+directly off its settlement, a business micro-grid off its community.
+
+"Everything under this node" is one indexed range query on `path`: each node's path is
+its parent's path plus its own id as 8 zero-padded digits, so a subtree is
+`path >= P AND path < P || ':'` (':' sorts right after '9' in every collation we use;
+the column is declared COLLATE "C" on PostgreSQL to be sure).
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+SEGMENT = 8  # digits per path segment: room for 99,999,999 nodes, a whole province.
+PathType = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
+
+
+class Level(StrEnum):
+    street = "street"
+    community = "community"
+    compound = "compound"
+    building = "building"
+    unit = "unit"
+    microgrid = "microgrid"
+
+
+# The article's four tiers: building and unit are not tiers of their own.
+TIER_OF_LEVEL = {Level.street: 1, Level.community: 2, Level.compound: 3, Level.microgrid: 4}
+
+
+class CompoundKind(StrEnum):
+    residential = "residential"  # 居民小区/院落
+    rural = "rural"  # 散居林盘 (rural settlement)
+
+
+class MicrogridKind(StrEnum):
+    residential = "residential"  # 居民小区"微小网格"
+    rural = "rural"  # 散居林盘"微网格"
+    business = "business"  # 城镇个体工商户
+    scenic = "scenic"  # 旅游景区
+    institution = "institution"  # 驻区单位: schools, hospitals, agencies, enterprises
+    enterprise = "enterprise"  # 经开区企业
+
+
+# Micro-grids that hold households and have a leader with a notice board.
+HOUSEHOLD_KINDS = (MicrogridKind.residential, MicrogridKind.rural)
+
+
+class CareTag(StrEnum):
+    elderly_alone = "elderly_alone"  # 独居老人
+    disabled = "disabled"  # 残疾人
+    low_income = "low_income"  # 低保
+    left_behind_child = "left_behind_child"  # 留守儿童
+    veteran = "veteran"  # 退役军人
+    serious_illness = "serious_illness"  # 大病
+    special_support = "special_support"  # 特困供养
+
+# Order on the worklist: the most vulnerable first.
+CARE_PRIORITY = [t.value for t in CareTag]
+
+
+def child_path(parent_path: str, node_id: int) -> str:
+    return f"{parent_path}{node_id:0{SEGMENT}d}"
+
+
+def subtree_bounds(path: str) -> tuple[str, str]:
+    return path, path + ":"
+
+
+class PropertyCompany(SQLModel, table=True):
+    __tablename__ = "property_company"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    phone: str = Field(default="", max_length=20)
+
+
+class GridNode(SQLModel, table=True):
+    __tablename__ = "grid_node"
+    __table_args__ = (
+        sa.Index("ix_grid_node_parent_sort", "parent_id", "sort_order"),
+        sa.Index("ix_grid_node_level_kind", "level", "kind"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    parent_id: Optional[int] = Field(default=None, foreign_key="grid_node.id")
+    level: str = Field(max_length=16)
+    kind: Optional[str] = Field(default=None, max_length=16)
+    code: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=100)
+    path: str = Field(sa_type=PathType, unique=True)
+    depth: int = 0
+    sort_order: int = 0
+    property_company_id: Optional[int] = Field(default=None, foreign_key="property_company.id")
+
+    @property
+    def tier(self) -> Optional[int]:
+        return TIER_OF_LEVEL.get(Level(self.level))
+
+    def ancestor_paths(self) -> list[str]:
+        """Paths of this node and every ancestor, root first (for breadcrumbs)."""
+        return [self.path[:i] for i in range(SEGMENT, len(self.path) + 1, SEGMENT)]
+
+
+class Household(SQLModel, table=True):
+    __tablename__ = "household"
+    __table_args__ = (sa.Index("ix_household_grid_path", "grid_path"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    microgrid_id: int = Field(foreign_key="grid_node.id", index=True)
+    # The micro-grid's path, copied so scope checks and subtree counts need no join.
+    grid_path: str = Field(sa_type=PathType)
+    address: str = Field(max_length=120)
+    head_name: str = Field(max_length=40)
+    phone: str = Field(default="", max_length=20)
+    members: int = 1
+    care_tags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    notes: str = Field(default="", max_length=500)
+
+    def care_rank(self) -> int:
+        ranks = [CARE_PRIORITY.index(t) for t in self.care_tags if t in CARE_PRIORITY]
+        return min(ranks) if ranks else len(CARE_PRIORITY)
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234: lists never show a whole number (个人信息保护)."""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+

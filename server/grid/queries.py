@@ -1,0 +1,127 @@
+"""Reads of the grid tree, every one scoped through the Viewer."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from litestar.exceptions import NotFoundException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.models import Person, Post, Role
+from server.accounts.scope import Viewer
+from server.grid.models import SEGMENT, GridNode, Household, Level, subtree_bounds
+
+
+@dataclass
+class ChildRow:
+    node: GridNode
+    households: int
+    microgrids: int
+
+
+async def get_node_for(db: AsyncSession, viewer: Viewer, code: str) -> GridNode:
+    """The node with this code if the viewer may see it; 404 otherwise (no existence leak)."""
+    node = (await db.execute(sa.select(GridNode).where(GridNode.code == code))).scalar_one_or_none()
+    if node is None or not viewer.sees_path(node.path):
+        raise NotFoundException()
+    return node
+
+
+async def get_household_for(db: AsyncSession, viewer: Viewer, household_id: int) -> Household:
+    household = await db.get(Household, household_id)
+    if household is None or not viewer.sees_path(household.grid_path):
+        raise NotFoundException()
+    return household
+
+
+async def root_nodes_for(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
+    paths = viewer.grid_paths
+    if not paths:
+        return []
+    rows = await db.execute(sa.select(GridNode).where(GridNode.path.in_(paths)).order_by(GridNode.path))
+    return list(rows.scalars())
+
+
+async def ancestors(db: AsyncSession, node: GridNode) -> list[GridNode]:
+    paths = node.ancestor_paths()[:-1]
+    if not paths:
+        return []
+    rows = await db.execute(sa.select(GridNode).where(GridNode.path.in_(paths)).order_by(GridNode.depth))
+    return list(rows.scalars())
+
+
+async def children_with_counts(db: AsyncSession, node: GridNode) -> list[ChildRow]:
+    """Each child with the households and micro-grids beneath it: three queries in all."""
+    children = list(
+        (await db.execute(
+            sa.select(GridNode).where(GridNode.parent_id == node.id).order_by(GridNode.sort_order, GridNode.code)
+        )).scalars()
+    )
+    if not children:
+        return []
+    low, high = subtree_bounds(node.path)
+    prefix_len = len(node.path) + SEGMENT
+    child_key = sa.func.substr(Household.grid_path, 1, prefix_len)
+    household_counts = dict(
+        (await db.execute(
+            sa.select(child_key, sa.func.count())
+            .where(Household.grid_path > low, Household.grid_path < high)
+            .group_by(child_key)
+        )).all()
+    )
+    node_key = sa.func.substr(GridNode.path, 1, prefix_len)
+    microgrid_counts = dict(
+        (await db.execute(
+            sa.select(node_key, sa.func.count())
+            .where(GridNode.path > low, GridNode.path < high, GridNode.level == Level.microgrid)
+            .group_by(node_key)
+        )).all()
+    )
+    return [
+        ChildRow(
+            child,
+            household_counts.get(child.path, 0),
+            # A micro-grid child counts itself.
+            microgrid_counts.get(child.path, 0),
+        )
+        for child in children
+    ]
+
+
+async def households_in(db: AsyncSession, microgrid: GridNode) -> list[Household]:
+    rows = await db.execute(
+        sa.select(Household).where(Household.microgrid_id == microgrid.id).order_by(Household.address, Household.id)
+    )
+    return sorted(rows.scalars(), key=lambda h: (h.care_rank(), h.address))
+
+
+async def leaders_of(db: AsyncSession, node: GridNode) -> list[tuple[Post, Person]]:
+    rows = await db.execute(
+        sa.select(Post, Person)
+        .join(Person, Person.id == Post.person_id)
+        .where(Post.node_id == node.id, Post.role == Role.leader)
+        .order_by(Post.post_kind)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def search_households(db: AsyncSession, viewer: Viewer, root: GridNode, query: str, limit: int = 30) -> list[tuple[Household, GridNode]]:
+    """Households whose head's name or address contains `query`, under `root`, in scope."""
+    query = query.strip()
+    if not query:
+        return []
+    low, high = subtree_bounds(root.path)
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = await db.execute(
+        sa.select(Household, GridNode)
+        .join(GridNode, GridNode.id == Household.microgrid_id)
+        .where(
+            Household.grid_path >= low,
+            Household.grid_path < high,
+            viewer.subtree_clause(Household.grid_path),
+            sa.or_(Household.head_name.like(pattern, escape="\\"), Household.address.like(pattern, escape="\\")),
+        )
+        .order_by(Household.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in rows]

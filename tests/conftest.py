@@ -1,0 +1,182 @@
+"""Shared fixtures: one migrated database per run (SQLite or PostgreSQL), the demo street
+at scale 0.1, a few named people, and an in-process client that signs in as them.
+
+`WEIWANG_TEST_BACKEND=postgresql` runs the same suite on PostgreSQL: a fresh database is
+created on the server named by WEIWANG_TEST_DATABASE_URL and dropped afterwards, so
+parallel runs never share data.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from litestar.testing import AsyncTestClient
+
+from server.accounts.models import Person, Post, Role
+from server.accounts.sessions import COOKIE_NAME, start_session
+from server.app import create_app
+from server.config import Settings
+from server.db import make_engine, make_sessionmaker
+from server.grid.models import GridNode, Level
+from server.migrate import upgrade
+
+BACKEND = os.environ.get("WEIWANG_TEST_BACKEND", "sqlite")
+
+
+def _postgres_server_url() -> str:
+    url = os.environ.get("WEIWANG_TEST_DATABASE_URL")
+    if not url:
+        pytest.exit("WEIWANG_TEST_BACKEND=postgresql needs WEIWANG_TEST_DATABASE_URL", returncode=2)
+    return url
+
+
+async def _admin_execute(server_url: str, statement: str) -> None:
+    engine = make_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(statement))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if BACKEND == "postgresql":
+        server_url = _postgres_server_url()
+        name = f"weiwang_test_{os.getpid()}_{secrets.token_hex(3)}"
+        asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}"'))
+        url = server_url.rsplit("/", 1)[0] + "/" + name
+        upgrade(url)
+        yield url
+        asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, tmp_path_factory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key-" + "x" * 32,
+        base_url="http://localhost:8000",
+        var_dir=Path(tmp_path_factory.mktemp("var")),
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings):
+    engine = make_engine(settings.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def demo(engine):
+    """The demo street at scale 0.1, loaded once per run."""
+    from server.grid.demo import load_demo_into
+
+    return await load_demo_into(engine, seed=1, scale=0.1, progress=False)
+
+
+@pytest.fixture
+async def db(engine, demo):
+    async with make_sessionmaker(engine)() as session:
+        yield session
+
+
+@dataclass
+class People:
+    """The cast of the access tests."""
+
+    leader: Person  # A-post leader of `microgrid`
+    microgrid: GridNode
+    neighbour: Person  # A-post leader of a micro-grid in another compound of the same community
+    neighbour_microgrid: GridNode
+    secretary: Person  # community staff of the leader's community
+    community: GridNode
+    other_secretary: Person  # community staff of another community
+    other_community: GridNode
+    admin: Person  # street administrator
+    property_staff: Person
+
+
+async def _first(db, stmt):
+    return (await db.execute(stmt)).first()
+
+
+@pytest.fixture(scope="session")
+async def people(engine, demo) -> People:
+    async with make_sessionmaker(engine)() as db:
+        leader_rows = (
+            await db.execute(
+                sa.select(Person, GridNode)
+                .join(Post, Post.person_id == Person.id)
+                .join(GridNode, GridNode.id == Post.node_id)
+                .where(Post.role == Role.leader, Post.post_kind == "A", GridNode.kind == "residential")
+                .order_by(GridNode.path)
+            )
+        ).all()
+        leader, microgrid = leader_rows[0]
+        community_path = microgrid.path[:16]
+        compound_path = microgrid.path[:24]
+        neighbour, neighbour_mg = next(
+            (p, mg) for p, mg in leader_rows if mg.path.startswith(community_path) and not mg.path.startswith(compound_path)
+        )
+
+        async def staff_of(role: str, path_clause):
+            row = await _first(db, sa.select(Person, GridNode).join(Post, Post.person_id == Person.id)
+                               .join(GridNode, GridNode.id == Post.node_id).where(Post.role == role, path_clause)
+                               .order_by(Person.id))
+            return row
+
+        secretary, community = await staff_of(Role.community, GridNode.path == community_path)
+        other_secretary, other_community = await staff_of(Role.community, GridNode.path != community_path)
+        admin, _ = await staff_of(Role.admin, GridNode.level == Level.street)
+        property_staff, _ = await staff_of(Role.property, sa.true())
+        return People(leader, microgrid, neighbour, neighbour_mg, secretary, community,
+                      other_secretary, other_community, admin, property_staff)
+
+
+@pytest.fixture
+async def app(settings, demo):
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app):
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        yield client
+
+
+async def sign_in(client: AsyncTestClient, engine, person: Person, device_id: int | None = None) -> str:
+    """Start a session for `person` straight in the database (the enrolment flows have their own tests)."""
+    async with make_sessionmaker(engine)() as db:
+        token = await start_session(db, person.id, device_id, days=30)
+        await db.commit()
+    client.cookies.set(COOKIE_NAME, token)
+    return token
+
+
+async def csrf_headers(client: AsyncTestClient) -> dict[str, str]:
+    """A CSRF token as a browser would hold it: from the cookie a page set."""
+    if "csrftoken" not in client.cookies:
+        await client.get("/static/js/app.js")
+        await client.get("/lang-probe-for-csrf")
+    token = client.cookies.get("csrftoken")
+    assert token, "no csrftoken cookie was set"
+    return {"x-csrftoken": token}
+
+
+@pytest.fixture
+def signed_in_as(client, engine):
+    async def _sign_in(person: Person, device_id: int | None = None) -> AsyncTestClient:
+        await sign_in(client, engine, person, device_id)
+        return client
+
+    return _sign_in
