@@ -180,3 +180,13 @@ def signed_in_as(client, engine):
         return client
 
     return _sign_in
+
+
+@pytest.fixture(autouse=True)
+def _fresh_aggregate_cache():
+    """Counts are cached a minute in the app; each test starts without them."""
+    from server import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -55,33 +55,44 @@ def _aware(value: datetime) -> datetime:
 
 
 async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
-    """The person behind a session cookie, or None if it is unknown, expired or revoked."""
-    row = (
+    """The person behind a session cookie, or None if it is unknown, expired or revoked.
+
+    One query (session, person, device and every post): it runs on every request.
+    """
+    rows = (
         await db.execute(
-            sa.select(WebSession, Person.name, Person.active, Device.revoked_at)
+            sa.select(
+                WebSession.person_id, WebSession.device_id, WebSession.expires_at, WebSession.last_seen_at,
+                WebSession.revoked_at, Person.name, Person.active, Device.revoked_at.label("device_revoked_at"),
+                Post.role, Post.node_id, Post.node_path, Post.post_kind, Post.company_id,
+            )
             .join(Person, Person.id == WebSession.person_id)
             .outerjoin(Device, Device.id == WebSession.device_id)
+            .outerjoin(Post, Post.person_id == WebSession.person_id)
             .where(WebSession.id == hash_token(token))
         )
-    ).first()
-    if row is None:
+    ).all()
+    if not rows:
         return None
-    session, name, active, device_revoked_at = row
+    first = rows[0]
     now = utcnow()
-    if session.revoked_at or device_revoked_at or not active or _aware(session.expires_at) <= now:
+    if first.revoked_at or first.device_revoked_at or not first.active or _aware(first.expires_at) <= now:
         return None
-    if now - _aware(session.last_seen_at) > TOUCH_EVERY:
+    session_id = hash_token(token)
+    if now - _aware(first.last_seen_at) > TOUCH_EVERY:
         await db.execute(
             sa.update(WebSession)
-            .where(WebSession.id == session.id)
+            .where(WebSession.id == session_id)
             .values(last_seen_at=now, expires_at=now + timedelta(days=days))
         )
         await db.commit()
-    posts = (await db.execute(sa.select(Post).where(Post.person_id == session.person_id))).scalars().all()
     return Viewer(
-        person_id=session.person_id,
-        name=name,
-        posts=tuple(PostScope(p.role, p.node_id, p.node_path, p.post_kind, p.company_id) for p in posts),
-        device_id=session.device_id,
-        session_id=session.id,
+        person_id=first.person_id,
+        name=first.name,
+        posts=tuple(
+            PostScope(row.role, row.node_id, row.node_path, row.post_kind, row.company_id)
+            for row in rows if row.role is not None
+        ),
+        device_id=first.device_id,
+        session_id=session_id,
     )

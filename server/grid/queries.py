@@ -9,7 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Person, Post, Role
 from server.accounts.scope import Viewer
+from server.cache import cached
 from server.grid.models import SEGMENT, GridNode, Household, Level, subtree_bounds
+
+MAX_DEPTH = 8  # path is String(64): eight segments of eight digits
 
 
 @dataclass
@@ -25,6 +28,18 @@ async def get_node_for(db: AsyncSession, viewer: Viewer, code: str) -> GridNode:
     if node is None or not viewer.sees_path(node.path):
         raise NotFoundException()
     return node
+
+
+async def get_node_with_trail_for(db: AsyncSession, viewer: Viewer, code: str) -> tuple[GridNode, list[GridNode]]:
+    """The node (scoped like get_node_for) and its ancestors, root first, in one query."""
+    target = sa.select(GridNode.path).where(GridNode.code == code).scalar_subquery()
+    prefixes = [sa.func.substr(target, 1, SEGMENT * depth) for depth in range(1, MAX_DEPTH + 1)]
+    rows = list((await db.execute(
+        sa.select(GridNode).where(GridNode.path.in_(prefixes)).order_by(GridNode.depth, GridNode.path)
+    )).scalars())
+    if not rows or rows[-1].code != code or not viewer.sees_path(rows[-1].path):
+        raise NotFoundException()
+    return rows[-1], rows[:-1]
 
 
 async def get_household_for(db: AsyncSession, viewer: Viewer, household_id: int) -> Household:
@@ -51,7 +66,7 @@ async def ancestors(db: AsyncSession, node: GridNode) -> list[GridNode]:
 
 
 async def children_with_counts(db: AsyncSession, node: GridNode) -> list[ChildRow]:
-    """Each child with the households and micro-grids beneath it: three queries in all."""
+    """Each child with the households and micro-grids beneath it (counts cached a minute)."""
     children = list(
         (await db.execute(
             sa.select(GridNode).where(GridNode.parent_id == node.id).order_by(GridNode.sort_order, GridNode.code)
@@ -59,6 +74,21 @@ async def children_with_counts(db: AsyncSession, node: GridNode) -> list[ChildRo
     )
     if not children:
         return []
+    household_counts, microgrid_counts = await cached(
+        ("child-counts", node.path), lambda: _child_counts(db, node)
+    )
+    return [
+        ChildRow(
+            child,
+            household_counts.get(child.path, 0),
+            # A micro-grid child counts itself.
+            microgrid_counts.get(child.path, 0),
+        )
+        for child in children
+    ]
+
+
+async def _child_counts(db: AsyncSession, node: GridNode) -> tuple[dict[str, int], dict[str, int]]:
     low, high = subtree_bounds(node.path)
     prefix_len = len(node.path) + SEGMENT
     child_key = sa.func.substr(Household.grid_path, 1, prefix_len)
@@ -77,15 +107,7 @@ async def children_with_counts(db: AsyncSession, node: GridNode) -> list[ChildRo
             .group_by(node_key)
         )).all()
     )
-    return [
-        ChildRow(
-            child,
-            household_counts.get(child.path, 0),
-            # A micro-grid child counts itself.
-            microgrid_counts.get(child.path, 0),
-        )
-        for child in children
-    ]
+    return household_counts, microgrid_counts
 
 
 async def households_in(db: AsyncSession, microgrid: GridNode) -> list[Household]:

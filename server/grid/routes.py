@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.auth import signed_in
 from server.accounts.models import Role
 from server.accounts.scope import Viewer
+from server.cache import cached
 from server.grid import queries
 from server.grid.models import Level
 from server.grid.stats import ARTICLE_FIGURES, tier_table
@@ -23,8 +24,7 @@ class GridController(Controller):
     @get("/{code:str}", name="grid.node")
     async def show_node(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> object:
         viewer.require_role(*GRID_ROLES)
-        node = await queries.get_node_for(db, viewer, code)
-        trail = await queries.ancestors(db, node)
+        node, trail = await queries.get_node_with_trail_for(db, viewer, code)
         context = {"node": node, "trail": trail}
         if node.level == Level.microgrid:
             context["households"] = await queries.households_in(db, node)
@@ -47,9 +47,8 @@ class GridController(Controller):
     @get("/{code:str}/overview", name="grid.overview")
     async def show_overview(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> object:
         viewer.require_role(*GRID_ROLES)
-        node = await queries.get_node_for(db, viewer, code)
-        table = await tier_table(db, node.path)
-        trail = await queries.ancestors(db, node)
+        node, trail = await queries.get_node_with_trail_for(db, viewer, code)
+        table = await cached(("tier-table", node.path), lambda: tier_table(db, node.path))
         return render(request, "grid/overview.html", node=node, trail=trail, table=table,
                       article=ARTICLE_FIGURES if node.level == Level.street else None)
 
