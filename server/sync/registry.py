@@ -1,0 +1,108 @@
+"""The record types the outbox may carry, and how each one reaches the database.
+
+Every form a phone can fill in offline sends its records through `POST /api/sync`
+(server/sync/routes.py). An area makes a form offline-capable by registering a type:
+
+    from server.sync.registry import SyncType, register
+
+    class IssueData(msgspec.Struct):          # or a dataclass: validation + OpenAPI schema
+        microgrid_id: int
+        title: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+
+    async def apply_issue(db, viewer, record) -> dict[str, str] | None:
+        node = await db.get(GridNode, record.data.microgrid_id)
+        if node is None or not viewer.sees_path(node.path):
+            return {"microgrid_id": record.t("This micro-grid is not in your part of the grid.")}
+        db.add(Issue(id=record.id, ..., created_at=record.created_at))
+        record.grid_path = node.path          # lets the owner's photos be scoped
+        return None
+
+    register(SyncType(name="issue", schema=IssueData, apply=apply_issue))
+
+The contract for `apply(db, viewer, record)`:
+- `record` is a `SyncRecord`: `id` (uuid.UUID, the client's id: use it as the row's
+  primary key), `type`, `created_at` (aware datetime, never more than a day ahead),
+  `data` (an instance of `schema`, already validated for shape and types), `raw` (the
+  data as sent), `t(message, **params)` to translate an error into the sender's language,
+  and `grid_path` to set (optional) so photos of the record are visible in that subtree.
+- Check scope and the rules the schema cannot express, then `db.add(...)` the rows.
+  Do not commit, do not flush unless you must read back: the caller inserts the whole
+  batch in one go (fast path) or record by record inside savepoints (slow path).
+- Return None when stored, or `{field: message}` to reject the record: it is then not
+  stored at all (anything you added is discarded), and the phone keeps it aside with
+  your messages until the leader edits or deletes it.
+- Optional `prefetch(db, viewer, records)`: load in one query what the batch's
+  `apply` calls will look up with `db.get` (e.g. every household), so a 200-record
+  batch does not make 200 round trips. Called before `apply`, with the valid records of
+  this type only.
+- Optional `roles`: the roles that may send this type (others get it rejected).
+
+Idempotency is not the type's business: a `SyncReceipt` row with the record's id is
+inserted in the same transaction, so a replay answers `duplicate` (same content) or
+`conflict` (different content) without calling `apply` again.
+
+The HTML form of an area, when posted without JavaScript, calls `store_one` (in
+server/sync/service.py) with the same type name: one path into the database.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from server import i18n
+
+Errors = dict[str, str]
+
+
+@dataclass
+class SyncRecord:
+    id: uuid.UUID
+    type: str
+    created_at: datetime
+    data: Any
+    raw: dict[str, Any]
+    lang: str = i18n.DEFAULT_LANGUAGE
+    grid_path: str | None = None
+
+    def t(self, message: str, **params: Any) -> str:
+        text = i18n.gettext(self.lang, message)
+        return text % params if params else text
+
+
+ApplyFn = Callable[[Any, Any, SyncRecord], Awaitable[Errors | None]]
+PrefetchFn = Callable[[Any, Any, list[SyncRecord]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SyncType:
+    name: str
+    schema: type
+    apply: ApplyFn
+    prefetch: PrefetchFn | None = None
+    roles: frozenset[str] | None = None
+    description: str = ""
+    # Room for later: a type may declare which record types may own photos.
+    accepts_photos: bool = field(default=True)
+
+
+_TYPES: dict[str, SyncType] = {}
+
+
+def register(sync_type: SyncType) -> SyncType:
+    """Add a record type; registering the same name twice is a mistake, unless it is the same object."""
+    existing = _TYPES.get(sync_type.name)
+    if existing is not None and existing is not sync_type:
+        raise ValueError(f"sync type {sync_type.name!r} is already registered")
+    _TYPES[sync_type.name] = sync_type
+    return sync_type
+
+
+def get(name: str) -> SyncType | None:
+    return _TYPES.get(name)
+
+
+def all_types() -> list[SyncType]:
+    return [_TYPES[name] for name in sorted(_TYPES)]
