@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 
 import click
@@ -72,11 +73,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from server.migrate import upgrade
 
+    if not os.environ.get("WEIWANG_BASE_URL"):
+        # Links (invites) and the WebAuthn origin must name the port we really listen on.
+        os.environ["WEIWANG_BASE_URL"] = f"http://localhost:{port}"
     settings = _settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     _print_first_run_invite(settings)
-    click.echo(f"微网 serving at {settings.base_url}")
+    click.echo(f"微网 serving at {settings.base_url}  (listening on {host}:{port})")
     uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", proxy_headers=True)
 
