@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta, timezone
 from functools import lru_cache
 
 from jinja2 import pass_context
@@ -61,11 +62,23 @@ def _ngettext(ctx, singular: str, plural: str, n: int, **params) -> str:
     return text % {"num": n, **params}
 
 
+def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """UTC from the database, shown on the street's clock (China: UTC+8, no daylight saving)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone(timedelta(hours=8))).strftime(fmt)
+
+
 def configure_jinja(env) -> None:
     env.globals.update(_=_gettext, ngettext=_ngettext, static_url=static_url, languages=i18n.LANGUAGES)
     env.filters["mask_phone"] = mask_phone
+    env.filters["local_time"] = local_time
     env.trim_blocks = True
     env.lstrip_blocks = True
+    # Templates change only with a deploy; checking their mtime on every render costs a stat per file.
+    env.auto_reload = False
 
 
 def is_htmx(request: Request) -> bool:
@@ -111,6 +124,9 @@ def exception_handler(request: Request, exc: Exception) -> Response:
 
     if isinstance(exc, NotAuthorizedException) and not _wants_json(request):
         target = "/signin?next=" + request.url.path if request.method == "GET" else "/signin"
+        ended = request.scope.get("ww_session_ended")  # set by SessionAuthMiddleware
+        if ended:
+            target += ("&" if "?" in target else "?") + "ended=" + ended
         if is_htmx(request):
             return Response(content="", status_code=204, headers={"hx-redirect": target})
         return Redirect(path=target, status_code=303)
