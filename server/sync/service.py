@@ -1,0 +1,274 @@
+"""Storing a batch of outbox records: validation, scope, idempotency, one result each.
+
+Two paths, same answers:
+- fast: every new record is applied into one transaction and flushed once, so a
+  200-record batch is a handful of statements (two multi-row inserts);
+- slow: when that flush fails (a concurrent replay inserted one of the ids first, or a
+  constraint the type did not check), the batch is redone record by record, each in
+  its own savepoint, so one bad record never spoils the others.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import i18n
+from server.accounts.scope import Viewer
+from server.db import utcnow
+from server.i18n import N_
+from server.sync import registry
+from server.sync.models import SyncReceipt
+from server.sync.registry import SyncRecord
+
+log = logging.getLogger("weiwang.sync")
+
+MAX_RECORDS = 500
+MAX_BYTES = 5 * 1024 * 1024
+FUTURE_LIMIT = timedelta(days=1)
+
+CREATED, DUPLICATE, REJECTED, CONFLICT = "created", "duplicate", "rejected", "conflict"
+
+MSG_REQUIRED = N_("This field is required.")
+MSG_INVALID = N_("This value is not valid.")
+MSG_TOO_LONG = N_("This is too long.")
+
+
+@dataclass
+class Result:
+    id: str
+    status: str
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": self.id, "status": self.status}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def content_hash(type_name: str, data: Any) -> str:
+    """sha256 of the canonical JSON of type + data: equal records, equal hashes."""
+    canonical = json.dumps({"type": type_name, "data": data}, sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _translate(lang: str, message: str) -> str:
+    return i18n.gettext(lang, message)
+
+
+_FIELD_AT = re.compile(r"at `\$\.([A-Za-z_][A-Za-z0-9_]*)")
+_MISSING = re.compile(r"missing required field `([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def schema_errors(exc: msgspec.ValidationError, lang: str) -> dict[str, str]:
+    """msgspec's one-line error as {field: message in the sender's language}."""
+    text = str(exc)
+    if match := _MISSING.search(text):
+        return {match.group(1): _translate(lang, MSG_REQUIRED)}
+    name = match.group(1) if (match := _FIELD_AT.search(text)) else "data"
+    if "length <=" in text:
+        return {name: _translate(lang, MSG_TOO_LONG)}
+    if "length >=" in text:
+        return {name: _translate(lang, MSG_REQUIRED)}
+    return {name: _translate(lang, MSG_INVALID)}
+
+
+def _parse_created_at(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+@dataclass
+class _Candidate:
+    index: int
+    type: registry.SyncType
+    record: SyncRecord
+    hash: str
+
+
+def _check_envelope(raw: Any, viewer: Viewer, lang: str, now: datetime) -> tuple[Result | None, _Candidate | None, str]:
+    """Validate one record's envelope and data; returns a rejection or a candidate."""
+    if not isinstance(raw, dict):
+        return Result("", REJECTED, {"record": _translate(lang, N_("Each record must be a JSON object."))}), None, ""
+    raw_id = raw.get("id")
+    try:
+        record_id = uuid.UUID(str(raw_id))
+    except ValueError:
+        return Result(str(raw_id or ""), REJECTED, {"id": _translate(lang, N_("The record id must be a UUID."))}), None, ""
+    shown_id = str(raw_id)
+    type_name = raw.get("type")
+    sync_type = registry.get(type_name) if isinstance(type_name, str) else None
+    if sync_type is None:
+        return Result(shown_id, REJECTED, {"type": _translate(lang, N_("Unknown record type."))}), None, ""
+    if sync_type.roles is not None and not viewer.has_role(*sync_type.roles):
+        return Result(shown_id, REJECTED, {"type": _translate(lang, N_("Your role may not send this kind of record."))}), None, ""
+    created_at = _parse_created_at(raw.get("created_at"))
+    if created_at is None:
+        return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("The time must be ISO 8601 with a UTC offset."))}), None, ""
+    if created_at > now + FUTURE_LIMIT:
+        return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("This time is more than a day in the future. Check the phone's clock."))}), None, ""
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        return Result(shown_id, REJECTED, {"data": _translate(lang, MSG_INVALID)}), None, ""
+    try:
+        parsed = msgspec.convert(data, sync_type.schema, strict=False)
+    except msgspec.ValidationError as exc:
+        return Result(shown_id, REJECTED, schema_errors(exc, lang)), None, ""
+    record = SyncRecord(id=record_id, type=sync_type.name, created_at=created_at.astimezone(timezone.utc),
+                        data=parsed, raw=data, lang=lang)
+    return None, _Candidate(-1, sync_type, record, content_hash(sync_type.name, data)), shown_id
+
+
+async def _existing_receipts(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
+    found: dict[uuid.UUID, tuple[str, int]] = {}
+    for start in range(0, len(ids), 400):  # stay under every driver's parameter limit
+        rows = await db.execute(
+            sa.select(SyncReceipt.id, SyncReceipt.content_hash, SyncReceipt.person_id)
+            .where(SyncReceipt.id.in_(ids[start:start + 400]))
+        )
+        found.update({row.id: (row.content_hash, row.person_id) for row in rows})
+    return found
+
+
+def _replay_status(candidate: _Candidate, stored: tuple[str, int], viewer: Viewer) -> str:
+    stored_hash, stored_person = stored
+    return DUPLICATE if stored_hash == candidate.hash and stored_person == viewer.person_id else CONFLICT
+
+
+def _receipt(candidate: _Candidate, viewer: Viewer) -> SyncReceipt:
+    return SyncReceipt(id=candidate.record.id, type=candidate.type.name, person_id=viewer.person_id,
+                       device_id=viewer.device_id, content_hash=candidate.hash, status=CREATED,
+                       grid_path=candidate.record.grid_path)
+
+
+async def _prefetch(db: AsyncSession, viewer: Viewer, candidates: list[_Candidate]) -> None:
+    by_type: dict[str, list[_Candidate]] = {}
+    for c in candidates:
+        by_type.setdefault(c.type.name, []).append(c)
+    for items in by_type.values():
+        sync_type = items[0].type
+        if sync_type.prefetch is not None:
+            await sync_type.prefetch(db, viewer, [c.record for c in items])
+
+
+async def _apply_fast(db: AsyncSession, viewer: Viewer, candidates: list[_Candidate], results: list[Result]) -> None:
+    await _prefetch(db, viewer, candidates)
+    for c in candidates:
+        before = set(db.new)
+        errors = await c.type.apply(db, viewer, c.record)
+        if errors:
+            for obj in set(db.new) - before:
+                db.expunge(obj)
+            results[c.index] = Result(str(c.record.id), REJECTED, errors)
+            continue
+        db.add(_receipt(c, viewer))
+        results[c.index] = Result(str(c.record.id), CREATED)
+    await db.flush()
+
+
+async def _apply_slow(db: AsyncSession, viewer: Viewer, candidates: list[_Candidate], results: list[Result]) -> None:
+    await _prefetch(db, viewer, candidates)
+    for c in candidates:
+        rid = str(c.record.id)
+        try:
+            async with db.begin_nested():
+                errors = await c.type.apply(db, viewer, c.record)
+                if errors:
+                    raise _Rejected(errors)
+                db.add(_receipt(c, viewer))
+                await db.flush()
+            results[c.index] = Result(rid, CREATED)
+        except _Rejected as rejected:
+            results[c.index] = Result(rid, REJECTED, rejected.errors)
+        except IntegrityError:
+            stored = (await _existing_receipts(db, [c.record.id])).get(c.record.id)
+            if stored is not None:
+                results[c.index] = Result(rid, _replay_status(c, stored, viewer))
+            else:
+                results[c.index] = Result(rid, REJECTED, {"record": c.record.t(N_("This record contradicts what is already stored."))})
+        except Exception:  # a bug in one type must not block every other record forever
+            log.exception("sync: %s record %s could not be stored", c.type.name, rid)
+            results[c.index] = Result(rid, REJECTED, {"record": c.record.t(N_("The server could not store this record. Try again later or tell your administrator."))})
+
+
+class _Rejected(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+
+
+async def store_records(db: AsyncSession, viewer: Viewer, raw_records: list[Any], lang: str) -> list[Result]:
+    """Store a batch; one result per record, in order. Commits."""
+    now = utcnow()
+    results: list[Result | None] = [None] * len(raw_records)
+    candidates: list[_Candidate] = []
+    for index, raw in enumerate(raw_records):
+        rejection, candidate, _ = _check_envelope(raw, viewer, lang, now)
+        if rejection is not None:
+            results[index] = rejection
+        else:
+            candidate.index = index
+            candidates.append(candidate)
+
+    # Replays answer from the receipts without touching the record tables.
+    stored = await _existing_receipts(db, [c.record.id for c in candidates]) if candidates else {}
+    first_in_batch: dict[uuid.UUID, _Candidate] = {}
+    new: list[_Candidate] = []
+    for c in candidates:
+        if c.record.id in stored:
+            results[c.index] = Result(str(c.record.id), _replay_status(c, stored[c.record.id], viewer))
+        elif (earlier := first_in_batch.get(c.record.id)) is not None:
+            # The same id twice in one batch: settled after the first is stored.
+            results[c.index] = Result(str(c.record.id), DUPLICATE if earlier.hash == c.hash else CONFLICT)
+        else:
+            first_in_batch[c.record.id] = c
+            new.append(c)
+
+    if new:
+        try:
+            await _apply_fast(db, viewer, new, results)
+            await db.commit()
+        except Exception as exc:
+            await db.rollback()
+            if isinstance(exc, IntegrityError):
+                log.info("sync: a replay raced this batch, storing record by record")
+            else:
+                log.warning("sync: fast path failed (%s), storing record by record", exc)
+            db.expunge_all()
+            await _apply_slow(db, viewer, new, results)
+            await db.commit()
+
+    # A second copy of a record that was rejected in this batch is rejected too.
+    for c in candidates:
+        earlier = first_in_batch.get(c.record.id)
+        if earlier is not None and earlier is not c and results[earlier.index].status == REJECTED:
+            results[c.index] = Result(str(c.record.id), REJECTED, results[earlier.index].errors)
+    return [r for r in results if r is not None]
+
+
+async def store_one(db: AsyncSession, viewer: Viewer, type_name: str, data: dict[str, Any], lang: str,
+                    record_id: str | None = None, created_at: datetime | None = None) -> Result:
+    """The HTML forms' way in (no JavaScript): same checks, same tables as the API."""
+    raw = {
+        "id": record_id or str(uuid.uuid4()),
+        "type": type_name,
+        "created_at": (created_at or utcnow()).isoformat(),
+        "data": data,
+    }
+    return (await store_records(db, viewer, [raw], lang))[0]

@@ -1,0 +1,157 @@
+"""The visit and work-log record types of the outbox, and the one function that stores each.
+
+Both the sync API and the HTML forms (through server.sync.service.store_one) end here,
+so a visit typed online and one replayed from a phone's outbox are stored the same way.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.models import Role
+from server.accounts.scope import Viewer
+from server.grid.models import GridNode, Household, Level
+from server.i18n import N_
+from server.sync.registry import SyncRecord, SyncType, register
+from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, Visit, WorkKind, WorkLogEntry
+
+Note = Annotated[str, msgspec.Meta(max_length=500, description="Free text, at most 500 characters.")]
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+PhotoIds = Annotated[list[str], msgspec.Meta(max_length=6, description="Ids of photos uploaded after the record.")]
+
+MSG_HOUSEHOLD_OUTSIDE = N_("This household is not in your part of the grid.")
+MSG_MICROGRID_OUTSIDE = N_("This micro-grid is not in your part of the grid.")
+MSG_MICROGRID_NEEDED = N_("Choose the micro-grid this happened in.")
+
+
+class VisitData(msgspec.Struct):
+    """A door-to-door visit (走访) to one household."""
+
+    household_id: int
+    kind: Literal["routine", "care", "policy", "survey"]
+    note: Note = ""
+    needs: list[Literal[tuple(NEEDS)]] = []  # type: ignore[valid-type]
+    policies: list[Literal[tuple(POLICIES)]] = []  # type: ignore[valid-type]
+    photos: PhotoIds = []
+
+
+class ErrandData(msgspec.Struct):
+    """An errand done for a resident (帮办代办): which government service."""
+
+    service: Literal[tuple(SERVICES)]  # type: ignore[valid-type]
+    household_id: Optional[int] = None
+    microgrid_id: Optional[int] = None
+    note: Note = ""
+    photos: PhotoIds = []
+
+
+class MediationData(msgspec.Struct):
+    """A dispute mediated (调解纠纷): the parties and the outcome."""
+
+    parties: Short
+    outcome: Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
+    household_id: Optional[int] = None
+    microgrid_id: Optional[int] = None
+    note: Note = ""
+    photos: PhotoIds = []
+
+
+class HazardCheckData(msgspec.Struct):
+    """A safety-hazard check (安全隐患排查): what, where, fixed or not."""
+
+    hazard: Short
+    place: Short
+    fixed: bool = False
+    household_id: Optional[int] = None
+    microgrid_id: Optional[int] = None
+    note: Note = ""
+    photos: PhotoIds = []
+
+
+async def _prefetch_places(db: AsyncSession, viewer: Viewer, records: list[SyncRecord]) -> None:
+    """One query for every household and micro-grid of the batch: later db.get() calls hit the session."""
+    household_ids = {r.data.household_id for r in records if getattr(r.data, "household_id", None)}
+    node_ids = {r.data.microgrid_id for r in records if getattr(r.data, "microgrid_id", None)}
+    node_ids.update(p.node_id for p in viewer.posts if p.role == Role.leader)
+    if household_ids:
+        list((await db.execute(sa.select(Household).where(Household.id.in_(household_ids)))).scalars())
+    if node_ids:
+        list((await db.execute(sa.select(GridNode).where(GridNode.id.in_(node_ids)))).scalars())
+
+
+async def _household_in_scope(db: AsyncSession, viewer: Viewer, household_id: int) -> Household | None:
+    household = await db.get(Household, household_id)
+    if household is None or not viewer.sees_path(household.grid_path):
+        return None
+    return household
+
+
+async def apply_visit(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> dict[str, str] | None:
+    data: VisitData = record.data
+    household = await _household_in_scope(db, viewer, data.household_id)
+    if household is None:
+        return {"household_id": record.t(MSG_HOUSEHOLD_OUTSIDE)}
+    db.add(Visit(
+        id=record.id, household_id=household.id, grid_path=household.grid_path, person_id=viewer.person_id,
+        kind=data.kind, needs=list(dict.fromkeys(data.needs)), policies=list(dict.fromkeys(data.policies)),
+        note=data.note.strip(), visited_at=record.created_at,
+    ))
+    record.grid_path = household.grid_path
+    return None
+
+
+async def _work_place(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> tuple[GridNode | None, int | None, dict[str, str] | None]:
+    """The micro-grid (and household) a work-log entry belongs to, checked against scope."""
+    data = record.data
+    household_id = None
+    default_node_id = None
+    if data.household_id:
+        household = await _household_in_scope(db, viewer, data.household_id)
+        if household is None:
+            return None, None, {"household_id": record.t(MSG_HOUSEHOLD_OUTSIDE)}
+        household_id, default_node_id = household.id, household.microgrid_id
+    node_id = data.microgrid_id or default_node_id or next(
+        (p.node_id for p in viewer.posts if p.role == Role.leader), None
+    )
+    if node_id is None:
+        return None, None, {"microgrid_id": record.t(MSG_MICROGRID_NEEDED)}
+    node = await db.get(GridNode, node_id)
+    if node is None or node.level != Level.microgrid or not viewer.sees_path(node.path):
+        return None, None, {"microgrid_id": record.t(MSG_MICROGRID_OUTSIDE)}
+    return node, household_id, None
+
+
+def _apply_work(kind: WorkKind):
+    async def apply(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> dict[str, str] | None:
+        node, household_id, errors = await _work_place(db, viewer, record)
+        if errors:
+            return errors
+        data = record.data
+        entry = WorkLogEntry(
+            id=record.id, kind=kind, person_id=viewer.person_id, microgrid_id=node.id, grid_path=node.path,
+            household_id=household_id, note=data.note.strip(), done_at=record.created_at,
+        )
+        if kind == WorkKind.errand:
+            entry.service = data.service
+        elif kind == WorkKind.mediation:
+            entry.parties, entry.outcome = data.parties.strip(), data.outcome
+        else:
+            entry.hazard, entry.place, entry.fixed = data.hazard.strip(), data.place.strip(), data.fixed
+        db.add(entry)
+        record.grid_path = node.path
+        return None
+
+    return apply
+
+
+VISIT = register(SyncType(name="visit", schema=VisitData, apply=apply_visit, prefetch=_prefetch_places,
+                          description="A door-to-door visit (走访) to one household."))
+ERRAND = register(SyncType(name="errand", schema=ErrandData, apply=_apply_work(WorkKind.errand),
+                           prefetch=_prefetch_places, description="An errand done for a resident (帮办代办)."))
+MEDIATION = register(SyncType(name="mediation", schema=MediationData, apply=_apply_work(WorkKind.mediation),
+                              prefetch=_prefetch_places, description="A dispute mediated (调解纠纷)."))
+HAZARD_CHECK = register(SyncType(name="hazard_check", schema=HazardCheckData, apply=_apply_work(WorkKind.hazard_check),
+                                 prefetch=_prefetch_places, description="A safety-hazard check (安全隐患排查)."))
