@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from server.accounts.auth import SessionAuthMiddleware, provide_viewer
+from server.accounts.routes import AccountController, AdminController, AuthController
 from server.config import STATIC_DIR, TEMPLATES_DIR, Settings, load_settings
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
@@ -29,6 +30,9 @@ ROUTE_HANDLERS = [
     search_in_my_grid,
     GridController,
     HouseholdController,
+    AuthController,
+    AccountController,
+    AdminController,
     SyncController,
     PhotoController,
     *VISITS_HANDLERS,

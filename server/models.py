@@ -1,5 +1,5 @@
 """Imports every area's tables, so Alembic and the tests see the whole schema."""
-from server.accounts.models import AuditEntry, Device, Invite, Person, Post, WebSession  # noqa: F401
+from server.accounts.models import AuditEntry, AuthChallenge, Device, Invite, Person, Post, WebSession  # noqa: F401
 from server.grid.models import GridNode, Household, PropertyCompany  # noqa: F401
 from server.sync.models import Photo, SyncReceipt  # noqa: F401
 from server.visits.models import Visit, WorkLogEntry  # noqa: F401

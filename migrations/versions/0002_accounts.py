@@ -16,8 +16,21 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "auth_challenge",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+        sa.Column("invite_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["invite_id"], ["invite.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("auth_challenge", schema=None) as batch_op:
+        batch_op.create_index("ix_auth_challenge_expires", ["expires_at"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("auth_challenge", schema=None) as batch_op:
+        batch_op.drop_index("ix_auth_challenge_expires")
+    op.drop_table("auth_challenge")

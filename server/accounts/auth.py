@@ -11,8 +11,25 @@ from server.accounts.scope import Viewer
 from server.accounts.sessions import COOKIE_NAME, load_viewer
 
 
+# Where the middleware leaves the reason a cookie stopped working, for the sign-in page.
+SESSION_ENDED_KEY = "ww_session_ended"
+_CLEAR_COOKIE = (b"set-cookie", f"{COOKIE_NAME}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax".encode())
+
+
 class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Puts the Viewer (or None for a visitor) on `connection.user`."""
+    """Puts the Viewer (or None for a visitor) on `connection.user`.
+
+    A cookie that opens no session (tampered, expired, or its device revoked) is audited
+    once and deleted in the same response, so the person lands on sign-in with a reason.
+    """
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def send_clearing_dead_cookie(message) -> None:
+            if message["type"] == "http.response.start" and scope.get(SESSION_ENDED_KEY):
+                message["headers"] = [*message.get("headers", []), _CLEAR_COOKIE]
+            await send(message)
+
+        await super().__call__(scope, receive, send_clearing_dead_cookie)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         token = connection.cookies.get(COOKIE_NAME)
@@ -21,7 +38,20 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
             state = connection.app.state
             async with state.sessionmaker() as db:
                 viewer = await load_viewer(db, token, state.settings.session_days)
+                if viewer is None:
+                    connection.scope[SESSION_ENDED_KEY] = await _audit_dead_session(db, connection, token)
         return AuthenticationResult(user=viewer, auth=token if viewer else None)
+
+
+async def _audit_dead_session(db, connection: ASGIConnection, token: str) -> str:
+    from server.accounts.audit import record
+    from server.accounts.routes import session_problem
+
+    reason, person_id, device_id = await session_problem(db, token)
+    record(db, "session_rejected", person_id=person_id, device_id=device_id, request=connection,
+           reason=reason, path=connection.url.path[:200])
+    await db.commit()
+    return reason
 
 
 def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:

@@ -131,3 +131,20 @@ class AuditEntry(SQLModel, table=True):
     object_id: str = Field(default="", max_length=64)
     ip: str = Field(default="", max_length=45)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class AuthChallenge(SQLModel, table=True):
+    """A WebAuthn or device-key challenge: single use, a few minutes long.
+
+    In the database rather than in a cookie or in memory, so any app process can check
+    the answer and a replayed answer finds the row already gone.
+    """
+
+    __tablename__ = "auth_challenge"
+    __table_args__ = (sa.Index("ix_auth_challenge_expires", "expires_at"),)
+
+    id: str = Field(primary_key=True, max_length=100)  # the challenge itself, base64url
+    purpose: str = Field(max_length=24)  # enrol_passkey | enrol_device_key | sign_in_passkey | sign_in_device_key
+    invite_id: Optional[int] = Field(default=None, foreign_key="invite.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

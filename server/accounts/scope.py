@@ -17,6 +17,10 @@ from server.grid.models import subtree_bounds
 
 # Roles that work with the grid tree and its households.
 GRID_ROLES = frozenset({Role.admin, Role.community, Role.compound, Role.leader})
+# Personal data: only the people who phone residents may see a whole number (each reveal
+# is audited); only the offices that keep the street's tables may export them.
+REVEAL_PHONE_ROLES = frozenset({Role.community, Role.compound, Role.leader})
+EXPORT_ROLES = frozenset({Role.admin, Role.community})
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,14 @@ class Viewer:
     @property
     def company_ids(self) -> tuple[int, ...]:
         return tuple(sorted({p.company_id for p in self.posts if p.role == Role.property and p.company_id}))
+
+    @property
+    def can_reveal_phone(self) -> bool:
+        return bool(self.roles & REVEAL_PHONE_ROLES)
+
+    @property
+    def can_export(self) -> bool:
+        return bool(self.roles & EXPORT_ROLES)
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

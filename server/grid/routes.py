@@ -1,13 +1,14 @@
 """The grid browser: street → community → compound → building → unit → micro-grid."""
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.audit import record
 from server.accounts.auth import signed_in
 from server.accounts.models import Role
-from server.accounts.scope import Viewer
+from server.accounts.scope import REVEAL_PHONE_ROLES, Viewer
 from server.cache import cached
 from server.grid import queries
 from server.grid.models import Level
@@ -64,3 +65,15 @@ class HouseholdController(Controller):
         microgrid = await db.get(queries.GridNode, household.microgrid_id)
         trail = await queries.ancestors(db, microgrid)
         return render(request, "grid/household.html", household=household, node=microgrid, trail=trail + [microgrid])
+
+    @post("/{household_id:int}/phone", name="household.reveal_phone")
+    async def reveal_phone(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+        """The whole number, for one household, written to the audit log (htmx: the fragment only)."""
+        viewer.require_role(*REVEAL_PHONE_ROLES)
+        household = await queries.get_household_for(db, viewer, household_id)
+        record(db, "reveal_phone", viewer=viewer, object_type="household", object_id=household.id, request=request)
+        await db.commit()
+        microgrid = await db.get(queries.GridNode, household.microgrid_id)
+        trail = await queries.ancestors(db, microgrid)
+        return render(request, "grid/household.html", partial="grid/_phone.html", household=household,
+                      node=microgrid, trail=trail + [microgrid], revealed=True)
