@@ -20,6 +20,8 @@ from server.config import STATIC_DIR, TEMPLATES_DIR, Settings, load_settings
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
+from server.issues.public import PUBLIC_HANDLERS
+from server.issues.routes import ISSUE_HANDLERS
 from server.sync.routes import PhotoController, SyncController
 from server.visits.routes import VISITS_HANDLERS
 from server.web import SECURITY_HEADERS, configure_jinja, exception_handler
@@ -36,6 +38,8 @@ ROUTE_HANDLERS = [
     SyncController,
     PhotoController,
     *VISITS_HANDLERS,
+    *ISSUE_HANDLERS,
+    *PUBLIC_HANDLERS,
 ]
 
 # Paths anyone may open without a session (the middleware still runs, it just finds no one).

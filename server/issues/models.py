@@ -181,6 +181,10 @@ class IssueEvent(SQLModel, table=True):
     applied: bool = True
     note: str = Field(default="", max_length=200)
 
+    def delay_seconds(self) -> float:
+        """How long the event waited on the phone before reaching the server."""
+        return (aware(self.received_at) - aware(self.at)).total_seconds()
+
 
 class MeetingKind(StrEnum):
     handling = "handling"  # 联动处理

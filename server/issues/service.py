@@ -14,7 +14,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -153,6 +153,7 @@ def _client_time(value: Any, errors: dict[str, str], field: str = "at") -> datet
         except ValueError:
             errors[field] = N_("Not a valid date and time.")
             return now
+    at = at.astimezone(timezone.utc)  # SQLite keeps no offset: store UTC only
     if at > now + CLOCK_SKEW:
         errors[field] = N_("This time is in the future.")
     return at

@@ -1,0 +1,453 @@
+"""The ledger's pages: the ledger, a problem and its timeline, reporting, monthly meetings,
+categories. Every change goes through `store_one` (the sync API's own path) into
+service.report_issue / service.record_event.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts import audit
+from server.accounts.auth import signed_in
+from server.accounts.models import Role
+from server.accounts.scope import Viewer
+from server.grid import queries as grid_queries
+from server.grid.models import GridNode, Household, Level, PropertyCompany
+from server.i18n import N_
+from server.issues import export, queries, service
+from server.issues import sync as issue_sync
+from server.issues.models import EventKind, IssueCategory, IssueEvent, IssueMeeting, MeetingKind, Status, today_in_china
+from server.issues.state import ALLOWED
+from server.sync.service import CREATED, DUPLICATE, store_one
+from server.web import render, request_language, t
+
+LEDGER_ROLES = (Role.admin, Role.community, Role.compound, Role.leader, Role.property)
+REPORT_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
+MEETING_ROLES = (Role.admin, Role.community)
+# What the issue page offers, in this order (decisions are made in meetings).
+ACTION_ORDER = [
+    EventKind.solve_on_spot, EventKind.assign, EventKind.rectify, EventKind.verify, EventKind.send_back,
+    EventKind.feedback, EventKind.close, EventKind.announce, EventKind.flag, EventKind.escalate,
+    EventKind.supervise, EventKind.reopen, EventKind.comment,
+]
+EVENT_FIELDS = ("note", "text", "reason", "department", "deadline", "channel", "outcome", "title", "body")
+PHOTO_MAX_BYTES = 300 * 1024
+PHOTO_MAX_SIDE = 1600
+ATTENDEE_ROLES = [
+    N_("Community Party secretary"), N_("Micro-grid leader"), N_("Resident group leader"),
+    N_("Branch committee member"), N_("Owners' representative"), N_("Property company staff"),
+    N_("Grid worker"), N_("Other"),
+]
+
+
+def _client_uuid(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        return None
+
+
+def _form_dict(form) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+# ---------------------------------------------------------------- photos (no-JavaScript path)
+
+def shrink_photo(data: bytes) -> tuple[bytes, str, int, int] | None:
+    """What outbox.js does on the phone, for a photo posted without JavaScript:
+    at most 1600 px a side and 300 KB, as JPEG. None if it is not a photo."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            for quality in (85, 75, 65, 55, 45, 35):
+                out = io.BytesIO()
+                image.save(out, "JPEG", quality=quality, optimize=True)
+                if out.tell() <= PHOTO_MAX_BYTES:
+                    break
+            return out.getvalue(), "image/jpeg", image.width, image.height
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+
+
+async def _read_photos(form) -> tuple[list[tuple[bytes, str, int, int]], bool]:
+    """(shrunk photos, whether a file was not a photo)."""
+    photos, bad = [], False
+    for upload in form.getall("photo") if hasattr(form, "getall") else []:
+        if isinstance(upload, str) or not getattr(upload, "filename", ""):
+            continue
+        data = await upload.read()
+        if not data:
+            continue
+        shrunk = shrink_photo(data) if len(data) <= 20 * 1024 * 1024 else None
+        if shrunk is None:
+            bad = True
+        else:
+            photos.append(shrunk)
+    return photos, bad
+
+
+async def _store_photos(db: AsyncSession, viewer: Viewer, event_id: str, photos) -> None:
+    from server.sync.models import Photo
+
+    for data, content_type, width, height in photos:
+        db.add(Photo(id=uuid.uuid4(), record_id=uuid.UUID(event_id), person_id=viewer.person_id,
+                     content_type=content_type, width=width, height=height, size=len(data),
+                     sha256=hashlib.sha256(data).hexdigest(), data=data))
+    await db.commit()
+
+
+# ---------------------------------------------------------------- the ledger and a problem
+
+async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue, *, status_code: int = 200,
+                      errors: dict | None = None, values: dict | None = None, open_kind: str = "") -> Any:
+    node = await db.get(GridNode, issue.node_id)
+    trail = await grid_queries.ancestors(db, node)
+    category = await db.get(IssueCategory, issue.category_id)
+    household = await db.get(Household, issue.household_id) if issue.household_id else None
+    company = await db.get(PropertyCompany, issue.assignee_company_id) if issue.assignee_company_id else None
+    events = await queries.timeline(db, issue)
+    photos = await queries.photos_by_event(db, [e.id for e in events if e.kind == EventKind.rectify])
+    role = service.actor_role(viewer, issue)
+    allowed = service.kinds_for(role)
+    actions = [k for k in ACTION_ORDER if k in allowed and issue.status in ALLOWED.get(k, {issue.status})]
+    kept = None
+    kept_id = request.query_params.get("kept")
+    if kept_id:
+        kept = next((e for e in events if e.id == kept_id and not e.applied), None)
+    all_companies = await queries.companies(db, issue.node_path)
+    companies = all_companies if EventKind.assign in actions else []
+    return render(
+        request, "issues/show.html", status_code=status_code, issue=issue, node=node, trail=trail + [node],
+        category=category, household=household, company=company, events=events, photos=photos, role=role,
+        company_names={c.id: c.name for c in all_companies},
+        actions=actions, companies=companies, errors=errors or {}, values=values or {}, open_kind=open_kind,
+        kept=kept, saved=request.query_params.get("saved") == "1", overdue=issue.is_overdue(),
+        today=today_in_china().isoformat(), tab="ledger", back_url="/issues",
+    )
+
+
+class IssueController(Controller):
+    path = "/issues"
+    guards = [signed_in]
+
+    @get("/", name="issues.ledger")
+    async def show_ledger(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(*LEDGER_ROLES)
+        filters = queries.Filters.from_query(request.query_params)
+        root = await grid_queries.get_node_for(db, viewer, filters.node) if filters.node and viewer.grid_paths else None
+        conds = queries.conditions(viewer, filters, root)
+        rows = await queries.list_issues(db, conds, filters.page)
+        counts = await queries.status_counts(db, conds)
+        rate_rows = await queries.rates(db, conds, await queries.community_names(db))
+        places = await queries.places_for(db, viewer)
+        lang = request_language(request)
+        return render(
+            request, "issues/ledger.html", partial="issues/_ledger_results.html",
+            filters=filters, rows=rows, counts=counts, rates=rate_rows, root=root,
+            places=places, place_options=[(p.code, ("· " * max(0, p.depth - 1)) + p.name) for p in places],
+            category_options=[(c.id, c.label(lang)) for c in await queries.categories(db)],
+            months=queries.recent_months(), statuses=[s.value for s in Status], tab="ledger",
+            page_size=queries.PAGE_SIZE, today=today_in_china(),
+        )
+
+    @get("/export.xlsx", name="issues.export")
+    async def export_ledger(self, request: Request, db: AsyncSession, viewer: Viewer) -> Response:
+        viewer.require_role(*LEDGER_ROLES)
+        filters = queries.Filters.from_query(request.query_params)
+        root = await grid_queries.get_node_for(db, viewer, filters.node) if filters.node and viewer.grid_paths else None
+        conds = queries.conditions(viewer, filters, root)
+        content, count = await export.ledger_workbook(db, conds)
+        audit.record(db, "export", viewer=viewer, object_type="issue_ledger", object_id=root.code if root else "",
+                     request=request, filters=filters.query(), rows=count)
+        await db.commit()
+        name = "问题台账" + (f"-{root.name}" if root else "") + (f"-{filters.month}" if filters.month else "") + ".xlsx"
+        return Response(
+            content, media_type=export.XLSX,
+            headers={"content-disposition": f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(name)}",
+                     "cache-control": "private, no-store"},
+        )
+
+    @get("/new", name="issues.new")
+    async def new_issue(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(*REPORT_ROLES)
+        code = request.query_params.get("node") or ""
+        node = await grid_queries.get_node_for(db, viewer, code) if code else None
+        household_id = request.query_params.get("household")
+        values = {"household_id": household_id or "", "urgency": "normal"}
+        return await self._report_form(request, db, viewer, node, values, {})
+
+    async def _report_form(self, request, db, viewer, node, values, errors, status_code: int = 200):
+        households = await grid_queries.households_in(db, node) if node is not None and node.level == Level.microgrid else []
+        places = [] if node is not None else await _microgrids_for(db, viewer)
+        return render(request, "issues/new.html", status_code=status_code, node=node, places=places,
+                      households=households, categories=await queries.categories(db, active_only=True),
+                      values=values, errors=errors, tab="ledger", back_url="/issues")
+
+    @post("/", name="issues.report")
+    async def report_issue(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(*REPORT_ROLES)
+        form = _form_dict(await request.form())
+        node = await db.get(GridNode, int(form["node_id"])) if form.get("node_id", "").isdigit() else None
+        if node is not None and not viewer.sees_path(node.path):
+            raise NotFoundException()
+        errors: dict[str, str] = {}
+        if node is None:
+            errors["node_id"] = t(request, "Please choose where the problem is.")
+        data = {
+            "node_id": node.id if node else 0,
+            "category_id": int(form["category_id"]) if form.get("category_id", "").isdigit() else 0,
+            "description": form.get("description", "").strip(),
+            "urgency": form.get("urgency") or "normal",
+            "household_id": int(form["household_id"]) if form.get("household_id", "").isdigit() else None,
+            "reporter_name": form.get("reporter_name", "").strip()[:40],
+            "reporter_phone": form.get("reporter_phone", "").strip()[:20],
+        }
+        if not data["description"]:
+            errors["description"] = t(request, "Please fill this in.")
+        if not errors:
+            result = await store_one(db, viewer, "issue", data, request_language(request),
+                                     record_id=_client_uuid(form.get("id")))
+            if result.status in (CREATED, DUPLICATE):
+                return Redirect(path=f"/issues/{result.id}?saved=1", status_code=303)
+            errors = {("category_id" if k == "category" else k): v for k, v in result.errors.items()}
+        return await self._report_form(request, db, viewer, node, form, errors, status_code=422)
+
+    @get("/{issue_id:str}", name="issues.show")
+    async def show_issue(self, request: Request, db: AsyncSession, viewer: Viewer, issue_id: str) -> Any:
+        viewer.require_role(*LEDGER_ROLES)
+        issue = await service.get_issue_for(db, viewer, issue_id)
+        return await _issue_page(request, db, viewer, issue)
+
+    @post("/{issue_id:str}/events", name="issues.record_event", request_max_body_size=40 * 1024 * 1024)
+    async def record_event(self, request: Request, db: AsyncSession, viewer: Viewer, issue_id: str) -> Any:
+        viewer.require_role(*LEDGER_ROLES)
+        issue = await service.get_issue_for(db, viewer, issue_id)
+        form = await request.form()
+        values = _form_dict(form)
+        kind = values.get("kind", "")
+        photos, bad_photo = await _read_photos(form)
+        data: dict[str, Any] = {"issue_id": issue.id, "kind": kind}
+        data.update({f: values[f].strip() for f in EVENT_FIELDS if values.get(f)})
+        if values.get("company_id", "").isdigit():
+            data["company_id"] = int(values["company_id"])
+        data["photo_count"] = len(photos) or (int(values["photo_count"]) if values.get("photo_count", "").isdigit() else 0)
+        if bad_photo:
+            errors = {"photo": t(request, "Please choose a photo (JPEG, PNG or WebP).")}
+            return await _issue_page(request, db, viewer, issue, status_code=422, errors=errors, values=values, open_kind=kind)
+        result = await store_one(db, viewer, "issue_event", data, request_language(request),
+                                 record_id=_client_uuid(values.get("id")))
+        if result.status not in (CREATED, DUPLICATE):
+            if "kind" in result.errors and len(result.errors) == 1 and kind in set(EventKind):
+                from litestar.exceptions import PermissionDeniedException
+
+                raise PermissionDeniedException(result.errors["kind"])
+            if "issue_id" in result.errors:
+                raise NotFoundException()
+            return await _issue_page(request, db, viewer, issue, status_code=422, errors=result.errors,
+                                     values=values, open_kind=kind)
+        if photos and result.status == CREATED:
+            await _store_photos(db, viewer, result.id, photos)
+        event = await db.get(IssueEvent, result.id)
+        target = f"/issues/{issue.id}?kept={event.id}" if event is not None and not event.applied else f"/issues/{issue.id}?saved=1"
+        return Redirect(path=target, status_code=303)
+
+    @post("/{issue_id:str}/phone", name="issues.reveal_phone")
+    async def reveal_phone(self, request: Request, db: AsyncSession, viewer: Viewer, issue_id: str) -> Any:
+        """Show the reporter's whole number once, and write that down (个人信息保护)."""
+        viewer.require_role(*REPORT_ROLES)
+        issue = await service.get_issue_for(db, viewer, issue_id)
+        audit.record(db, "reveal_phone", viewer=viewer, object_type="issue", object_id=issue.id, request=request)
+        await db.commit()
+        return render(request, "issues/_phone.html", issue=issue, revealed=True)
+
+
+async def _microgrids_for(db: AsyncSession, viewer: Viewer, limit: int = 200) -> list[GridNode]:
+    rows = await db.execute(
+        sa.select(GridNode).where(viewer.subtree_clause(GridNode.path), GridNode.level == Level.microgrid)
+        .order_by(GridNode.path).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+# ---------------------------------------------------------------- monthly meetings
+
+async def _community_for(db: AsyncSession, viewer: Viewer, code: str) -> GridNode:
+    """The community if the person works in it (the whole of it, or a part of it)."""
+    node = (await db.execute(sa.select(GridNode).where(GridNode.code == code))).scalar_one_or_none()
+    if node is None or node.level != Level.community:
+        raise NotFoundException()
+    if not viewer.sees_path(node.path) and not any(root.startswith(node.path) for root in viewer.grid_paths):
+        raise NotFoundException()
+    return node
+
+
+async def _meeting_for(db: AsyncSession, viewer: Viewer, meeting_id: str) -> tuple[IssueMeeting, GridNode]:
+    meeting = await db.get(IssueMeeting, meeting_id) if _client_uuid(meeting_id) else None
+    if meeting is None:
+        raise NotFoundException()
+    community = await db.get(GridNode, meeting.community_id)
+    return meeting, await _community_for(db, viewer, community.code)
+
+
+class MeetingController(Controller):
+    path = "/meetings"
+    guards = [signed_in]
+
+    @get("/", name="meetings.agenda")
+    async def show_agenda(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(*REPORT_ROLES)
+        communities = await queries.communities_for(db, viewer)
+        code = request.query_params.get("community") or (communities[0].code if communities else "")
+        if not code:
+            raise NotFoundException()
+        community = await _community_for(db, viewer, code)
+        month = queries.Filters.from_query(request.query_params).month or today_in_china().strftime("%Y-%m")
+        agenda = await queries.agenda(db, viewer, community, month)
+        meetings = await queries.meetings_of(db, community, month)
+        return render(request, "issues/agenda.html", agenda=agenda, community=community, communities=communities,
+                      month=month, months=queries.recent_months(), meetings=meetings,
+                      can_record=viewer.has_role(*MEETING_ROLES) and viewer.sees_path(community.path),
+                      attendee_roles=ATTENDEE_ROLES, errors={}, values={}, today=today_in_china().isoformat(),
+                      tab="ledger")
+
+    @post("/", name="meetings.record")
+    async def record_meeting(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(*MEETING_ROLES)
+        form = await request.form()
+        values = _form_dict(form)
+        community = await _community_for(db, viewer, values.get("community", ""))
+        viewer.require_path(community.path)
+        errors: dict[str, str] = {}
+        kind = values.get("kind", "")
+        if kind not in set(MeetingKind):
+            errors["kind"] = t(request, "Please choose one of the options.")
+        try:
+            held_on = date.fromisoformat(values.get("held_on", ""))
+        except ValueError:
+            held_on = None
+            errors["held_on"] = t(request, "Please give a date.")
+        month = values.get("month") or (held_on.strftime("%Y-%m") if held_on else "")
+        if not queries.Filters.from_query({"month": month}).month:
+            errors["month"] = t(request, "Please give a date.")
+        roles, names = form.getall("attendee_role"), form.getall("attendee_name")
+        attendees = [{"role": str(r)[:40], "name": str(n).strip()[:40]} for r, n in zip(roles, names) if str(n).strip()]
+        if not attendees:
+            errors["attendees"] = t(request, "Please list who attended.")
+        if errors:
+            agenda = await queries.agenda(db, viewer, community, month or today_in_china().strftime("%Y-%m"))
+            return render(request, "issues/agenda.html", status_code=422, agenda=agenda, community=community,
+                          communities=await queries.communities_for(db, viewer), month=agenda.month,
+                          months=queries.recent_months(), meetings=await queries.meetings_of(db, community, agenda.month),
+                          can_record=True, attendee_roles=ATTENDEE_ROLES, errors=errors, values=values,
+                          today=today_in_china().isoformat(), tab="ledger")
+        meeting_id = _client_uuid(values.get("id")) or str(uuid.uuid4())
+        if await db.get(IssueMeeting, meeting_id) is None:
+            db.add(IssueMeeting(id=meeting_id, community_id=community.id, community_path=community.path, month=month,
+                                kind=kind, held_on=held_on, place=values.get("place", "").strip()[:100],
+                                attendees=attendees, notes=values.get("notes", "").strip()[:2000],
+                                created_by=viewer.person_id))
+            await db.commit()
+        return Redirect(path=f"/meetings/{meeting_id}", status_code=303)
+
+    async def _meeting_page(self, request, db, viewer, meeting, community, template, **extra):
+        agenda = await queries.agenda(db, viewer, community, meeting.month)
+        decisions = await queries.decisions_of(db, meeting)
+        by_issue: dict[str, list] = {}
+        for event, issue, _category, _place in decisions:
+            by_issue.setdefault(issue.id, []).append(event)
+        items = agenda.items(meeting.kind)
+        listed = {item.issue.id for item in items}
+        # Problems decided here that have since left the list (escalated, announced...).
+        decided_elsewhere = [(issue, category, place) for _e, issue, category, place in decisions if issue.id not in listed]
+        seen: set[str] = set()
+        decided_elsewhere = [row for row in decided_elsewhere if not (row[0].id in seen or seen.add(row[0].id))]
+        return render(request, template, meeting=meeting, community=community, items=items, agenda=agenda,
+                      decisions=decisions, by_issue=by_issue, decided_elsewhere=decided_elsewhere,
+                      can_decide=viewer.has_role(*MEETING_ROLES) and viewer.sees_path(community.path),
+                      today=today_in_china().isoformat(), tab="ledger",
+                      back_url=f"/meetings?community={community.code}&month={meeting.month}", **extra)
+
+    @get("/{meeting_id:str}", name="meetings.show")
+    async def show_meeting(self, request: Request, db: AsyncSession, viewer: Viewer, meeting_id: str) -> Any:
+        viewer.require_role(*REPORT_ROLES)
+        meeting, community = await _meeting_for(db, viewer, meeting_id)
+        return await self._meeting_page(request, db, viewer, meeting, community, "issues/meeting.html",
+                                        errors={}, values={}, error_issue="")
+
+    @get("/{meeting_id:str}/minutes", name="meetings.minutes")
+    async def show_minutes(self, request: Request, db: AsyncSession, viewer: Viewer, meeting_id: str) -> Any:
+        viewer.require_role(*REPORT_ROLES)
+        meeting, community = await _meeting_for(db, viewer, meeting_id)
+        return await self._meeting_page(request, db, viewer, meeting, community, "issues/minutes.html")
+
+    @post("/{meeting_id:str}/decisions", name="meetings.decide")
+    async def record_decision(self, request: Request, db: AsyncSession, viewer: Viewer, meeting_id: str) -> Any:
+        viewer.require_role(*MEETING_ROLES)
+        meeting, community = await _meeting_for(db, viewer, meeting_id)
+        values = _form_dict(await request.form())
+        issue = await service.get_issue_for(db, viewer, values.get("issue_id", ""))
+        data = {"issue_id": issue.id, "kind": EventKind.decision.value, "meeting_id": meeting.id}
+        data.update({f: values[f].strip() for f in ("outcome", "text", "title", "body") if values.get(f)})
+        result = await store_one(db, viewer, "issue_event", data, request_language(request),
+                                 record_id=_client_uuid(values.get("id")))
+        if result.status not in (CREATED, DUPLICATE):
+            return await self._meeting_page(request, db, viewer, meeting, community, "issues/meeting.html",
+                                            errors=result.errors, values=values, error_issue=issue.id)
+        return Redirect(path=f"/meetings/{meeting.id}#issue-{issue.id}", status_code=303)
+
+
+# ---------------------------------------------------------------- categories (street administrator)
+
+class CategoryController(Controller):
+    path = "/issue-categories"
+    guards = [signed_in]
+
+    @get("/", name="categories.list")
+    async def list_categories(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(Role.admin)
+        return render(request, "issues/categories.html", categories=await queries.categories(db), errors={},
+                      values={}, tab="ledger", back_url="/issues")
+
+    @post("/", name="categories.save")
+    async def save_category(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(Role.admin)
+        values = _form_dict(await request.form())
+        name = values.get("name", "").strip()[:40]
+        errors = {} if name else {"name": t(request, "Please fill this in.")}
+        category_id = values.get("category_id", "")
+        category = await db.get(IssueCategory, int(category_id)) if category_id.isdigit() else None
+        if category_id and category is None:
+            raise NotFoundException()
+        if errors:
+            return render(request, "issues/categories.html", status_code=422, categories=await queries.categories(db),
+                          errors=errors, values=values, tab="ledger", back_url="/issues")
+        if category is None:
+            code = "c" + uuid.uuid4().hex[:8]
+            category = IssueCategory(code=code, name=name, sort_order=100)
+            db.add(category)
+        category.name = name
+        category.name_en = values.get("name_en", "").strip()[:60]
+        category.active = values.get("active", "on" if not category_id else "") == "on"
+        if values.get("sort_order", "").lstrip("-").isdigit():
+            category.sort_order = int(values["sort_order"])
+        audit.record(db, "edit_category", viewer=viewer, object_type="issue_category", object_id=category.code,
+                     request=request, name=name)
+        await db.commit()
+        return Redirect(path="/issue-categories", status_code=303)
+
+
+ISSUE_HANDLERS = [IssueController, MeetingController, CategoryController]
+assert issue_sync.ISSUE and issue_sync.ISSUE_EVENT  # registered on import

@@ -1,0 +1,47 @@
+"""Every ledger page renders for the people who may see it, and 404s for the others."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from server.issues.models import IssueMeeting
+
+from .conftest import HX, in_days, later
+
+
+async def test_it_shows_the_ledger_with_and_without_htmx(signed_in_as, people, new_problem):
+    issue = await new_problem(description="三楼楼道灯坏了")
+    client = await signed_in_as(people.leader)
+    page = await client.get("/issues")
+    assert page.status_code == 200 and "三楼楼道灯坏了" in page.text and "<html" in page.text
+    fragment = await client.get("/issues?status=reported", headers=HX)
+    assert fragment.status_code == 200 and "<html" not in fragment.text and "三楼楼道灯坏了" in fragment.text
+    assert "HX-Request" in fragment.headers.get("vary", "")
+
+
+async def test_it_shows_a_problem_with_its_timeline_and_actions(signed_in_as, people, new_problem):
+    issue = await new_problem(description="垃圾桶满溢")
+    client = await signed_in_as(people.leader)
+    page = await client.get(f"/issues/{issue.id}")
+    assert page.status_code == 200
+    assert "垃圾桶满溢" in page.text and issue.tracking_code in page.text
+    assert 'value="assign"' in page.text and 'value="solve_on_spot"' in page.text
+
+
+async def test_it_answers_404_for_a_problem_outside_the_grid(signed_in_as, people, new_problem):
+    issue = await new_problem()
+    client = await signed_in_as(people.neighbour)
+    assert (await client.get(f"/issues/{issue.id}")).status_code == 404
+    assert (await client.get("/issues/not-a-uuid")).status_code == 404
+    client = await signed_in_as(people.other_secretary)
+    assert (await client.get(f"/issues/{issue.id}")).status_code == 404
+    assert issue.description not in (await client.get("/issues")).text
+
+
+async def test_it_shows_the_report_form_and_the_agenda(signed_in_as, people):
+    client = await signed_in_as(people.leader)
+    assert (await client.get("/issues/new")).status_code == 200
+    assert (await client.get(f"/issues/new?node={people.microgrid.code}")).status_code == 200
+    client = await signed_in_as(people.secretary)
+    agenda = await client.get(f"/meetings?community={people.community.code}")
+    assert agenda.status_code == 200 and "record-meeting" in agenda.text
+    assert (await client.get(f"/meetings?community={people.other_community.code}")).status_code == 404
