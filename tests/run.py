@@ -62,7 +62,7 @@ def main(extra: list[str]) -> int:
 
     step("end-to-end journeys in Chromium")
     # Sync Playwright and pytest-asyncio break each other in one process: e2e runs alone.
-    if pytest(["e2e", "-q", "-p", "no:asyncio", *extra], base_env):
+    if pytest(["e2e", "-q", "-p", "no:asyncio", "-W", "ignore::pytest.PytestConfigWarning", *extra], base_env):
         failures.append("end-to-end")
 
     if failures:
