@@ -24,6 +24,7 @@ from server.issues.public import PUBLIC_HANDLERS
 from server.issues.routes import ISSUE_HANDLERS
 from server.sync.routes import PhotoController, SyncController
 from server.visits.routes import VISITS_HANDLERS
+from server.patrols.routes import PATROL_HANDLERS
 from server.web import SECURITY_HEADERS, configure_jinja, exception_handler
 
 ROUTE_HANDLERS = [
@@ -38,6 +39,7 @@ ROUTE_HANDLERS = [
     SyncController,
     PhotoController,
     *VISITS_HANDLERS,
+    *PATROL_HANDLERS,
     *ISSUE_HANDLERS,
     *PUBLIC_HANDLERS,
 ]

@@ -4,3 +4,4 @@ from server.grid.models import GridNode, Household, PropertyCompany  # noqa: F40
 from server.sync.models import Photo, SyncReceipt  # noqa: F401
 from server.visits.models import Visit, WorkLogEntry  # noqa: F401
 from server.issues.models import Issue, IssueCategory, IssueEvent, IssueMeeting  # noqa: F401
+from server.patrols.models import Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion  # noqa: F401

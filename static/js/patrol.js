@@ -1,0 +1,236 @@
+// The on-site patrol checklist (templates/patrols/new.html), one-handed and offline.
+//
+// The whole patrol is one outbox record of type "patrol" (see server/patrols/records.py):
+// the form is turned into {compound_id, template_version_id, answers: [...], participants:
+// [...], notes} and handed to the outbox (static/js/outbox-core.js, IndexedDB
+// "weiwang"/"outbox"), which sends it to /api/sync when the phone is online, exactly once.
+// Ids are made here at submit time (never in the HTML: a cached form would reuse them):
+// the patrol's, each problem's and each photo's. Photos are shrunk here and wait in the
+// outbox's "photos" store until the patrol is stored, then upload one by one.
+// Without JavaScript the same form posts to the server and is stored the same way.
+"use strict";
+(function () {
+  if (window.WeiwangPatrol) return; // loaded again by a boosted navigation: the listeners are on document
+  var MAX_SIDE = 1600;
+  var MAX_BYTES = 300 * 1024;
+  var photos = {}; // item id -> [{id, blob, type}], for the form on screen
+
+  function formOf(el) { return el && el.closest ? el.closest("form[data-patrol-form]") : null; }
+  function items(form) { return Array.prototype.slice.call(form.querySelectorAll("[data-item]")); }
+  function checked(scope, name) {
+    var input = scope.querySelector('input[name="' + name + '"]:checked');
+    return input ? input.value : "";
+  }
+
+  function refresh(form) {
+    var all = items(form);
+    var answered = 0;
+    all.forEach(function (fieldset) {
+      var result = checked(fieldset, "result-" + fieldset.dataset.item);
+      if (result) answered += 1;
+      fieldset.classList.toggle("is-failed", result === "fail");
+    });
+    var progress = form.querySelector("[data-progress]");
+    if (progress) progress.textContent = (form.dataset.msgProgress || "%(n)s / %(total)s")
+      .replace("%(n)s", answered).replace("%(total)s", all.length);
+    var people = form.querySelectorAll('input[name="participant"]:checked').length +
+      Array.prototype.filter.call(form.querySelectorAll('input[name^="guest_name-"]'), function (i) { return i.value.trim(); }).length;
+    var count = form.querySelector("[data-participant-count]");
+    if (count) count.textContent = String(people);
+  }
+
+  function nextUnanswered(form, after) {
+    var all = items(form);
+    var start = all.indexOf(after) + 1;
+    for (var i = start; i < all.length; i += 1) {
+      if (!checked(all[i], "result-" + all[i].dataset.item)) return all[i];
+    }
+    return null;
+  }
+
+  // Shrink a photo on the phone: at most 1600 px a side and 300 KB, as JPEG.
+  function shrink(file) {
+    var load = window.createImageBitmap ? createImageBitmap(file) : new Promise(function (resolve, reject) {
+      var img = new Image();
+      img.onload = function () { resolve(img); };
+      img.onerror = reject;
+      img.src = URL.createObjectURL(file);
+    });
+    return load.then(function (image) {
+      var scale = Math.min(1, MAX_SIDE / Math.max(image.width, image.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(image.width * scale));
+      canvas.height = Math.max(1, Math.round(image.height * scale));
+      canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+      function attempt(quality) {
+        return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", quality); }).then(function (blob) {
+          if (blob && blob.size > MAX_BYTES && quality > 0.35) return attempt(quality - 0.15);
+          return blob;
+        });
+      }
+      return attempt(0.82);
+    });
+  }
+
+  function showPhotoCount(form, itemId) {
+    var el = form.querySelector('[data-photo-count="' + itemId + '"]');
+    var n = (photos[itemId] || []).length;
+    if (el) el.textContent = n ? (form.dataset.msgPhotos || "%(n)s").replace("%(n)s", n) : "";
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    var form = formOf(target);
+    if (!form) return;
+    if (target.name && target.name.indexOf("result-") === 0) {
+      var fieldset = target.closest("[data-item]");
+      refresh(form);
+      // One thumb: after pass / n.a., bring the next unanswered item up.
+      if (target.value !== "fail") {
+        var next = nextUnanswered(form, fieldset);
+        if (next) next.scrollIntoView({ behavior: "smooth", block: "start" });
+      } else {
+        var note = fieldset.querySelector("textarea");
+        if (note) note.scrollIntoView({ behavior: "smooth", block: "center" });
+      }
+      return;
+    }
+    if (target.dataset && target.dataset.photoFor && target.files && target.files.length) {
+      var itemId = target.dataset.photoFor;
+      var files = Array.prototype.slice.call(target.files, 0, 6);
+      Promise.all(files.map(shrink)).then(function (blobs) {
+        photos[itemId] = (photos[itemId] || []).concat(blobs.filter(Boolean).map(function (blob) {
+          return { id: window.WeiwangOutbox.uuid(), blob: blob, type: "image/jpeg" };
+        })).slice(0, 6);
+        target.value = "";
+        showPhotoCount(form, itemId);
+      });
+      return;
+    }
+    refresh(form);
+  });
+
+  document.addEventListener("input", function (event) {
+    var form = formOf(event.target);
+    if (form && event.target.name && event.target.name.indexOf("guest_name-") === 0) refresh(form);
+  });
+
+  function build(form) {
+    var outbox = window.WeiwangOutbox;
+    var answers = [];
+    var problems = [];
+    var recordPhotos = [];
+    items(form).forEach(function (fieldset) {
+      var id = fieldset.dataset.item;
+      var result = checked(fieldset, "result-" + id);
+      var handling = checked(fieldset, "handling-" + id);
+      var answer = { item_id: Number(id), result: result, note: (fieldset.querySelector("textarea") || {}).value || "" };
+      answer.note = answer.note.trim();
+      if (!result) problems.push(fieldset);
+      if (result === "fail") {
+        if (handling === "fixed") answer.fixed_on_spot = true;
+        else if (handling === "problem") answer.problem_id = outbox.uuid();
+        else problems.push(fieldset);
+        answer.photos = (photos[id] || []).map(function (p) { return p.id; });
+        (photos[id] || []).forEach(function (p) { recordPhotos.push(p); });
+      }
+      answers.push(answer);
+    });
+    var participants = [];
+    Array.prototype.forEach.call(form.querySelectorAll('input[name="participant"]:checked'), function (box) {
+      var pid = box.value;
+      participants.push({
+        role: (form.querySelector('input[name="participant_role-' + pid + '"]') || {}).value || "other",
+        name: (form.querySelector('input[name="participant_name-' + pid + '"]') || {}).value || "-",
+        person_id: Number(pid),
+      });
+    });
+    Array.prototype.forEach.call(form.querySelectorAll('input[name^="guest_name-"]'), function (input) {
+      var name = input.value.trim();
+      if (!name) return;
+      var index = input.name.split("-")[1];
+      participants.push({ role: form.querySelector('select[name="guest_role-' + index + '"]').value, name: name.slice(0, 40) });
+    });
+    var notes = form.querySelector('[name="notes"]');
+    return {
+      problems: problems,
+      photos: recordPhotos,
+      data: {
+        compound_id: Number(form.querySelector('[name="compound_id"]').value),
+        template_version_id: Number(form.querySelector('[name="template_version_id"]').value),
+        answers: answers,
+        participants: participants,
+        notes: notes ? notes.value.trim() : "",
+      },
+    };
+  }
+
+  function say(message, kind) {
+    var status = document.getElementById("patrol-status");
+    if (!status) return;
+    status.textContent = message;
+    status.className = "alert " + (kind === "error" ? "alert-error" : "alert-ok");
+    status.hidden = false;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = formOf(event.target);
+    var outbox = window.WeiwangOutbox;
+    if (!form || !outbox) return; // no outbox: the form posts to the server as it is
+    event.preventDefault();
+    var built = build(form);
+    items(form).forEach(function (f) { f.classList.remove("field-error"); });
+    if (built.problems.length) {
+      built.problems.forEach(function (f) { f.classList.add("field-error"); });
+      say((form.dataset.msgIncomplete || "%(n)s").replace("%(n)s", built.problems.length), "error");
+      built.problems[0].scrollIntoView({ behavior: "smooth", block: "start" });
+      return;
+    }
+    var id = outbox.uuid();
+    var record = {
+      id: id, type: "patrol", created_at: outbox.nowWithOffset(), data: built.data, state: "pending",
+      title: form.dataset.title || "", form_url: location.pathname, saved_at: new Date().toISOString(),
+      photos: built.photos.map(function (p) { return p.id; }), attempts: 0,
+    };
+    var stored = built.photos.map(function (p) { return { id: p.id, record_id: id, blob: p.blob, type: p.type }; });
+    var button = form.querySelector('button[type="submit"]');
+    if (button) button.disabled = true;
+    outbox.put(record, stored).then(function () {
+      photos = {};
+      form.hidden = true;
+      say(form.dataset.msgSaved || "Saved", "ok");
+      var done = document.getElementById("patrol-done");
+      if (done) done.hidden = false;
+      window.scrollTo(0, 0);
+      if (navigator.onLine) {
+        return outbox.sync().then(function (outcome) {
+          if (outcome && outcome.status === "ok") {
+            return outbox.get(id).then(function (left) {
+              if (!left) say(form.dataset.msgSynced || "Synced", "ok");
+              else if (left.state === "rejected") say(form.dataset.msgRejected || "Rejected", "error");
+            });
+          }
+        });
+      }
+    }).catch(function () {
+      if (button) button.disabled = false;
+      say(form.dataset.msgFailed || "Failed", "error");
+    });
+  });
+
+  // The print page prints itself (the report is already on screen; printing is audited by the server).
+  function autoprint() {
+    if (document.querySelector("[data-autoprint]")) window.setTimeout(function () { window.print(); }, 300);
+  }
+
+  function init() {
+    var form = document.querySelector("form[data-patrol-form]");
+    if (form) refresh(form);
+    autoprint();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+  document.addEventListener("htmx:after:swap", init);
+
+  window.WeiwangPatrol = { build: build, refresh: refresh };
+})();
