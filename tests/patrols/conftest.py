@@ -58,3 +58,14 @@ def patrol_record(compound: GridNode, version_id: int, items: list[PatrolItem], 
 
 async def post_sync(client, records: list[dict]):
     return await client.post("/api/sync", json={"records": records}, headers=await csrf_headers(client))
+
+
+async def unpatrolled_compound(db, community: GridNode) -> GridNode:
+    """A compound of `community` nobody has patrolled yet in this run (the database is shared by the tests)."""
+    from server.patrols.models import Patrol
+
+    patrolled = sa.select(Patrol.compound_id)
+    return (await db.execute(
+        sa.select(GridNode).where(GridNode.level == "compound", GridNode.path.startswith(community.path),
+                                  GridNode.id.not_in(patrolled)).order_by(GridNode.path.desc())
+    )).scalars().first()

@@ -88,7 +88,7 @@ async def test_it_stores_the_html_form_through_the_same_path(db, people, signed_
     version_id, items = checklist
     client = await signed_in_as(people.leader)
     page = await client.get(f"/patrols/compounds/{compound.code}/new")
-    assert page.status_code == 200 and "保洁" in page.text and 'data-outbox' in page.text
+    assert page.status_code == 200 and "保洁" in page.text and 'data-patrol-form' in page.text
     record_id = str(uuid.uuid4())
     form = {"id": record_id, "compound_id": str(compound.id), "template_version_id": str(version_id),
             "notes": "一切正常", "participant": [str(people.leader.id)],

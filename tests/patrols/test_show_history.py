@@ -1,0 +1,57 @@
+"""The calendar of due and overdue compounds, a compound's trend chart and its repeated failures."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from server.patrols import queries
+
+from .conftest import CST, compound_of, patrol_record, post_sync, unpatrolled_compound
+
+
+async def test_it_shows_which_compounds_are_done_due_or_overdue(db, people, signed_in_as, checklist):
+    version_id, items = checklist
+    next_door = await compound_of(db, people.neighbour_microgrid)
+    await post_sync(await signed_in_as(people.neighbour), [patrol_record(next_door, version_id, items)])
+    secretary = await signed_in_as(people.secretary)
+
+    months, rows = await queries.calendar(db, await _viewer(db, people.secretary))
+    by_code = {r.compound.code: r for r in rows}
+    assert len(months) == 6 and by_code[next_door.code].state == "done"
+    assert all(r.compound.path.startswith(people.community.path) for r in rows)
+
+    months, rows = await queries.calendar(db, await _viewer(db, people.secretary), today=date(2031, 5, 25))
+    assert {r.state for r in rows} == {"overdue"}  # nobody patrolled in May 2031, past the 20th
+
+    page = await secretary.get("/patrols")
+    assert page.status_code == 200 and next_door.name in page.text and "已巡查" in page.text
+    overdue = await secretary.get("/patrols?state=done")
+    assert next_door.name in overdue.text
+
+
+async def test_it_draws_the_pass_rate_by_month_and_lists_repeated_failures(db, people, signed_in_as, checklist):
+    version_id, items = checklist
+    compound = await unpatrolled_compound(db, people.community)
+    client = await signed_in_as(people.secretary)
+    two_months_ago = datetime.now(CST) - timedelta(days=62)
+    await post_sync(client, [
+        patrol_record(compound, version_id, items, fail={1: "fixed", 2: "fixed"}, created_at=two_months_ago),
+        patrol_record(compound, version_id, items, fail={1: "problem"}),
+    ])
+
+    page = await client.get(f"/patrols/compounds/{compound.code}")
+
+    assert page.status_code == 200
+    svg = re.search(r"<svg.*?</svg>", page.text, re.S).group(0)
+    assert svg.count('<rect class="bar') >= 2 and "style=" not in svg and "<script" not in svg
+    assert "每月合格率" in page.text
+    repeated = re.search(r'id="repeated".*?</section>', page.text, re.S).group(0)
+    assert items[1].title in repeated and items[2].title not in repeated
+    rates = await queries.monthly_rates(db, compound)
+    assert len(rates) == 12 and rates[-1].failed >= 1
+
+
+async def _viewer(db, person):
+    from tests.issues.conftest import viewer_of
+
+    return await viewer_of(db, person)
