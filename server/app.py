@@ -9,12 +9,15 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.router import Router
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from server.accounts.auth import SessionAuthMiddleware, provide_viewer
+from server.accounts.auth import SessionAuthMiddleware, provide_viewer, signed_in
 from server.accounts.routes import AccountController, AdminController, AuthController
 from server.config import STATIC_DIR, TEMPLATES_DIR, Settings, load_settings
 from server.db import make_engine, make_sessionmaker, provide_db
@@ -114,6 +117,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"]),
         ],
         exception_handlers={Exception: exception_handler},
+        # The API description as JSON only, for signed-in people: the HTML viewers load
+        # scripts from CDNs (against our CSP) and visitors see nothing but public pages.
+        openapi_config=OpenAPIConfig(
+            title="Weiwang", version="1", path="/schema", render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], guards=[signed_in], include_in_schema=False),
+        ),
         state=State({"settings": settings}),
         debug=False,
     )

@@ -64,6 +64,30 @@ def stats(as_json: bool, code: str | None) -> None:
 
 
 @main.command()
+@click.option("--name", required=True, help="The person's name, e.g. 李春秀.")
+@click.option("--role", required=True, type=click.Choice(["admin", "community", "compound", "leader", "property"]))
+@click.option("--grid", "grid", default=None, help="Grid code of the post (admin: default the whole street).")
+@click.option("--post", "post_kind", default=None, type=click.Choice(["A", "B"]), help="A or B post (leaders).")
+@click.option("--phone", default="", help="Mobile number, for a new person.")
+@click.option("--qr", is_flag=True, help="Also print the link as a QR code in the terminal.")
+def invite(name: str, role: str, grid: str | None, post_kind: str | None, phone: str, qr: bool) -> None:
+    """Print a one-time invitation link that enrols a phone for a person, role and grid node."""
+    from server.accounts.invites import CommandError, invite_command
+
+    settings = _settings()
+    try:
+        url = asyncio.run(invite_command(settings, name=name, role=role, grid=grid, post_kind=post_kind, phone=phone))
+    except CommandError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(url)
+    if qr:
+        import segno
+
+        segno.make(url, error="m").terminal(compact=True)
+    click.echo(f"(works once, expires in {settings.invite_hours} h)", err=True)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=1, show_default=True)

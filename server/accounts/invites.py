@@ -299,3 +299,13 @@ async def demo_invites(settings) -> list[tuple[str, str]]:
     finally:
         await engine.dispose()
     return out
+
+
+async def print_demo_invites(settings) -> None:
+    import click
+
+    links = await demo_invites(settings)
+    if links:
+        click.echo(f"\nOne-time sign-in invitations for the demo (each works once, {settings.invite_hours} h):")
+        for label, url in links:
+            click.echo(f"  {label}\n    {url}")

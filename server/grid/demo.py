@@ -601,5 +601,8 @@ async def load_demo_command(settings, seed: int = 1, scale: float = 1.0, if_empt
             root = (await db.execute(sa.select(GridNode).where(GridNode.code == STREET_CODE))).scalar_one()
             table = await tier_table(db, root.path)
             click.echo(format_table({"root": {"code": root.code, "name": root.name, "level": root.level}, **table}))
+        from server.accounts.invites import print_demo_invites  # accounts: sign-in links for the demo cast
+
+        await print_demo_invites(settings)
     finally:
         await engine.dispose()
