@@ -28,7 +28,7 @@ from server.issues.routes import ISSUE_HANDLERS
 from server.sync.routes import PhotoController, SyncController
 from server.visits.routes import VISITS_HANDLERS
 from server.patrols.routes import PATROL_HANDLERS
-from server.web import SECURITY_HEADERS, configure_jinja, exception_handler
+from server.web import SECURITY_HEADERS, add_security_headers, configure_jinja, exception_handler
 
 ROUTE_HANDLERS = [
     show_home,
@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"]),
         ],
         exception_handlers={Exception: exception_handler},
+        before_send=[add_security_headers],
         # The API description as JSON only, for signed-in people: the HTML viewers load
         # scripts from CDNs (against our CSP) and visitors see nothing but public pages.
         openapi_config=OpenAPIConfig(

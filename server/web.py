@@ -36,6 +36,18 @@ SECURITY_HEADERS = {
 }
 
 
+_SECURITY_HEADER_PAIRS = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+
+async def add_security_headers(message, scope) -> None:
+    """before_send hook: also covers answers no route middleware sees (an unknown URL's 404)."""
+    if message["type"] == "http.response.start":
+        existing = {k.lower() for k, _ in message.get("headers", [])}
+        missing = [(k, v) for k, v in _SECURITY_HEADER_PAIRS if k not in existing]
+        if missing:
+            message["headers"] = [*message.get("headers", []), *missing]
+
+
 def request_language(request: Request) -> str:
     return i18n.pick_language(request.cookies.get(LANG_COOKIE))
 
