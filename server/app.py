@@ -25,6 +25,7 @@ from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
 from server.issues.public import PUBLIC_HANDLERS
 from server.issues.routes import ISSUE_HANDLERS
+from server.sync.pwa import PWA_HANDLERS
 from server.sync.routes import PhotoController, SyncController
 from server.visits.routes import VISITS_HANDLERS
 from server.patrols.routes import PATROL_HANDLERS
@@ -41,6 +42,7 @@ ROUTE_HANDLERS = [
     AdminController,
     SyncController,
     PhotoController,
+    *PWA_HANDLERS,
     *VISITS_HANDLERS,
     *PATROL_HANDLERS,
     *ISSUE_HANDLERS,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import i18n
 from server.accounts.auth import signed_in
+from server.accounts.models import Role
 from server.accounts.scope import Viewer
 from server.grid import queries
 from server.web import LANG_COOKIE, render
@@ -16,6 +17,8 @@ from server.web import LANG_COOKIE, render
 
 @get("/", guards=[signed_in], name="home")
 async def show_home(request: Request, db: AsyncSession, viewer: Viewer) -> object:
+    if viewer.has_role(Role.leader):
+        return Redirect(path="/worklist", status_code=303)  # a leader's day starts at the worklist
     roots = await queries.root_nodes_for(db, viewer)
     if len(roots) == 1:
         return Redirect(path=f"/grid/{roots[0].code}", status_code=303)

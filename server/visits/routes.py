@@ -1,6 +1,193 @@
-"""Door-to-door pages: the worklist, the visit and work-log forms, the tally."""
+"""Door-to-door pages: the worklist, the visit and work-log forms, the tallies.
+
+The forms are offline-capable (`data-outbox-type`, see static/js/outbox.js): with
+JavaScript they go to POST /api/sync, or into the phone's outbox when there is no
+network. Without JavaScript they post here, and these handlers call the same
+`store_one` as the API: one path into the database.
+"""
 from __future__ import annotations
 
-import server.visits.records  # noqa: F401  (registers the record types with the outbox)
+from datetime import datetime
+from typing import Any
 
-VISITS_HANDLERS: list = []
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import server.visits.records  # noqa: F401  (registers the record types with the outbox)
+from server.accounts.auth import signed_in
+from server.accounts.models import Role
+from server.accounts.scope import Viewer
+from server.grid import queries as grid_queries
+from server.grid.models import GridNode
+from server.sync.pwa import offline_pages
+from server.sync.service import CREATED, store_one
+from server.visits import queries
+from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, VISIT_KINDS, WORK_KINDS, WorkKind
+from server.web import render, request_language, t
+
+GRID_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
+STAFF_ROLES = (Role.admin, Role.community, Role.compound)
+LIST_FIELDS = {"needs", "policies", "photos"}
+
+
+def _form_data(form: Any) -> dict[str, Any]:
+    """A posted form as the outbox would send it: lists for tag fields, no empty values."""
+    data: dict[str, Any] = {}
+    items = form.multi_items() if hasattr(form, "multi_items") else form.items()
+    for key, value in items:
+        if key.startswith("_") or key == "id" or value in ("", None):
+            continue
+        if key in LIST_FIELDS:
+            data.setdefault(key, []).append(value)
+        else:
+            data[key] = value
+    return data
+
+
+def local_date(value) -> str:
+    """A date as the leader reads it: China time, month-day (with the year when not this year)."""
+    if value is None:
+        return ""
+    local = queries._aware(value).astimezone(queries.LOCAL)
+    if local.year != datetime.now(queries.LOCAL).year:
+        return local.strftime("%Y-%m-%d")
+    return local.strftime("%m-%d")
+
+
+def form_context(request: Request) -> dict[str, Any]:
+    """Option lists and label maps in the user's language, for the forms and lists."""
+    def options(labels: dict) -> list[tuple[str, str]]:
+        return [(str(k), t(request, v)) for k, v in labels.items()]
+
+    return {
+        "visit_kinds": options(VISIT_KINDS), "needs_options": options(NEEDS), "policy_options": options(POLICIES),
+        "work_kinds": options(WORK_KINDS), "service_options": options(SERVICES), "outcome_options": options(OUTCOMES),
+        "visit_kinds_map": {str(k): v for k, v in VISIT_KINDS.items()}, "needs_map": NEEDS,
+        "work_kinds_map": {str(k): v for k, v in WORK_KINDS.items()}, "service_map": SERVICES, "outcome_map": OUTCOMES,
+        "local_date": local_date,
+    }
+
+
+def microgrid_options(microgrids: list[GridNode]) -> list[tuple[str, str]]:
+    return [(str(m.id), m.name) for m in microgrids]
+
+
+class WorklistController(Controller):
+    path = "/worklist"
+    guards = [signed_in]
+
+    @get("/", name="worklist.show")
+    async def show_worklist(self, request: Request, db: AsyncSession, viewer: Viewer) -> object:
+        viewer.require_role(*GRID_ROLES)
+        worklist = await queries.worklist(db, viewer)
+        return render(request, "visits/worklist.html", worklist=worklist, tab="work", **form_context(request))
+
+
+class VisitController(Controller):
+    path = "/households/{household_id:int}/visits"
+    guards = [signed_in]
+
+    async def _household(self, db: AsyncSession, viewer: Viewer, household_id: int):
+        viewer.require_role(*GRID_ROLES)
+        household = await grid_queries.get_household_for(db, viewer, household_id)
+        microgrid = await db.get(GridNode, household.microgrid_id)
+        return household, microgrid
+
+    @get("/", name="visit.list")
+    async def list_visits(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+        household, microgrid = await self._household(db, viewer, household_id)
+        visits = await queries.household_visits(db, household)
+        return render(request, "visits/household_visits.html", partial="visits/_visit_list.html",
+                      household=household, node=microgrid, visits=visits, **form_context(request))
+
+    @get("/new", name="visit.new")
+    async def new_visit(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+        household, microgrid = await self._household(db, viewer, household_id)
+        return render(request, "visits/visit_form.html", household=household, node=microgrid, values={"kind": "routine"},
+                      errors={}, back_url=f"/households/{household.id}", **form_context(request))
+
+    @post("/", name="visit.record")
+    async def record_visit(
+        self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+        household, microgrid = await self._household(db, viewer, household_id)
+        form = _form_data(await request.form())
+        form["household_id"] = household.id
+        result = await store_one(db, viewer, "visit", form, request_language(request))
+        if result.status == CREATED:
+            return Redirect(path=f"/households/{household.id}", status_code=303)
+        values = {**form, "needs": form.get("needs", []), "policies": form.get("policies", [])}
+        return render(request, "visits/visit_form.html", status_code=422, household=household, node=microgrid,
+                      values=values, errors=result.errors, back_url=f"/households/{household.id}", **form_context(request))
+
+
+def _work_kind(kind: str) -> WorkKind:
+    try:
+        return WorkKind(kind)
+    except ValueError:
+        raise NotFoundException() from None
+
+
+class WorkLogController(Controller):
+    path = "/worklog"
+    guards = [signed_in]
+
+    @get("/", name="worklog.show")
+    async def show_worklog(self, request: Request, db: AsyncSession, viewer: Viewer) -> object:
+        """The leader's own tally (this month, in total, month by month) and recent entries."""
+        viewer.require_role(*GRID_ROLES)
+        tally = (await queries.tallies(db, [viewer.person_id]))[viewer.person_id]
+        recent = await queries.recent_work(db, viewer.person_id)
+        return render(request, "visits/worklog.html", tally=tally, recent=recent, tab="work", **form_context(request))
+
+    @get("/leaders", name="worklog.leaders")
+    async def show_leader_tallies(self, request: Request, db: AsyncSession, viewer: Viewer) -> object:
+        """Community (or street) staff: every leader's tally in their part of the grid."""
+        viewer.require_role(*STAFF_ROLES)
+        leaders = await queries.leaders_under(db, viewer)
+        tallies = await queries.tallies(db, sorted({p.id for p, _ in leaders}))
+        return render(request, "visits/leaders.html", leaders=leaders, tallies=tallies, **form_context(request))
+
+    @get("/new/{kind:str}", name="worklog.new")
+    async def new_entry(self, request: Request, db: AsyncSession, viewer: Viewer, kind: str,
+                        household: int | None = None) -> object:
+        viewer.require_role(*GRID_ROLES)
+        work_kind = _work_kind(kind)
+        microgrids = await queries.leader_microgrids(db, viewer)
+        values: dict[str, Any] = {"fixed": "false"}
+        if household:
+            h = await grid_queries.get_household_for(db, viewer, household)
+            values["household_id"] = h.id
+        return render(request, "visits/work_form.html", kind=work_kind, microgrids=microgrids, microgrid_options=microgrid_options(microgrids), values=values,
+                      errors={}, back_url="/worklog", **form_context(request))
+
+    @post("/{kind:str}", name="worklog.record")
+    async def record_work(
+        self, request: Request, db: AsyncSession, viewer: Viewer, kind: str) -> object:
+        viewer.require_role(*GRID_ROLES)
+        work_kind = _work_kind(kind)
+        form = _form_data(await request.form())
+        result = await store_one(db, viewer, work_kind.value, form, request_language(request))
+        if result.status == CREATED:
+            return Redirect(path="/worklog", status_code=303)
+        microgrids = await queries.leader_microgrids(db, viewer)
+        return render(request, "visits/work_form.html", status_code=422, kind=work_kind, microgrids=microgrids,
+                      microgrid_options=microgrid_options(microgrids), values=form, errors=result.errors, back_url="/worklog", **form_context(request))
+
+
+VISITS_HANDLERS: list = [WorklistController, VisitController, WorkLogController]
+
+
+@offline_pages
+async def leader_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
+    """A leader's day on the phone: the worklist, each household, its visit form, the work-log forms."""
+    worklist = await queries.worklist(db, viewer)
+    if not worklist.microgrids:
+        return []
+    urls = ["/", "/worklist", "/worklog"] + [f"/worklog/new/{kind.value}" for kind in WorkKind]
+    for microgrid in worklist.microgrids:
+        urls.append(f"/grid/{microgrid.code}")
+        for row in worklist.rows_by_microgrid[microgrid.id]:
+            urls += [f"/households/{row.household.id}", f"/households/{row.household.id}/visits/new"]
+    return urls

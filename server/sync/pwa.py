@@ -1,0 +1,120 @@
+"""What makes the app installable and usable offline: the service worker, the manifest,
+the outbox and offline pages, and the list of pages a person keeps on the phone.
+
+Areas add pages to the offline set with `offline_pages(fn)`: `fn(db, viewer)` returns
+local URLs (the worklist and household pages come from server/visits; the ledger adds
+its report form). The service worker fetches the list on sign-in and after each sync.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
+
+from litestar import Request, Response, get
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.auth import signed_in
+from server.accounts.scope import Viewer
+from server.config import STATIC_DIR
+from server.web import render, static_url, t
+
+# Bounded: a leader has one or two micro-grids of 20-60 households; a phone keeps at most this many pages.
+MAX_OFFLINE_PAGES = 400
+
+# Static files every page needs, precached when the worker installs.
+SHELL = [
+    "css/app.css",
+    "vendor/htmx-4.0.1.min.js",
+    "js/app.js",
+    "js/outbox-core.js",
+    "js/outbox.js",
+    "icons/icon-192.png",
+]
+
+OfflinePagesFn = Callable[[AsyncSession, Viewer], Awaitable[list[str]]]
+_PROVIDERS: list[OfflinePagesFn] = []
+
+
+def offline_pages(fn: OfflinePagesFn) -> OfflinePagesFn:
+    """Register a provider of pages to keep on the phone (decorator)."""
+    _PROVIDERS.append(fn)
+    return fn
+
+
+def shell_urls() -> list[str]:
+    return [static_url(path) for path in SHELL if (STATIC_DIR / path).exists()] + ["/offline", "/outbox"]
+
+
+@lru_cache(maxsize=1)
+def service_worker_source() -> tuple[str, str]:
+    """static/sw.js with the versioned shell URLs filled in; its version changes with any of them."""
+    template = (STATIC_DIR / "sw.js").read_text()
+    shell = shell_urls()
+    version = hashlib.sha256((template + json.dumps(shell)).encode()).hexdigest()[:10]
+    source = template.replace('"__VERSION__"', json.dumps(version)).replace("[/*__SHELL__*/]", json.dumps(shell))
+    return source, version
+
+
+@get("/sw.js", name="pwa.service_worker", include_in_schema=False, cache=False)
+async def service_worker() -> Response:
+    source, _ = service_worker_source()
+    # no-cache: the browser must check for a new worker on every visit; the scope is the whole site.
+    return Response(source, media_type="text/javascript", headers={
+        "cache-control": "no-cache", "service-worker-allowed": "/",
+    })
+
+
+@get("/manifest.webmanifest", name="pwa.manifest", include_in_schema=False)
+async def manifest(request: Request) -> Response:
+    body = {
+        "name": "微网",
+        "short_name": "微网",
+        "description": t(request, "Micro-grid community governance"),
+        "lang": "zh-CN",
+        "id": "/",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#f6f6f4",
+        "theme_color": "#b7312c",
+        "icons": [
+            {"src": static_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": static_url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": static_url("icons/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ],
+        "shortcuts": [
+            {"name": "记走访", "short_name": "记走访", "url": "/worklist",
+             "icons": [{"src": static_url("icons/icon-192.png"), "sizes": "192x192"}]},
+            {"name": "报问题", "short_name": "报问题", "url": "/issues/new",
+             "icons": [{"src": static_url("icons/icon-192.png"), "sizes": "192x192"}]},
+        ],
+    }
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/manifest+json",
+                    headers={"cache-control": "no-cache"})
+
+
+@get("/offline", name="pwa.offline", include_in_schema=False)
+async def offline_page(request: Request) -> object:
+    """Shown by the service worker for a page that is not on the phone. Public: it is cached once for everyone."""
+    return render(request, "sync/offline.html")
+
+
+@get("/outbox", name="pwa.outbox", include_in_schema=False)
+async def outbox_page(request: Request) -> object:
+    """The outbox lives in the phone (IndexedDB): static/js/outbox.js fills this page in."""
+    return render(request, "sync/outbox.html", tab="outbox")
+
+
+@get("/api/offline-pages", name="pwa.offline_pages", guards=[signed_in], summary="Pages to keep on the phone", cache=False)
+async def list_offline_pages(db: AsyncSession, viewer: Viewer) -> dict[str, object]:
+    urls: list[str] = []
+    for provider in _PROVIDERS:
+        urls.extend(await provider(db, viewer))
+    urls = list(dict.fromkeys(urls))[:MAX_OFFLINE_PAGES]
+    return {"person_id": viewer.person_id, "urls": urls, "max": MAX_OFFLINE_PAGES}
+
+
+PWA_HANDLERS = [service_worker, manifest, offline_page, outbox_page, list_offline_pages]

@@ -1,0 +1,158 @@
+"""Reads of door-to-door work: the worklist and the tallies, every one scoped."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.models import Person, Post, Role
+from server.accounts.scope import Viewer
+from server.grid.models import GridNode, Household
+from server.visits.models import Visit, WorkKind, WorkLogEntry
+
+# Months are the street's months, not UTC's: a visit at 07:00 on the 1st in Dayi counts there.
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    local = (now or datetime.now(timezone.utc)).astimezone(LOCAL)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class WorkRow:
+    household: Household
+    last_visit: datetime | None
+    visited_this_month: bool
+
+
+@dataclass
+class Worklist:
+    microgrids: list[GridNode]
+    rows_by_microgrid: dict[int, list[WorkRow]]
+    total: int
+    unvisited: int
+
+
+async def leader_microgrids(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
+    """The micro-grids where this person holds a leader post (A or B)."""
+    node_ids = [p.node_id for p in viewer.posts if p.role == Role.leader]
+    if not node_ids:
+        return []
+    rows = await db.execute(sa.select(GridNode).where(GridNode.id.in_(node_ids)).order_by(GridNode.path))
+    return list(rows.scalars())
+
+
+async def worklist(db: AsyncSession, viewer: Viewer, now: datetime | None = None) -> Worklist:
+    """The leader's households: not visited this month first, then the most vulnerable."""
+    microgrids = await leader_microgrids(db, viewer)
+    if not microgrids:
+        return Worklist([], {}, 0, 0)
+    ids = [m.id for m in microgrids]
+    households = list((await db.execute(
+        sa.select(Household).where(Household.microgrid_id.in_(ids), viewer.subtree_clause(Household.grid_path))
+    )).scalars())
+    last = dict((await db.execute(
+        sa.select(Visit.household_id, sa.func.max(Visit.visited_at))
+        .where(Visit.household_id.in_([h.id for h in households]))
+        .group_by(Visit.household_id)
+    )).all()) if households else {}
+    start = month_start(now)
+    rows_by: dict[int, list[WorkRow]] = {m.id: [] for m in microgrids}
+    unvisited = 0
+    for h in households:
+        last_visit = _aware(last.get(h.id))
+        this_month = last_visit is not None and last_visit >= start
+        unvisited += not this_month
+        rows_by[h.microgrid_id].append(WorkRow(h, last_visit, this_month))
+    for rows in rows_by.values():
+        rows.sort(key=lambda r: (r.visited_this_month, r.household.care_rank(), r.household.address))
+    return Worklist(microgrids, rows_by, len(households), unvisited)
+
+
+async def household_visits(db: AsyncSession, household: Household, limit: int = 10) -> list[tuple[Visit, str]]:
+    rows = await db.execute(
+        sa.select(Visit, Person.name).join(Person, Person.id == Visit.person_id)
+        .where(Visit.household_id == household.id).order_by(Visit.visited_at.desc()).limit(limit)
+    )
+    return [tuple(r) for r in rows]
+
+
+COUNTED = ("visits", WorkKind.errand.value, WorkKind.mediation.value, WorkKind.hazard_check.value)
+
+
+@dataclass
+class Tally:
+    """One leader's counts, as in the article: errands / mediations / hazard checks, and visits."""
+
+    person_id: int
+    name: str = ""
+    this_month: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED, 0))
+    total: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED, 0))
+    by_month: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _month_key(column, dialect: str):
+    # Months in China time; the conversion differs per database.
+    if dialect == "postgresql":
+        return sa.func.to_char(sa.func.timezone("Asia/Shanghai", column), "YYYY-MM")
+    return sa.func.strftime("%Y-%m", column, "+8 hours")
+
+
+async def tallies(db: AsyncSession, person_ids: list[int], now: datetime | None = None) -> dict[int, Tally]:
+    """Counts per person, per month and in total: two grouped queries whatever the number of people."""
+    if not person_ids:
+        return {}
+    dialect = db.bind.dialect.name
+    current = (now or datetime.now(timezone.utc)).astimezone(LOCAL).strftime("%Y-%m")
+    result = {pid: Tally(pid) for pid in person_ids}
+    visit_month = _month_key(Visit.visited_at, dialect)
+    work_month = _month_key(WorkLogEntry.done_at, dialect)
+    visit_rows = await db.execute(
+        sa.select(Visit.person_id, visit_month, sa.func.count())
+        .where(Visit.person_id.in_(person_ids)).group_by(Visit.person_id, visit_month)
+    )
+    work_rows = await db.execute(
+        sa.select(WorkLogEntry.person_id, WorkLogEntry.kind, work_month, sa.func.count())
+        .where(WorkLogEntry.person_id.in_(person_ids)).group_by(WorkLogEntry.person_id, WorkLogEntry.kind, work_month)
+    )
+    entries = [(pid, "visits", month, n) for pid, month, n in visit_rows] + [tuple(r) for r in work_rows]
+    for pid, kind, month, n in entries:
+        tally = result[pid]
+        tally.total[kind] += n
+        tally.by_month.setdefault(month, dict.fromkeys(COUNTED, 0))[kind] += n
+        if month == current:
+            tally.this_month[kind] += n
+    for tally in result.values():
+        tally.by_month = dict(sorted(tally.by_month.items(), reverse=True))
+    return result
+
+
+async def leaders_under(db: AsyncSession, viewer: Viewer, limit: int = 500) -> list[tuple[Person, GridNode]]:
+    """Leaders (A and B posts) whose micro-grid lies in the viewer's part of the grid."""
+    rows = await db.execute(
+        sa.select(Person, GridNode)
+        .join(Post, Post.person_id == Person.id)
+        .join(GridNode, GridNode.id == Post.node_id)
+        .where(Post.role == Role.leader, viewer.subtree_clause(Post.node_path))
+        .order_by(GridNode.path, Post.post_kind)
+        .limit(limit)
+    )
+    return [tuple(r) for r in rows]
+
+
+async def recent_work(db: AsyncSession, person_id: int, limit: int = 20) -> list[WorkLogEntry]:
+    rows = await db.execute(
+        sa.select(WorkLogEntry).where(WorkLogEntry.person_id == person_id)
+        .order_by(WorkLogEntry.done_at.desc()).limit(limit)
+    )
+    return list(rows.scalars())

@@ -1,0 +1,312 @@
+// The outbox's storage and sync, without any DOM: loaded by the pages (outbox.js) and by
+// the service worker (importScripts, for Background Sync). See outbox.js for the forms.
+//
+// IndexedDB "weiwang" (these names are relied on by the sign-out warning, signout.js):
+//   "outbox": keyPath "id" — one record per form submission:
+//       {id, format, type, created_at, data, state, errors, title, form_url, photos: [photo ids],
+//        saved_at, attempts, last_error}
+//     state: "pending" (waiting), "sending" (a request is out: treated as pending after a crash),
+//            "rejected" (the server refused it: set aside with `errors`, the rest keep syncing),
+//            "photos" (the record is stored; its photos are still uploading).
+//     A record is deleted only after the server acknowledged it (created or duplicate) and
+//     all its photos were acknowledged too.
+//   "photos": keyPath "id" (the photo's UUID), index "record_id": {id, record_id, blob, type}.
+// `format` is the record layout version: a newer app upgrades older records on read
+// (upgradeRecord) and never drops one it does not understand.
+"use strict";
+(function (global) {
+  var DB_NAME = "weiwang";
+  var DB_VERSION = 1;
+  var FORMAT = 1;
+  var BATCH = 100; // records per request: well under the server's 500 / 5 MB limits
+  var LOCK = "weiwang-outbox";
+
+  function promisify(request) {
+    return new Promise(function (resolve, reject) {
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+
+  var dbPromise = null;
+  function openDb() {
+    if (dbPromise) return dbPromise;
+    dbPromise = new Promise(function (resolve, reject) {
+      var request = indexedDB.open(DB_NAME, DB_VERSION);
+      request.onupgradeneeded = function () {
+        var db = request.result;
+        if (!db.objectStoreNames.contains("outbox")) db.createObjectStore("outbox", { keyPath: "id" });
+        if (!db.objectStoreNames.contains("photos")) {
+          db.createObjectStore("photos", { keyPath: "id" }).createIndex("record_id", "record_id");
+        }
+      };
+      request.onsuccess = function () {
+        var db = request.result;
+        // Another tab upgrading the schema: let it, reopen on next use.
+        db.onversionchange = function () { db.close(); dbPromise = null; };
+        resolve(db);
+      };
+      request.onerror = function () { dbPromise = null; reject(request.error); };
+      request.onblocked = function () { /* another tab holds an older version; it closes on versionchange */ };
+    });
+    return dbPromise;
+  }
+
+  function tx(stores, mode, fn) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction(stores, mode);
+        var result;
+        Promise.resolve(fn(t)).then(function (r) { result = r; });
+        t.oncomplete = function () { resolve(result); };
+        t.onerror = function () { reject(t.error); };
+        t.onabort = function () { reject(t.error || new Error("aborted")); };
+      });
+    });
+  }
+
+  function upgradeRecord(record) {
+    // Format 1 is the first; later formats convert older records here, never discard them.
+    if (!record.format) record.format = 1;
+    if (!record.state) record.state = "pending";
+    if (!record.photos) record.photos = [];
+    return record;
+  }
+
+  function all() {
+    return tx(["outbox"], "readonly", function (t) {
+      return promisify(t.objectStore("outbox").getAll());
+    }).then(function (records) {
+      return records.map(upgradeRecord).sort(function (a, b) {
+        return (a.saved_at || "").localeCompare(b.saved_at || "");
+      });
+    });
+  }
+
+  function get(id) {
+    return tx(["outbox"], "readonly", function (t) {
+      return promisify(t.objectStore("outbox").get(id));
+    }).then(function (r) { return r ? upgradeRecord(r) : null; });
+  }
+
+  function count() {
+    return tx(["outbox"], "readonly", function (t) { return promisify(t.objectStore("outbox").count()); });
+  }
+
+  function put(record, photos) {
+    record.format = FORMAT;
+    return tx(["outbox", "photos"], "readwrite", function (t) {
+      t.objectStore("outbox").put(record);
+      (photos || []).forEach(function (p) { t.objectStore("photos").put(p); });
+    }).then(notify);
+  }
+
+  function update(id, changes) {
+    return tx(["outbox"], "readwrite", function (t) {
+      var store = t.objectStore("outbox");
+      return promisify(store.get(id)).then(function (record) {
+        if (!record) return null;
+        Object.assign(record, changes);
+        store.put(record);
+        return record;
+      });
+    });
+  }
+
+  function remove(id) {
+    return tx(["outbox", "photos"], "readwrite", function (t) {
+      t.objectStore("outbox").delete(id);
+      var index = t.objectStore("photos").index("record_id");
+      return promisify(index.getAllKeys(id)).then(function (keys) {
+        keys.forEach(function (k) { t.objectStore("photos").delete(k); });
+      });
+    }).then(notify);
+  }
+
+  function getPhoto(id) {
+    return tx(["photos"], "readonly", function (t) { return promisify(t.objectStore("photos").get(id)); });
+  }
+
+  function removePhoto(id) {
+    return tx(["photos"], "readwrite", function (t) { t.objectStore("photos").delete(id); });
+  }
+
+  // Listeners: pages update the badge and the outbox list; the worker ignores it.
+  var listeners = [];
+  function onChange(fn) { listeners.push(fn); }
+  function notify(detail) {
+    listeners.forEach(function (fn) { try { fn(detail || {}); } catch (e) { /* a listener's bug is not ours */ } });
+    return detail;
+  }
+
+  function envelope(record) {
+    return { id: record.id, type: record.type, created_at: record.created_at, data: record.data };
+  }
+
+  // The CSRF token: pages read the cookie; the worker has cookieStore (Chromium) or nothing.
+  function csrfToken() {
+    if (typeof document !== "undefined") {
+      var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+      return Promise.resolve(match ? decodeURIComponent(match[1]) : null);
+    }
+    if (global.cookieStore) {
+      return global.cookieStore.get("csrftoken").then(function (c) { return c ? c.value : null; });
+    }
+    return Promise.resolve(null);
+  }
+
+  function ensureToken() {
+    return csrfToken().then(function (token) {
+      if (token) return token;
+      // A GET makes the server set the cookie (it may have gone with a browser restart).
+      return fetch("/api/sync", { credentials: "same-origin", cache: "no-store" }).then(function () {
+        return csrfToken();
+      });
+    });
+  }
+
+  function postJson(url, body, token) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { "content-type": "application/json", "accept": "application/json", "x-csrftoken": token || "" },
+      body: JSON.stringify(body),
+    });
+  }
+
+  // Send records; returns {status: "ok"|"offline"|"signin"|"error", results?, code?}.
+  function send(records) {
+    return ensureToken().then(function (token) {
+      return postJson("/api/sync", { records: records.map(envelope) }, token);
+    }).then(function (response) {
+      if (response.status === 401) return { status: "signin" };
+      if (!response.ok) return { status: "error", code: response.status };
+      return response.json().then(function (body) { return { status: "ok", results: body.results || [] }; });
+    }, function () {
+      return { status: "offline" };
+    });
+  }
+
+  function settle(records, results) {
+    var byId = {};
+    results.forEach(function (r) { byId[r.id] = r; });
+    return Promise.all(records.map(function (record) {
+      var r = byId[record.id];
+      if (!r) return update(record.id, { state: "pending" });
+      if (r.status === "created" || r.status === "duplicate") {
+        if (record.photos && record.photos.length) return update(record.id, { state: "photos", errors: null });
+        return remove(record.id);
+      }
+      if (r.status === "conflict") {
+        return update(record.id, { state: "rejected", errors: { record: "conflict" }, conflict: true });
+      }
+      return update(record.id, { state: "rejected", errors: r.errors || {} });
+    }));
+  }
+
+  function uploadPhotos(record) {
+    var chain = Promise.resolve("ok");
+    (record.photos || []).forEach(function (photoId) {
+      chain = chain.then(function (state) {
+        if (state !== "ok") return state;
+        return getPhoto(photoId).then(function (photo) {
+          if (!photo) return "ok"; // already uploaded and removed
+          return ensureToken().then(function (token) {
+            return fetch("/api/photos/" + photoId, {
+              method: "PUT", credentials: "same-origin", cache: "no-store",
+              headers: { "content-type": photo.type || "image/jpeg", "x-record-id": record.id, "x-csrftoken": token || "" },
+              body: photo.blob,
+            });
+          }).then(function (response) {
+            if (response.status === 401) return "signin";
+            if (response.ok || response.status === 409 || response.status === 413 || response.status === 415 || response.status === 400) {
+              // Acknowledged, or refused for good: keeping it would block the record forever.
+              return removePhoto(photoId).then(function () { return "ok"; });
+            }
+            return "error";
+          }, function () { return "offline"; });
+        });
+      });
+    });
+    return chain.then(function (state) {
+      if (state !== "ok") return state;
+      return remove(record.id).then(function () { return "ok"; });
+    });
+  }
+
+  function withLock(fn) {
+    if (global.navigator && navigator.locks) {
+      return navigator.locks.request(LOCK, { ifAvailable: true }, function (lock) {
+        return lock ? fn() : { status: "busy" };
+      });
+    }
+    return fn();
+  }
+
+  // One pass: all waiting records in batches, then the photos of stored records.
+  function sync() {
+    return withLock(function () {
+      return all().then(function (records) {
+        var waiting = records.filter(function (r) { return r.state === "pending" || r.state === "sending"; });
+        var outcome = { status: "ok", sent: 0 };
+        var chain = Promise.resolve();
+        for (var i = 0; i < waiting.length; i += BATCH) {
+          (function (batch) {
+            chain = chain.then(function () {
+              if (outcome.status !== "ok") return;
+              return Promise.all(batch.map(function (r) { return update(r.id, { state: "sending", attempts: (r.attempts || 0) + 1 }); }))
+                .then(function () { return send(batch); })
+                .then(function (answer) {
+                  if (answer.status !== "ok") {
+                    outcome = answer;
+                    return Promise.all(batch.map(function (r) { return update(r.id, { state: "pending", last_error: answer.status }); }));
+                  }
+                  outcome.sent += batch.length;
+                  return settle(batch, answer.results);
+                });
+            });
+          })(waiting.slice(i, i + BATCH));
+        }
+        return chain.then(function () {
+          if (outcome.status !== "ok") return outcome;
+          return all().then(function (after) {
+            var photoChain = Promise.resolve("ok");
+            after.filter(function (r) { return r.state === "photos"; }).forEach(function (r) {
+              photoChain = photoChain.then(function (state) { return state === "ok" ? uploadPhotos(r) : state; });
+            });
+            return photoChain.then(function (state) {
+              if (state !== "ok") outcome = { status: state, sent: outcome.sent };
+              return outcome;
+            });
+          });
+        });
+      }).then(function (outcome) { notify({ synced: outcome }); return outcome; });
+    });
+  }
+
+  function uuid() {
+    if (global.crypto && crypto.randomUUID) return crypto.randomUUID();
+    // Older phone browsers: RFC 4122 version 4 from getRandomValues.
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // ISO 8601 with the phone's UTC offset, e.g. 2026-11-27T18:30:00.000+08:00.
+  function nowWithOffset(date) {
+    var d = date || new Date();
+    var offset = -d.getTimezoneOffset();
+    var sign = offset >= 0 ? "+" : "-";
+    var abs = Math.abs(offset);
+    var local = new Date(d.getTime() + offset * 60000).toISOString().slice(0, -1);
+    return local + sign + String(Math.floor(abs / 60)).padStart(2, "0") + ":" + String(abs % 60).padStart(2, "0");
+  }
+
+  global.WeiwangOutbox = {
+    FORMAT: FORMAT, openDb: openDb, all: all, get: get, count: count, put: put, update: update, remove: remove,
+    getPhoto: getPhoto, send: send, settle: settle, sync: sync, onChange: onChange, notify: notify,
+    uuid: uuid, nowWithOffset: nowWithOffset, envelope: envelope,
+  };
+})(typeof self !== "undefined" ? self : this);

@@ -1,0 +1,66 @@
+from datetime import datetime, timedelta
+
+from tests.sync.helpers import CST, households_of, post_sync, visit
+
+
+async def test_it_lists_the_leaders_households_unvisited_first(db, people, signed_in_as):
+    client = await signed_in_as(people.leader)
+    households = await households_of(db, people.microgrid)
+    await post_sync(client, [visit(households[0].id)])
+    page = await client.get("/worklist")
+    assert page.status_code == 200
+    html = page.text
+    assert people.microgrid.name in html
+    for h in households:
+        assert f'data-household-id="{h.id}"' in html
+    # Every household visited this month comes after every unvisited one.
+    for microgrid_list in html.split('<ul class="list worklist"')[1:]:
+        rows = microgrid_list.split("</ul>")[0].split('<li class="worklist-row"')[1:]
+        done = ["visit-done" in row.split("</li>")[0] for row in rows]
+        assert done == sorted(done)
+    assert "visit-done" in html[html.index(f'data-household-id="{households[0].id}"'):][:1000]
+    assert "本月未走访" in html or "从未走访" in html
+
+
+async def test_it_shows_the_last_visit_date(db, people, signed_in_as):
+    client = await signed_in_as(people.leader)
+    household = (await households_of(db, people.microgrid))[1]
+    await post_sync(client, [visit(household.id, created_at=datetime.now(CST) - timedelta(days=40))])
+    html = (await client.get("/worklist")).text
+    row = html[html.index(f'data-household-id="{household.id}"'):]
+    assert (datetime.now(CST) - timedelta(days=40)).strftime("%m-%d") in row[:800]
+
+
+async def test_it_puts_elderly_living_alone_first_among_the_unvisited(db, people, signed_in_as):
+    client = await signed_in_as(people.leader)
+    households = await households_of(db, people.microgrid)
+    html = (await client.get("/worklist")).text
+    alone = [h for h in households if "elderly_alone" in h.care_tags]
+    others = [h for h in households if not h.care_tags]
+    if alone and others:
+        first_alone = min(html.index(f'data-household-id="{h.id}"') for h in alone)
+        unvisited_plain = [html.index(f'data-household-id="{h.id}"') for h in others]
+        assert first_alone < max(unvisited_plain)
+
+
+async def test_it_sends_a_leader_home_to_the_worklist(people, signed_in_as):
+    client = await signed_in_as(people.leader)
+    response = await client.get("/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/worklist"
+
+
+async def test_it_does_not_list_another_leaders_households(db, people, signed_in_as):
+    client = await signed_in_as(people.leader)
+    theirs = await households_of(db, people.neighbour_microgrid)
+    html = (await client.get("/worklist")).text
+    assert all(f'data-household-id="{h.id}"' not in html for h in theirs)
+
+
+async def test_it_lists_the_pages_to_keep_offline(db, people, signed_in_as):
+    client = await signed_in_as(people.leader)
+    body = (await client.get("/api/offline-pages")).json()
+    households = await households_of(db, people.microgrid, limit=500)
+    assert "/worklist" in body["urls"] and "/worklog/new/errand" in body["urls"]
+    for h in households:
+        assert f"/households/{h.id}" in body["urls"] and f"/households/{h.id}/visits/new" in body["urls"]
+    assert len(body["urls"]) <= body["max"]
