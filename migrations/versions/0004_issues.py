@@ -108,11 +108,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('issue', schema=None) as batch_op:
         batch_op.create_index('ix_issue_company_status', ['assignee_company_id', 'status'], unique=False)
-        batch_op.create_index('ix_issue_deadline', ['deadline'], unique=False)
         batch_op.create_index('ix_issue_ip_received', ['reporter_ip_hash', 'received_at'], unique=False)
-        batch_op.create_index('ix_issue_month_path', ['month', 'node_path'], unique=False)
+        batch_op.create_index('ix_issue_month_stats', ['month', 'node_path', 'status', 'on_time', 'deadline', 'category_id', 'source'], unique=False)
         batch_op.create_index('ix_issue_path_reported', ['node_path', 'reported_at'], unique=False)
-        batch_op.create_index('ix_issue_status_path', ['status', 'node_path'], unique=False)
+        batch_op.create_index('ix_issue_reported', ['reported_at'], unique=False)
+        batch_op.create_index('ix_issue_status_path', ['status', 'node_path', 'deadline', 'category_id', 'source'], unique=False)
 
     op.create_table('issue_event',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
@@ -145,10 +145,10 @@ def downgrade() -> None:
     op.drop_table('issue_event')
     with op.batch_alter_table('issue', schema=None) as batch_op:
         batch_op.drop_index('ix_issue_status_path')
+        batch_op.drop_index('ix_issue_reported')
         batch_op.drop_index('ix_issue_path_reported')
-        batch_op.drop_index('ix_issue_month_path')
+        batch_op.drop_index('ix_issue_month_stats')
         batch_op.drop_index('ix_issue_ip_received')
-        batch_op.drop_index('ix_issue_deadline')
         batch_op.drop_index('ix_issue_company_status')
 
     op.drop_table('issue')

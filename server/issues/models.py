@@ -88,12 +88,13 @@ class IssueCategory(SQLModel, table=True):
 class Issue(SQLModel, table=True):
     __tablename__ = "issue"
     __table_args__ = (
-        # The ledger filters by subtree first, then status / month; the list is newest first.
+        # See queries.py: a small subtree is read through its path, a wide one by walking
+        # the newest first; counts, overdue and rates are index-only scans.
         sa.Index("ix_issue_path_reported", "node_path", "reported_at"),
-        sa.Index("ix_issue_status_path", "status", "node_path"),
-        sa.Index("ix_issue_month_path", "month", "node_path"),
+        sa.Index("ix_issue_reported", "reported_at"),
+        sa.Index("ix_issue_status_path", "status", "node_path", "deadline", "category_id", "source"),
+        sa.Index("ix_issue_month_stats", "month", "node_path", "status", "on_time", "deadline", "category_id", "source"),
         sa.Index("ix_issue_company_status", "assignee_company_id", "status"),
-        sa.Index("ix_issue_deadline", "deadline"),
         sa.Index("ix_issue_ip_received", "reporter_ip_hash", "received_at"),
     )
 

@@ -86,24 +86,33 @@ def recent_months(n: int = 12, today: date | None = None) -> list[str]:
     return months
 
 
-def conditions(viewer: Viewer, filters: Filters, root: GridNode | None, today: date | None = None) -> list:
+def unindexed(column):
+    """The same values, but no index applies (`col || ''`): steers both SQLite and
+    PostgreSQL to walk the newest-first index instead when most rows match anyway."""
+    return column.op("||")("")
+
+
+def conditions(viewer: Viewer, filters: Filters, root: GridNode | None, today: date | None = None,
+               *, walk: bool = False) -> list:
     today = today or today_in_china()
-    conds: list = [issue_scope(viewer)]
+    path = unindexed(Issue.node_path) if walk else Issue.node_path
+    status = unindexed(Issue.status) if walk else Issue.status
+    conds: list = [issue_scope(viewer, path)]
     if root is not None:
         low, high = subtree_bounds(root.path)
-        conds += [Issue.node_path >= low, Issue.node_path < high]
+        conds += [path >= low, path < high]
     if filters.status == "open":
-        conds.append(Issue.status.in_(OPEN_STATUSES))
+        conds.append(status.in_(OPEN_STATUSES))
     elif filters.status == "settled":
-        conds.append(Issue.status.in_(SETTLED_STATUSES))
+        conds.append(status.in_(SETTLED_STATUSES))
     elif filters.status:
-        conds.append(Issue.status == filters.status)
+        conds.append(status == filters.status)
     if filters.category:
         conds.append(Issue.category_id == filters.category)
     if filters.overdue:
-        conds += overdue_clause(today)
+        conds += [Issue.deadline < today, status.in_(OPEN_STATUSES)]
     if filters.month:
-        conds.append(Issue.month == filters.month)
+        conds.append((unindexed(Issue.month) if walk else Issue.month) == filters.month)
     if filters.source:
         conds.append(Issue.source == filters.source)
     return conds
@@ -136,18 +145,33 @@ async def list_issues(db: AsyncSession, conds: list, page: int = 1, limit: int =
 
 
 async def status_counts(db: AsyncSession, conds: list, today: date | None = None) -> dict[str, int]:
+    """Problems per status, and how many are overdue: one index-only scan."""
     today = today or today_in_china()
-    overdue = sa.func.sum(sa.case((sa.and_(*overdue_clause(today)), 1), else_=0))
-    rows = await db.execute(sa.select(Issue.status, sa.func.count(), overdue).where(*conds).group_by(Issue.status))
+    late = sa.func.sum(sa.case((Issue.deadline < today, 1), else_=0))
+    rows = await db.execute(sa.select(Issue.status, sa.func.count(), late).where(*conds).group_by(Issue.status))
     counts = {s.value: 0 for s in Status}
-    total = overdue_total = 0
-    for status, n, late in rows:
+    overdue = 0
+    for status, n, n_late in rows:
         counts[status] = n
-        total += n
-        overdue_total += late or 0
-    counts["total"] = total
-    counts["overdue"] = overdue_total
+        if status in OPEN_STATUSES:
+            overdue += n_late or 0
+    counts["total"] = sum(counts.values())
+    counts["overdue"] = overdue
     return counts
+
+
+# Beyond this many matching problems the newest 50 are found faster by walking the
+# reported_at index than by reading the subtree and sorting it.
+WALK_FROM = 1000
+
+
+async def ledger_page(db: AsyncSession, viewer: Viewer, filters: Filters, root: GridNode | None,
+                      today: date | None = None) -> tuple[dict[str, int], list[LedgerRow]]:
+    conds = conditions(viewer, filters, root, today)
+    counts = await status_counts(db, conds, today)
+    if counts["total"] >= WALK_FROM:
+        conds = conditions(viewer, filters, root, today, walk=True)
+    return counts, await list_issues(db, conds, filters.page)
 
 
 @dataclass
@@ -169,8 +193,9 @@ class RateRow:
         return self.on_time / self.resolved if self.resolved else None
 
 
-async def rates(db: AsyncSession, conds: list, community_names: dict[str, str]) -> list[RateRow]:
-    """Feedback rate and on-time rate per community and month, for the filtered problems.
+async def rates(db: AsyncSession, conds: list, community_names: dict[str, str], since: str | None = None) -> list[RateRow]:
+    """Feedback rate and on-time rate per community and month, for the filtered problems
+    (from month `since` on: by default the page shows the last three months).
 
     Closing needs feedback, so "closed without feedback" cannot happen: the feedback rate
     counts every settled problem (solved, verified or declared unsolvable) and how many
@@ -183,7 +208,8 @@ async def rates(db: AsyncSession, conds: list, community_names: dict[str, str]) 
     on_time = sa.func.sum(sa.case((Issue.on_time.is_(True), 1), else_=0))
     rows = await db.execute(
         sa.select(community, Issue.month, sa.func.count(), settled, fed_back, resolved, on_time)
-        .where(*conds).group_by(community, Issue.month).order_by(Issue.month.desc(), community)
+        .where(*conds, *([] if since is None else [Issue.month >= since]))
+        .group_by(community, Issue.month).order_by(Issue.month.desc(), community)
     )
     return [
         RateRow(community_names.get(path, path), month, n, s or 0, f or 0, r or 0, o or 0)

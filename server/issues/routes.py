@@ -21,6 +21,7 @@ from server.accounts import audit
 from server.accounts.auth import signed_in
 from server.accounts.models import Role
 from server.accounts.scope import Viewer
+from server.cache import cached
 from server.grid import queries as grid_queries
 from server.grid.models import GridNode, Household, Level, PropertyCompany
 from server.i18n import N_
@@ -41,6 +42,13 @@ ACTION_ORDER = [
     EventKind.supervise, EventKind.reopen, EventKind.comment,
 ]
 EVENT_FIELDS = ("note", "text", "reason", "department", "deadline", "channel", "outcome", "title", "body")
+# The ledger list shows a status per row: plain strings, not a macro call each.
+STATUS_LABELS = {
+    Status.reported: N_("Reported"), Status.reopened: N_("Reopened"), Status.assigned: N_("Assigned"),
+    Status.rectified: N_("Awaiting verification"), Status.resolved: N_("Solved, awaiting feedback"),
+    Status.unsolvable: N_("Cannot be solved, announced"), Status.fed_back: N_("Feedback given"),
+    Status.closed: N_("Closed"),
+}
 PHOTO_MAX_BYTES = 300 * 1024
 PHOTO_MAX_SIDE = 1600
 ATTENDEE_ROLES = [
@@ -85,7 +93,7 @@ def shrink_photo(data: bytes) -> tuple[bytes, str, int, int] | None:
 async def _read_photos(form) -> tuple[list[tuple[bytes, str, int, int]], bool]:
     """(shrunk photos, whether a file was not a photo)."""
     photos, bad = [], False
-    for upload in form.getall("photo") if hasattr(form, "getall") else []:
+    for upload in form.getall("photo", []):
         if isinstance(upload, str) or not getattr(upload, "filename", ""):
             continue
         data = await upload.read()
@@ -148,11 +156,13 @@ class IssueController(Controller):
         viewer.require_role(*LEDGER_ROLES)
         filters = queries.Filters.from_query(request.query_params)
         root = await grid_queries.get_node_for(db, viewer, filters.node) if filters.node and viewer.grid_paths else None
+        counts, rows = await queries.ledger_page(db, viewer, filters, root)
         conds = queries.conditions(viewer, filters, root)
-        rows = await queries.list_issues(db, conds, filters.page)
-        counts = await queries.status_counts(db, conds)
-        rate_rows = await queries.rates(db, conds, await queries.community_names(db))
-        places = await queries.places_for(db, viewer)
+        since = None if filters.month else queries.recent_months(3)[-1]
+        # Grid names change seldom: a minute-old copy is fine (server/cache.py).
+        names = await cached(("issues.community_names",), lambda: queries.community_names(db))
+        rate_rows = await queries.rates(db, conds, names, since)
+        places = await cached(("issues.places", viewer.grid_paths), lambda: queries.places_for(db, viewer))
         lang = request_language(request)
         return render(
             request, "issues/ledger.html", partial="issues/_ledger_results.html",
@@ -160,6 +170,7 @@ class IssueController(Controller):
             places=places, place_options=[(p.code, ("· " * max(0, p.depth - 1)) + p.name) for p in places],
             category_options=[(c.id, c.label(lang)) for c in await queries.categories(db)],
             months=queries.recent_months(), statuses=[s.value for s in Status], tab="ledger",
+            status_text={s: t(request, label) for s, label in STATUS_LABELS.items()},
             page_size=queries.PAGE_SIZE, today=today_in_china(),
         )
 
@@ -342,7 +353,7 @@ class MeetingController(Controller):
         month = values.get("month") or (held_on.strftime("%Y-%m") if held_on else "")
         if not queries.Filters.from_query({"month": month}).month:
             errors["month"] = t(request, "Please give a date.")
-        roles, names = form.getall("attendee_role"), form.getall("attendee_name")
+        roles, names = form.getall("attendee_role", []), form.getall("attendee_name", [])
         attendees = [{"role": str(r)[:40], "name": str(n).strip()[:40]} for r, n in zip(roles, names) if str(n).strip()]
         if not attendees:
             errors["attendees"] = t(request, "Please list who attended.")

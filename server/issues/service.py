@@ -73,11 +73,11 @@ class EventResult:
 
 # ---------------------------------------------------------------- scope
 
-def issue_scope(viewer: Viewer) -> sa.ColumnElement[bool]:
+def issue_scope(viewer: Viewer, path_column=None) -> sa.ColumnElement[bool]:
     """Problems this person may see: their grid subtree, or what is assigned to their company."""
     clauses = []
     if viewer.grid_paths:
-        clauses.append(viewer.subtree_clause(Issue.node_path))
+        clauses.append(viewer.subtree_clause(Issue.node_path if path_column is None else path_column))
     if viewer.company_ids:
         clauses.append(Issue.assignee_company_id.in_(viewer.company_ids))
     if not clauses:

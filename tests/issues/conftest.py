@@ -67,3 +67,10 @@ def later(minutes: int) -> datetime:
 
 def in_days(days: int) -> str:
     return (date.today() + timedelta(days=days)).isoformat()
+
+
+@pytest.fixture
+def csrf_headers():
+    """conftest's csrf_headers(client), as a fixture."""
+    from tests.conftest import csrf_headers as headers
+    return headers
