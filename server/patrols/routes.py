@@ -33,6 +33,12 @@ from server.patrols.models import (
 from server.sync.service import CREATED, DUPLICATE, store_one
 from server.web import render, request_language, t
 
+try:
+    from server.sync.pwa import offline_pages
+except ImportError:  # the offline set comes with issue 4's PWA module; until then pages cache on visit
+    def offline_pages(fn):
+        return fn
+
 # Roles of roster people, as participant roles.
 ROSTER_ROLE = {Role.leader: "leader", Role.compound: "staff", Role.community: "staff", Role.property: "property",
                Role.admin: "staff"}
@@ -346,6 +352,24 @@ async def _communities_for(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
         clause = GridNode.path.in_(paths)
     rows = await db.execute(sa.select(GridNode).where(GridNode.level == Level.community, clause).order_by(GridNode.path))
     return list(rows.scalars())
+
+
+# A community's staff patrol a dozen compounds; the street's office works online.
+MAX_OFFLINE_COMPOUNDS = 30
+
+
+@offline_pages
+async def patrol_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
+    """The checklist of each compound the person patrols, kept on the phone for the stairwell."""
+    if not viewer.has_role(*queries.PATROL_ROLES):
+        return []
+    compounds = await queries.compounds_for(db, viewer)
+    if len(compounds) > MAX_OFFLINE_COMPOUNDS:
+        return ["/patrols"]
+    urls = ["/patrols"]
+    for compound in compounds:
+        urls += [f"/patrols/compounds/{compound.code}/new", f"/patrols/compounds/{compound.code}"]
+    return urls
 
 
 PATROL_HANDLERS = [PatrolController]

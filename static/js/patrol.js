@@ -14,6 +14,7 @@
   var MAX_SIDE = 1600;
   var MAX_BYTES = 300 * 1024;
   var photos = {}; // item id -> [{id, blob, type}], for the form on screen
+  var editing = null; // id of an outbox record opened for correcting (?outbox=<id>)
 
   function formOf(el) { return el && el.closest ? el.closest("form[data-patrol-form]") : null; }
   function items(form) { return Array.prototype.slice.call(form.querySelectorAll("[data-item]")); }
@@ -177,7 +178,9 @@
     var form = formOf(event.target);
     var outbox = window.WeiwangOutbox;
     if (!form || !outbox) return; // no outbox: the form posts to the server as it is
+    // Capture phase on the document, like outbox.js: htmx never sees this submit.
     event.preventDefault();
+    event.stopImmediatePropagation();
     var built = build(form);
     items(form).forEach(function (f) { f.classList.remove("field-error"); });
     if (built.problems.length) {
@@ -186,24 +189,43 @@
       built.problems[0].scrollIntoView({ behavior: "smooth", block: "start" });
       return;
     }
-    var id = outbox.uuid();
-    var record = {
-      id: id, type: "patrol", created_at: outbox.nowWithOffset(), data: built.data, state: "pending",
-      title: form.dataset.title || "", form_url: location.pathname, saved_at: new Date().toISOString(),
-      photos: built.photos.map(function (p) { return p.id; }), attempts: 0,
-    };
-    var stored = built.photos.map(function (p) { return { id: p.id, record_id: id, blob: p.blob, type: p.type }; });
     var button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;
-    outbox.put(record, stored).then(function () {
+    // A record set aside by the server and opened again from the outbox keeps its id,
+    // its time and its problems' ids: correcting it must not make a second patrol.
+    (editing ? outbox.get(editing) : Promise.resolve(null)).then(function (old) {
+      var id = old ? old.id : outbox.uuid();
+      if (old) {
+        var oldProblems = {};
+        (old.data.answers || []).forEach(function (a) { if (a.problem_id) oldProblems[a.item_id] = a.problem_id; });
+        built.data.answers.forEach(function (a) { if (a.problem_id && oldProblems[a.item_id]) a.problem_id = oldProblems[a.item_id]; });
+      }
+      var photoIds = built.photos.map(function (p) { return p.id; }).concat(old ? old.photos || [] : []);
+      if (old) {
+        // Keep photos already waiting for the items they were taken for.
+        (old.data.answers || []).forEach(function (a) {
+          var now = built.data.answers.filter(function (b) { return b.item_id === a.item_id; })[0];
+          if (now && now.result === "fail" && a.photos) now.photos = (now.photos || []).concat(a.photos).slice(0, 6);
+        });
+      }
+      var record = {
+        id: id, type: "patrol", created_at: old ? old.created_at : outbox.nowWithOffset(), data: built.data,
+        state: "pending", errors: null, title: form.dataset.title || "", form_url: location.pathname,
+        saved_at: old ? old.saved_at : new Date().toISOString(), photos: photoIds, attempts: 0,
+      };
+      var stored = built.photos.map(function (p) { return { id: p.id, record_id: id, blob: p.blob, type: p.type }; });
+      return outbox.put(record, stored).then(function () { return id; });
+    }).then(function (id) {
+      editing = null;
       photos = {};
       form.hidden = true;
       say(form.dataset.msgSaved || "Saved", "ok");
       var done = document.getElementById("patrol-done");
       if (done) done.hidden = false;
       window.scrollTo(0, 0);
-      if (navigator.onLine) {
-        return outbox.sync().then(function (outcome) {
+      if (navigator.onLine !== false) {
+        var page = window.WeiwangOutboxPage;
+        return (page ? page.syncNow() : outbox.sync()).then(function (outcome) {
           if (outcome && outcome.status === "ok") {
             return outbox.get(id).then(function (left) {
               if (!left) say(form.dataset.msgSynced || "Synced", "ok");
@@ -216,16 +238,60 @@
       if (button) button.disabled = false;
       say(form.dataset.msgFailed || "Failed", "error");
     });
-  });
+  }, true);
 
   // The print page prints itself (the report is already on screen; printing is audited by the server).
   function autoprint() {
     if (document.querySelector("[data-autoprint]")) window.setTimeout(function () { window.print(); }, 300);
   }
 
+  // Opened from the outbox page (?outbox=<id>): fill the form with the record, show the server's reasons.
+  function loadForEditing(form) {
+    var id = new URLSearchParams(location.search).get("outbox");
+    if (!id || !window.WeiwangOutbox) return;
+    window.WeiwangOutbox.get(id).then(function (record) {
+      if (!record || record.type !== "patrol") return;
+      editing = record.id;
+      var data = record.data || {};
+      (data.answers || []).forEach(function (a) {
+        var radio = form.querySelector('input[name="result-' + a.item_id + '"][value="' + a.result + '"]');
+        if (radio) radio.checked = true;
+        var note = form.querySelector('[name="note-' + a.item_id + '"]');
+        if (note) note.value = a.note || "";
+        var how = a.fixed_on_spot ? "fixed" : a.problem_id ? "problem" : "";
+        var handling = how && form.querySelector('input[name="handling-' + a.item_id + '"][value="' + how + '"]');
+        if (handling) handling.checked = true;
+      });
+      var people = {};
+      (data.participants || []).forEach(function (p) { if (p.person_id) people[p.person_id] = true; });
+      Array.prototype.forEach.call(form.querySelectorAll('input[name="participant"]'), function (box) { box.checked = !!people[box.value]; });
+      var guests = (data.participants || []).filter(function (p) { return !p.person_id; });
+      guests.forEach(function (g, i) {
+        var name = form.querySelector('[name="guest_name-' + i + '"]');
+        var role = form.querySelector('[name="guest_role-' + i + '"]');
+        if (name) name.value = g.name;
+        if (role) role.value = g.role;
+      });
+      var notes = form.querySelector('[name="notes"]');
+      if (notes) notes.value = data.notes || "";
+      refresh(form);
+      var errors = record.errors || {};
+      var general = [];
+      Object.keys(errors).forEach(function (field) {
+        var fieldset = field.indexOf("item-") === 0 && form.querySelector('[data-item="' + field.slice(5) + '"]');
+        if (!fieldset) { general.push(errors[field]); return; }
+        fieldset.classList.add("field-error");
+        var p = document.createElement("p");
+        p.className = "error"; p.setAttribute("role", "alert"); p.textContent = errors[field];
+        fieldset.appendChild(p);
+      });
+      if (general.length) say(general.join(" "), "error");
+    });
+  }
+
   function init() {
     var form = document.querySelector("form[data-patrol-form]");
-    if (form) refresh(form);
+    if (form) { refresh(form); loadForEditing(form); }
     autoprint();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
