@@ -93,7 +93,7 @@ def shrink_photo(data: bytes) -> tuple[bytes, str, int, int] | None:
 async def _read_photos(form) -> tuple[list[tuple[bytes, str, int, int]], bool]:
     """(shrunk photos, whether a file was not a photo)."""
     photos, bad = [], False
-    for upload in form.getall("photo", []):
+    for upload in form.getall("photos", []):
         if isinstance(upload, str) or not getattr(upload, "filename", ""):
             continue
         data = await upload.read()

@@ -55,6 +55,8 @@ class IssueEventData(msgspec.Struct, forbid_unknown_fields=False):
     body: Text = ""
     meeting_id: str | None = None
     photo_count: int = 0
+    # Ids of the photos the outbox uploads after this record (PUT /api/photos/{id}).
+    photos: list[Annotated[str, msgspec.Meta(max_length=36)]] = []
 
 
 def _translated(record: SyncRecord, errors: dict[str, str]) -> dict[str, str]:
@@ -87,6 +89,7 @@ async def apply_issue(db, viewer, record: SyncRecord) -> dict[str, str] | None:
 async def apply_issue_event(db, viewer, record: SyncRecord) -> dict[str, str] | None:
     data: IssueEventData = record.data
     fields: dict[str, Any] = {f: getattr(data, f) for f in data.__struct_fields__}
+    fields["photo_count"] = max(data.photo_count, len(data.photos))
     try:
         result = await service.record_event(
             db, viewer, data.issue_id, data.kind, fields, id=str(record.id), at=record.created_at,

@@ -44,7 +44,7 @@ async def test_it_walks_a_problem_from_assignment_to_closing(signed_in_as, peopl
     without_photo = await post_event(client, csrf, issue, "rectify", note="已更换电梯部件")
     assert without_photo.status_code == 422
     response = await client.post(f"/issues/{issue.id}/events", data={"kind": "rectify", "issue_id": issue.id, "note": "已更换电梯部件"},
-                                 files={"photo": ("fixed.jpg", jpeg(), "image/jpeg")}, headers=csrf, follow_redirects=False)
+                                 files={"photos": ("fixed.jpg", jpeg(), "image/jpeg")}, headers=csrf, follow_redirects=False)
     assert response.status_code == 303
     await db.refresh(issue)
     assert issue.status == Status.rectified
