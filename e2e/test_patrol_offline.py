@@ -245,3 +245,17 @@ def shift_back_a_month(server, patrol_id: str) -> None:
                      {"t": earlier, "m": month, "i": patrol_id})
         conn.execute(sa.text("UPDATE patrol_answer SET month = :m WHERE patrol_id = :i"), {"m": month, "i": patrol_id})
     engine.dispose()
+
+
+def test_it_shows_the_community_calendar_and_the_checklist_versions(live_server, context, page, csp_violations):
+    secretary_id, *_ = find_person(live_server, "community")
+    context.add_cookies([session_cookie(live_server, secretary_id)])
+    page.goto(f"{live_server.base_url}/patrols")
+    rows = page.locator("#calendar .calendar-row")
+    assert rows.count() >= 3
+    expect(page.locator(".filter-tabs")).to_contain_text("待巡查")
+    screenshot(page, "patrol-08-community-calendar")
+    page.get_by_role("link", name="检查清单").tap()
+    expect(page.locator("#templates")).to_contain_text("街道统一")
+    expect(page.get_by_role("button", name="创建")).to_be_visible()  # the community may keep its own
+    assert not csp_violations, csp_violations

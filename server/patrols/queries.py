@@ -134,10 +134,12 @@ async def versions_of(db: AsyncSession, template: PatrolTemplate) -> list[tuple[
     return [tuple(row) for row in rows]
 
 
-async def templates_for(db: AsyncSession, viewer: Viewer) -> list[PatrolTemplate]:
-    """Templates the viewer may edit: the default (street admin) and their communities' own."""
+async def templates_for(db: AsyncSession, viewer: Viewer) -> list[tuple[PatrolTemplate, bool]]:
+    """Templates that concern the viewer, each with whether they may edit it: the street-wide
+    default (edited by the street) and their communities' own."""
     rows = (await db.execute(sa.select(PatrolTemplate).order_by(PatrolTemplate.owner_path))).scalars().all()
-    return [t for t in rows if may_edit_template(viewer, t)]
+    return [(t, may_edit_template(viewer, t)) for t in rows
+            if not t.owner_path or may_edit_template(viewer, t)]
 
 
 def may_edit_template(viewer: Viewer, template: PatrolTemplate) -> bool:

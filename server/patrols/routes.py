@@ -155,7 +155,7 @@ class PatrolController(Controller):
     async def list_templates(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
         viewer.require_role(*queries.TEMPLATE_ROLES)
         templates = await queries.templates_for(db, viewer)
-        owned = {t.owner_path for t in templates}
+        owned = {t.owner_path for t, _editable in templates}
         communities = [c for c in await _communities_for(db, viewer) if c.path not in owned]
         return render(request, "patrols/templates.html", templates=templates, communities=communities,
                       back_url="/patrols", tab="patrols")
