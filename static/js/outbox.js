@@ -375,7 +375,8 @@
         Object.keys(record.errors).forEach(function (field) {
           var e = document.createElement("li");
           e.className = "error";
-          e.textContent = record.errors[field] === "conflict" ? text("conflict") : field + ": " + record.errors[field];
+          // The message names the problem in the leader's words; the field's id would not help them.
+          e.textContent = record.errors[field] === "conflict" ? text("conflict") : record.errors[field];
           errors.appendChild(e);
         });
         li.appendChild(errors);

@@ -1,0 +1,267 @@
+"""A leader's day door to door with no signal (issue 4), as one scenario.
+
+Sign in; the worklist becomes available offline; go offline; record 30 visits and 6
+work-log entries, 2 with photos; close the browser; reopen it still offline: the app
+opens from cache and the outbox still holds 36; go online: a server error on the first
+attempt leaves everything queued, an expired session pauses the outbox until the leader
+signs in again, a record made invalid server-side stays in the outbox with its reason
+while the rest sync; once it is fixed, the server holds exactly 36 new records and 2
+photos, none twice; replaying the same batch changes nothing.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+
+import sqlalchemy as sa
+from PIL import Image
+from playwright.sync_api import expect
+
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, SCREENSHOTS, screenshot, session_cookie
+
+# A dead proxy for every request, loopback included: truly offline from launch on
+# (context.set_offline alone leaks requests from a worker started at launch).
+OFFLINE_ARGS = ["--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
+FIGURES: dict[str, float] = {}
+WORK = [("errand", {"service": "elderly_subsidy"}), ("errand", {"service": "disability_card"}),
+        ("mediation", {"parties": "3单元201与301", "outcome": "settled"}),
+        ("mediation", {"parties": "1栋楼上楼下", "outcome": "partly"}),
+        ("hazard_check", {"hazard": "电动车楼道充电", "place": "2栋1单元", "fixed": "true"}),
+        ("hazard_check", {"hazard": "消防通道堵塞", "place": "5栋后门", "fixed": "false"})]
+
+
+def launch(browser_type, profile, *, offline: bool):
+    return browser_type.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True,
+        args=CHROMIUM_ARGS + (OFFLINE_ARGS if offline else []), service_workers="allow", **PHONE,
+    )
+
+
+def viewport_shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def big_photo(tmp_path, name: str, colour: str) -> str:
+    """A camera-sized photo (4000 x 3000, noisy): the phone must shrink it to 1600 px / 300 KB."""
+    path = tmp_path / f"{name}.jpg"
+    noise = Image.effect_noise((4000, 3000), 60).convert("RGB")
+    Image.blend(noise, Image.new("RGB", (4000, 3000), colour), 0.6).save(path, "JPEG", quality=92)
+    return str(path)
+
+
+def busiest_leader(server):
+    """The A-post leader with the most households (30 visits need 30 doors)."""
+    rows = server.query(
+        "SELECT person.id, grid_node.id, grid_node.path, count(household.id) AS n FROM post "
+        "JOIN person ON person.id = post.person_id JOIN grid_node ON grid_node.id = post.node_id "
+        "JOIN household ON household.microgrid_id = grid_node.id "
+        "WHERE post.role = 'leader' AND post.post_kind = 'A' GROUP BY person.id, grid_node.id, grid_node.path "
+        "ORDER BY n DESC, person.id LIMIT 1")
+    person_id, microgrid_id, path, n = rows[0]
+    assert n >= 30, f"the busiest leader has only {n} households"
+    households = [r[0] for r in server.query(
+        "SELECT id FROM household WHERE microgrid_id = :m ORDER BY id LIMIT 30", m=microgrid_id)]
+    return person_id, microgrid_id, path, households
+
+
+def counts(server, person_id: int) -> dict[str, int]:
+    return {
+        "visits": server.query("SELECT count(*) FROM visit WHERE person_id = :p", p=person_id)[0][0],
+        "work": server.query("SELECT count(*) FROM work_log_entry WHERE person_id = :p", p=person_id)[0][0],
+        "receipts": server.query("SELECT count(*) FROM sync_receipt WHERE person_id = :p", p=person_id)[0][0],
+        "photos": server.query("SELECT count(*) FROM photo WHERE person_id = :p", p=person_id)[0][0],
+    }
+
+
+def outbox(page) -> list[dict]:
+    return page.evaluate("() => WeiwangOutbox.all()")
+
+
+def until(page, expression: str, arg=None, timeout: float = 30.0) -> None:
+    """Poll an async page expression until it is truthy (wait_for_function does not await promises)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression} ({arg})"
+        page.wait_for_timeout(200)
+
+
+def wait_outbox(page, n: int, timeout: float = 30.0) -> None:
+    until(page, "(n) => WeiwangOutbox.count().then(c => c === n)", n, timeout)
+
+
+def execute(server, statement: str, **params) -> None:
+    engine = sa.create_engine(server.sync_database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(statement), params)
+    engine.dispose()
+
+
+def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(live_server, browser_type, tmp_path):
+    server = live_server
+    base = server.base_url
+    person_id, microgrid_id, _path, households = busiest_leader(server)
+    before = counts(server, person_id)
+    assert before["visits"] == before["work"] == 0
+    profile = tmp_path / "phone"
+    cookie = {**session_cookie(server, person_id), "expires": time.time() + 30 * 86400}
+
+    # --- Signed in and online: the worklist, every household and the forms go onto the phone.
+    context = launch(browser_type, profile, offline=False)
+    context.add_cookies([cookie])
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(base + "/")
+    expect(page).to_have_url(base + "/worklist")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    until(page, "(keys) => caches.open('weiwang-pages').then(c => Promise.all(keys.map(k => c.match(k)))).then(r => r.every(Boolean))",
+          ["/worklist", "/worklog/new/errand", f"/households/{households[-1]}", f"/households/{households[-1]}/visits/new"])
+    page.reload()
+    expect(page.locator("[data-offline-count]")).to_be_visible()
+    offline_pages = int(page.locator("[data-offline-count-n]").inner_text())
+    assert offline_pages >= 2 * 30 + 5
+    viewport_shot(page, "visits-01-worklist")
+
+    # --- In the stairwell: no signal. Thirty visits, three taps each.
+    context.set_offline(True)
+    photo_visit = big_photo(tmp_path, "door", "#b7312c")
+    for i, household_id in enumerate(households):
+        if i == 0:
+            page.goto(f"{base}/households/{household_id}")  # from the household page, as a leader would
+            page.get_by_role("link", name="记走访").tap()
+        else:
+            page.goto(f"{base}/households/{household_id}/visits/new")
+        expect(page.locator("form[data-outbox-type=visit]")).to_be_visible()
+        page.locator("label.choice", has_text=["日常走访", "关爱走访", "政策宣传", "需求调查"][i % 4]).tap()
+        if i == 1:
+            page.locator("label.choice", has_text="看病就医").tap()
+            page.locator("label.choice", has_text="反诈骗").tap()
+            page.locator("#f-note").fill("老人腿脚不便，需要帮办高龄补贴")
+            page.locator("input[data-outbox-photos]").set_input_files(photo_visit)
+            viewport_shot(page, "visits-02-visit-form")
+            screenshot(page, "visits-02-visit-form-full")
+        page.get_by_role("button", name="保存走访").tap()
+        page.wait_for_url(base + "/worklist")
+        expect(page.locator("#status-bar")).to_contain_text("已保存在手机上，联网后自动同步")
+    expect(page.locator("[data-outbox-badge]").first).to_have_text("30")
+    expect(page.locator(f'[data-household-id="{households[0]}"] [data-pending-label]')).to_be_visible()
+
+    # Six work-log entries, one hazard check with a photo.
+    photo_hazard = big_photo(tmp_path, "hazard", "#333333")
+    for kind, fields in WORK:
+        page.goto(f"{base}/worklog/new/{kind}")
+        form = page.locator(f"form[data-outbox-type={kind}]")
+        for name, value in fields.items():
+            target = form.locator(f'input[name="{name}"][value="{value}"]')
+            if target.count():
+                target.locator("xpath=..").tap()
+            else:
+                form.locator(f'[name="{name}"]').fill(value)
+        if kind == "hazard_check" and fields["fixed"] == "false":
+            form.locator("input[data-outbox-photos]").set_input_files(photo_hazard)
+        form.get_by_role("button", name="保存").tap()
+        page.wait_for_url(base + "/worklog")
+    waiting = outbox(page)
+    assert len(waiting) == 36 and sum(len(r["photos"]) for r in waiting) == 2
+    assert len({r["id"] for r in waiting}) == 36
+    assert counts(server, person_id) == before
+    context.close()
+
+    # --- The browser is closed and opened again, still without signal: the app opens from the phone.
+    context = launch(browser_type, profile, offline=True)
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(base + "/worklist")
+    expect(page.locator("[data-filter-list]").first).to_be_visible()
+    page.wait_for_function("() => window.WeiwangOutbox")
+    assert [r["id"] for r in outbox(page)] == [r["id"] for r in waiting]
+    expect(page.locator("[data-outbox-badge]").first).to_have_text("36")
+    timings = []
+    for _ in range(5):
+        page.reload()
+        expect(page.locator("[data-filter-list]").first).to_be_visible()
+        timings.append(page.evaluate(
+            "() => { const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime; }"))
+    FIGURES["offline_reload_ms"] = sorted(timings)[len(timings) // 2]
+    print(f"\noffline reload of the worklist: median {FIGURES['offline_reload_ms']:.0f} ms of {timings}")
+    page.goto(base + "/grid/" + "no-such-page-on-the-phone")
+    expect(page.locator(".offline-page")).to_be_visible()
+    viewport_shot(page, "visits-03-offline-page")
+    page.goto(base + "/outbox")
+    expect(page.locator("[data-outbox-list] li")).to_have_count(36)
+    assert counts(server, person_id) == before
+    context.close()
+
+    # Meanwhile on the server: one household moved to another micro-grid, out of this leader's reach.
+    moved = households[5]
+    other = server.query("SELECT id, path FROM grid_node WHERE level = 'microgrid' AND id != :m ORDER BY path DESC LIMIT 1",
+                         m=microgrid_id)[0]
+    original = server.query("SELECT microgrid_id, grid_path FROM household WHERE id = :h", h=moved)[0]
+    execute(server, "UPDATE household SET microgrid_id = :m, grid_path = :p WHERE id = :h", m=other[0], p=other[1], h=moved)
+    # ...and the session expired while the phone was away.
+    execute(server, "UPDATE web_session SET expires_at = '2000-01-01 00:00:00.000000' WHERE person_id = :p", p=person_id)
+
+    # --- Back in signal. The server answers 500 to the first sync: nothing leaves the phone.
+    context = launch(browser_type, profile, offline=False)
+    attempts = {"n": 0}
+
+    def first_fails(route):
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            route.fulfill(status=500, content_type="application/json", body='{"status_code":500,"detail":"boom"}')
+        else:
+            route.continue_()
+
+    context.route("**/api/sync", lambda route: first_fails(route) if route.request.method == "POST" else route.continue_())
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(base + "/outbox")
+    page.wait_for_function("() => window.WeiwangOutboxPage")
+    page.wait_for_function("() => document.querySelector('[data-outbox-status]').textContent !== ''", timeout=15000)
+    page.wait_for_timeout(300)
+    assert attempts["n"] >= 1
+    assert len(outbox(page)) == 36 and counts(server, person_id) == before
+
+    # The next attempt finds the session expired: the outbox pauses and asks to sign in again.
+    page.locator("[data-outbox-sync]").tap()
+    expect(page.locator("#status-bar")).to_contain_text("登录已过期")
+    page.wait_for_timeout(300)
+    assert len(outbox(page)) == 36 and counts(server, person_id) == before
+    viewport_shot(page, "visits-04-signin-needed")
+
+    # Signing in again resumes: 35 stored, the moved household's visit set aside with its reason.
+    context.add_cookies([{**session_cookie(server, person_id), "expires": time.time() + 30 * 86400}])
+    page.locator("[data-outbox-sync]").tap()
+    wait_outbox(page, 1)
+    rejected = outbox(page)
+    assert len(rejected) == 1 and rejected[0]["state"] == "rejected" and rejected[0]["data"]["household_id"] == moved
+    assert "household_id" in rejected[0]["errors"]
+    expect(page.locator("[data-outbox-list] li.outbox-rejected")).to_contain_text("这户不在您负责的网格内")
+    expect(page.locator("#status-bar")).to_be_hidden()
+    viewport_shot(page, "visits-05-outbox-rejected")
+    after = counts(server, person_id)
+    assert (after["visits"] - before["visits"], after["work"] - before["work"]) == (29, 6)
+    assert after["photos"] - before["photos"] == 2
+
+    # Fixed server-side, "sync now" sends it too: exactly 36 new records and 2 photos, none twice.
+    execute(server, "UPDATE household SET microgrid_id = :m, grid_path = :p WHERE id = :h", m=original[0], p=original[1], h=moved)
+    page.locator("[data-outbox-sync]").tap()
+    wait_outbox(page, 0)
+    after = counts(server, person_id)
+    assert {k: after[k] - before[k] for k in after} == {"visits": 30, "work": 6, "receipts": 36, "photos": 2}
+    ids = [uuid.UUID(r["id"]) for r in waiting]
+    stored = server.query(sa.text("SELECT count(*) FROM sync_receipt WHERE id IN :ids").bindparams(
+        sa.bindparam("ids", expanding=True, type_=sa.Uuid)), ids=ids)[0][0]
+    assert stored == 36
+    sizes = server.query("SELECT width, height, size FROM photo WHERE person_id = :p", p=person_id)
+    assert all(max(w, h) <= 1600 and size <= 300 * 1024 for w, h, size in sizes[-2:]), sizes
+
+    # Replaying the same batch (a lost answer, another tab) changes nothing.
+    replay = page.evaluate("(records) => WeiwangOutbox.send(records)", waiting)
+    assert [r["status"] for r in replay["results"]] == ["duplicate"] * 36
+    assert counts(server, person_id) == after
+
+    # The leader's tally counts the day.
+    page.goto(base + "/worklog")
+    expect(page.locator(".tally")).to_be_visible()
+    tally = page.locator(".tally tbody tr").first.locator("td").all_inner_texts()
+    assert [int(x) for x in tally] == [2, 2, 2, 30]  # errands, mediations, hazard checks, visits this month
+    screenshot(page, "visits-06-tally")
+    context.close()
