@@ -265,3 +265,19 @@ def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(live_server, b
     assert [int(x) for x in tally] == [2, 2, 2, 30]  # errands, mediations, hazard checks, visits this month
     screenshot(page, "visits-06-tally")
     context.close()
+
+
+def test_it_is_installable(live_server, browser_type, tmp_path):
+    person_id = busiest_leader(live_server)[0]
+    context = launch(browser_type, tmp_path / "install", offline=False)
+    context.add_cookies([session_cookie(live_server, person_id)])
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(live_server.base_url + "/worklist")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    cdp = context.new_cdp_session(page)
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    manifest = cdp.send("Page.getAppManifest")
+    cdp.detach()
+    assert errors == [], errors
+    assert not manifest.get("errors"), manifest.get("errors")
+    context.close()
