@@ -31,13 +31,8 @@ from server.patrols.models import (
     PARTICIPANT_ROLES, RESULT_LABELS, Patrol, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
 )
 from server.sync.service import CREATED, DUPLICATE, store_one
+from server.sync.pwa import offline_pages
 from server.web import render, request_language, t
-
-try:
-    from server.sync.pwa import offline_pages
-except ImportError:  # the offline set comes with issue 4's PWA module; until then pages cache on visit
-    def offline_pages(fn):
-        return fn
 
 # Roles of roster people, as participant roles.
 ROSTER_ROLE = {Role.leader: "leader", Role.compound: "staff", Role.community: "staff", Role.property: "property",

@@ -45,7 +45,8 @@ async def test_it_keeps_a_communitys_patrols_on_the_version_they_were_filled_wit
                                     headers=headers, follow_redirects=False)
     assert response.status_code == 303
     template = await community_template(db, people.community.path)
-    v1 = template.current_version_id
+    v1 = template.current_version_id  # "v1": the version current before this edit
+    v1_number = (await db.get(PatrolTemplateVersion, v1)).number
     v1_items = await queries.version_items(db, v1)
     assert len(v1_items) == 20
 
@@ -55,7 +56,7 @@ async def test_it_keeps_a_communitys_patrols_on_the_version_they_were_filled_wit
     await db.refresh(template)
     v2 = template.current_version_id
     v2_items = await queries.version_items(db, v2)
-    assert v2 != v1 and (await db.get(PatrolTemplateVersion, v2)).number == 2
+    assert v2 != v1 and (await db.get(PatrolTemplateVersion, v2)).number == v1_number + 1
     assert len(v2_items) == 20 and v2_items[0].title == "公共区域保洁" and v2_items[0].key == v1_items[0].key
     assert "充电桩" in {i.title for i in v2_items} and v1_items[7].key not in {i.key for i in v2_items}
     # Version 1 is untouched.
