@@ -332,7 +332,7 @@ class MeetingController(Controller):
                       month=month, months=queries.recent_months(), meetings=meetings,
                       can_record=viewer.has_role(*MEETING_ROLES) and viewer.sees_path(community.path),
                       attendee_roles=ATTENDEE_ROLES, errors={}, values={}, today=today_in_china().isoformat(),
-                      tab="ledger")
+                      tab="ledger", back_url="/issues")
 
     @post("/", name="meetings.record")
     async def record_meeting(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
