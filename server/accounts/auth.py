@@ -13,6 +13,7 @@ from server.accounts.sessions import COOKIE_NAME, load_viewer
 
 # Where the middleware leaves the reason a cookie stopped working, for the sign-in page.
 SESSION_ENDED_KEY = "ww_session_ended"
+ENDED_COOKIE = "ww_ended"
 _CLEAR_COOKIE = (b"set-cookie", f"{COOKIE_NAME}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax".encode())
 
 
@@ -25,8 +26,13 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
 
     async def __call__(self, scope, receive, send) -> None:
         async def send_clearing_dead_cookie(message) -> None:
-            if message["type"] == "http.response.start" and scope.get(SESSION_ENDED_KEY):
-                message["headers"] = [*message.get("headers", []), _CLEAR_COOKIE]
+            reason = scope.get(SESSION_ENDED_KEY)
+            if message["type"] == "http.response.start" and reason:
+                # The reason outlives the cookie for a few minutes: the request that found
+                # the session dead may be a background one (the outbox's status poll), and
+                # the sign-in page should still say why the person was signed out.
+                ended = (b"set-cookie", f"{ENDED_COOKIE}={reason}; Max-Age=600; Path=/; HttpOnly; SameSite=Lax".encode())
+                message["headers"] = [*message.get("headers", []), _CLEAR_COOKIE, ended]
             await send(message)
 
         await super().__call__(scope, receive, send_clearing_dead_cookie)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts import credentials as cred
 from server.accounts import invites
 from server.accounts.audit import record
-from server.accounts.auth import signed_in
+from server.accounts.auth import ENDED_COOKIE, signed_in
 from server.accounts.models import AuditEntry, Device, Invite, Person, Post, Role, WebSession
 from server.accounts.scope import Viewer
 from server.accounts.sessions import COOKIE_NAME, end_session, hash_token, revoke_device_sessions, start_session
@@ -85,6 +85,7 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
     # The cookie outlives the session on purpose: the database decides (30 days, sliding).
     response.set_cookie(COOKIE_NAME, token, max_age=400 * 24 * 3600, httponly=True, samesite="lax",
                         secure=settings.secure_cookies, path="/")
+    response.delete_cookie(ENDED_COOKIE, path="/")
 
 
 def json_error(request: Request, message: str, status: int = 400, **params) -> Response:
@@ -113,6 +114,9 @@ class AuthController(Controller):
                           ended: str = Parameter(default="", max_length=20)) -> object:
         if request.user is not None:
             return Redirect(path=safe_next(next_path), status_code=303)
+        # Why the last session ended, from the URL or from the note the middleware left
+        # (kept until the next sign-in: the service worker may fetch this page too).
+        ended = ended or request.cookies.get(ENDED_COOKIE, "")
         return render(request, "accounts/signin.html", next_path=safe_next(next_path), ended=ended)
 
     @get("/invite/{token:str}", name="accounts.invite")
