@@ -10,7 +10,6 @@ Two paths, same answers:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import uuid
@@ -57,11 +56,12 @@ class Result:
         return body
 
 
+_canonical = msgspec.json.Encoder(order="sorted")
+
+
 def content_hash(type_name: str, data: Any) -> str:
-    """sha256 of the canonical JSON of type + data: equal records, equal hashes."""
-    canonical = json.dumps({"type": type_name, "data": data}, sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """sha256 of the canonical JSON of type + data (sorted keys, no spaces, UTF-8): equal records, equal hashes."""
+    return hashlib.sha256(_canonical.encode({"type": type_name, "data": data})).hexdigest()
 
 
 def _translate(lang: str, message: str) -> str:
@@ -103,37 +103,41 @@ class _Candidate:
     hash: str
 
 
-def _check_envelope(raw: Any, viewer: Viewer, lang: str, now: datetime) -> tuple[Result | None, _Candidate | None, str]:
-    """Validate one record's envelope and data; returns a rejection or a candidate."""
+def _check_envelope(raw: Any, viewer: Viewer, lang: str, now: datetime) -> tuple[Result | None, _Candidate | None]:
+    """Check one record's envelope (cheap); its data is validated only if it is not a replay."""
     if not isinstance(raw, dict):
-        return Result("", REJECTED, {"record": _translate(lang, N_("Each record must be a JSON object."))}), None, ""
+        return Result("", REJECTED, {"record": _translate(lang, N_("Each record must be a JSON object."))}), None
     raw_id = raw.get("id")
     try:
         record_id = uuid.UUID(str(raw_id))
     except ValueError:
-        return Result(str(raw_id or ""), REJECTED, {"id": _translate(lang, N_("The record id must be a UUID."))}), None, ""
+        return Result(str(raw_id or ""), REJECTED, {"id": _translate(lang, N_("The record id must be a UUID."))}), None
     shown_id = str(raw_id)
     type_name = raw.get("type")
     sync_type = registry.get(type_name) if isinstance(type_name, str) else None
     if sync_type is None:
-        return Result(shown_id, REJECTED, {"type": _translate(lang, N_("Unknown record type."))}), None, ""
+        return Result(shown_id, REJECTED, {"type": _translate(lang, N_("Unknown record type."))}), None
     if sync_type.roles is not None and not viewer.has_role(*sync_type.roles):
-        return Result(shown_id, REJECTED, {"type": _translate(lang, N_("Your role may not send this kind of record."))}), None, ""
+        return Result(shown_id, REJECTED, {"type": _translate(lang, N_("Your role may not send this kind of record."))}), None
     created_at = _parse_created_at(raw.get("created_at"))
     if created_at is None:
-        return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("The time must be ISO 8601 with a UTC offset."))}), None, ""
+        return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("The time must be ISO 8601 with a UTC offset."))}), None
     if created_at > now + FUTURE_LIMIT:
-        return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("This time is more than a day in the future. Check the phone's clock."))}), None, ""
+        return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("This time is more than a day in the future. Check the phone's clock."))}), None
     data = raw.get("data")
     if not isinstance(data, dict):
-        return Result(shown_id, REJECTED, {"data": _translate(lang, MSG_INVALID)}), None, ""
-    try:
-        parsed = msgspec.convert(data, sync_type.schema, strict=False)
-    except msgspec.ValidationError as exc:
-        return Result(shown_id, REJECTED, schema_errors(exc, lang)), None, ""
+        return Result(shown_id, REJECTED, {"data": _translate(lang, MSG_INVALID)}), None
     record = SyncRecord(id=record_id, type=sync_type.name, created_at=created_at.astimezone(timezone.utc),
-                        data=parsed, raw=data, lang=lang)
-    return None, _Candidate(-1, sync_type, record, content_hash(sync_type.name, data)), shown_id
+                        data=None, raw=data, lang=lang)
+    return None, _Candidate(-1, sync_type, record, content_hash(sync_type.name, data))
+
+
+def _check_data(c: _Candidate) -> Result | None:
+    try:
+        c.record.data = msgspec.convert(c.record.raw, c.type.schema, strict=False)
+    except msgspec.ValidationError as exc:
+        return Result(str(c.record.id), REJECTED, schema_errors(exc, c.record.lang))
+    return None
 
 
 async def _existing_receipts(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
@@ -152,10 +156,40 @@ def _replay_status(candidate: _Candidate, stored: tuple[str, int], viewer: Viewe
     return DUPLICATE if stored_hash == candidate.hash and stored_person == viewer.person_id else CONFLICT
 
 
-def _receipt(candidate: _Candidate, viewer: Viewer) -> SyncReceipt:
-    return SyncReceipt(id=candidate.record.id, type=candidate.type.name, person_id=viewer.person_id,
-                       device_id=viewer.device_id, content_hash=candidate.hash, status=CREATED,
-                       grid_path=candidate.record.grid_path)
+def _add_receipt(db: AsyncSession, candidate: _Candidate, viewer: Viewer, now: datetime) -> None:
+    registry.add_row(db, SyncReceipt, {
+        "id": candidate.record.id, "type": candidate.type.name, "person_id": viewer.person_id,
+        "device_id": viewer.device_id, "content_hash": candidate.hash, "status": CREATED,
+        "grid_path": candidate.record.grid_path, "received_at": now,
+    })
+
+
+def _staged(db: AsyncSession) -> dict:
+    return db.info.setdefault(registry.STAGED, {})
+
+
+def _staged_sizes(db: AsyncSession) -> dict:
+    return {table: len(rows) for table, rows in _staged(db).items()}
+
+
+def _unstage_since(db: AsyncSession, sizes: dict) -> None:
+    for table, rows in _staged(db).items():
+        del rows[sizes.get(table, 0):]
+
+
+async def _insert_staged(db: AsyncSession) -> None:
+    """ORM objects first (areas using db.add), then one multi-row INSERT per staged table."""
+    await db.flush()
+    staged = db.info.pop(registry.STAGED, {})
+    # Receipts first: photos and later rows may point at them.
+    for table in sorted(staged, key=lambda t: t.name != SyncReceipt.__tablename__):
+        if staged[table]:
+            await db.execute(sa.insert(table), staged[table])
+
+
+def _clear_batch_state(db: AsyncSession) -> None:
+    db.info.pop(registry.STAGED, None)
+    db.info.pop("sync_prefetched", None)
 
 
 async def _prefetch(db: AsyncSession, viewer: Viewer, candidates: list[_Candidate]) -> None:
@@ -170,17 +204,23 @@ async def _prefetch(db: AsyncSession, viewer: Viewer, candidates: list[_Candidat
 
 async def _apply_fast(db: AsyncSession, viewer: Viewer, candidates: list[_Candidate], results: list[Result]) -> None:
     await _prefetch(db, viewer, candidates)
-    for c in candidates:
-        before = set(db.new)
-        errors = await c.type.apply(db, viewer, c.record)
-        if errors:
-            for obj in set(db.new) - before:
-                db.expunge(obj)
-            results[c.index] = Result(str(c.record.id), REJECTED, errors)
-            continue
-        db.add(_receipt(c, viewer))
-        results[c.index] = Result(str(c.record.id), CREATED)
-    await db.flush()
+    now = utcnow()
+    # No autoflush: the whole batch goes in at the end, as multi-row inserts.
+    with db.sync_session.no_autoflush:
+        for c in candidates:
+            before = {id(obj) for obj in db.new}  # by identity: SQLModel rows are not hashable
+            sizes = _staged_sizes(db)
+            errors = await c.type.apply(db, viewer, c.record)
+            if errors:
+                for obj in [o for o in db.new if id(o) not in before]:
+                    db.expunge(obj)
+                _unstage_since(db, sizes)
+                results[c.index] = Result(str(c.record.id), REJECTED, errors)
+                continue
+            _add_receipt(db, c, viewer, now)
+            results[c.index] = Result(str(c.record.id), CREATED)
+    await _insert_staged(db)
+    db.info.pop("sync_prefetched", None)
 
 
 async def _apply_slow(db: AsyncSession, viewer: Viewer, candidates: list[_Candidate], results: list[Result]) -> None:
@@ -192,18 +232,21 @@ async def _apply_slow(db: AsyncSession, viewer: Viewer, candidates: list[_Candid
                 errors = await c.type.apply(db, viewer, c.record)
                 if errors:
                     raise _Rejected(errors)
-                db.add(_receipt(c, viewer))
-                await db.flush()
+                _add_receipt(db, c, viewer, utcnow())
+                await _insert_staged(db)
             results[c.index] = Result(rid, CREATED)
         except _Rejected as rejected:
+            db.info.pop(registry.STAGED, None)
             results[c.index] = Result(rid, REJECTED, rejected.errors)
         except IntegrityError:
+            db.info.pop(registry.STAGED, None)
             stored = (await _existing_receipts(db, [c.record.id])).get(c.record.id)
             if stored is not None:
                 results[c.index] = Result(rid, _replay_status(c, stored, viewer))
             else:
                 results[c.index] = Result(rid, REJECTED, {"record": c.record.t(N_("This record contradicts what is already stored."))})
         except Exception:  # a bug in one type must not block every other record forever
+            db.info.pop(registry.STAGED, None)
             log.exception("sync: %s record %s could not be stored", c.type.name, rid)
             results[c.index] = Result(rid, REJECTED, {"record": c.record.t(N_("The server could not store this record. Try again later or tell your administrator."))})
 
@@ -219,7 +262,7 @@ async def store_records(db: AsyncSession, viewer: Viewer, raw_records: list[Any]
     results: list[Result | None] = [None] * len(raw_records)
     candidates: list[_Candidate] = []
     for index, raw in enumerate(raw_records):
-        rejection, candidate, _ = _check_envelope(raw, viewer, lang, now)
+        rejection, candidate = _check_envelope(raw, viewer, lang, now)
         if rejection is not None:
             results[index] = rejection
         else:
@@ -238,7 +281,10 @@ async def store_records(db: AsyncSession, viewer: Viewer, raw_records: list[Any]
             results[c.index] = Result(str(c.record.id), DUPLICATE if earlier.hash == c.hash else CONFLICT)
         else:
             first_in_batch[c.record.id] = c
-            new.append(c)
+            if (rejection := _check_data(c)) is not None:
+                results[c.index] = rejection
+            else:
+                new.append(c)
 
     if new:
         try:
@@ -251,8 +297,10 @@ async def store_records(db: AsyncSession, viewer: Viewer, raw_records: list[Any]
             else:
                 log.warning("sync: fast path failed (%s), storing record by record", exc)
             db.expunge_all()
+            _clear_batch_state(db)
             await _apply_slow(db, viewer, new, results)
             await db.commit()
+            _clear_batch_state(db)
 
     # A second copy of a record that was rejected in this batch is rejected too.
     for c in candidates:

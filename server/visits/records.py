@@ -15,7 +15,8 @@ from server.accounts.models import Role
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Household, Level
 from server.i18n import N_
-from server.sync.registry import SyncRecord, SyncType, register
+from server.db import utcnow
+from server.sync.registry import SyncRecord, SyncType, add_row, register
 from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, Visit, WorkKind, WorkLogEntry
 
 Note = Annotated[str, msgspec.Meta(max_length=500, description="Free text, at most 500 characters.")]
@@ -76,10 +77,12 @@ async def _prefetch_places(db: AsyncSession, viewer: Viewer, records: list[SyncR
     household_ids = {r.data.household_id for r in records if getattr(r.data, "household_id", None)}
     node_ids = {r.data.microgrid_id for r in records if getattr(r.data, "microgrid_id", None)}
     node_ids.update(p.node_id for p in viewer.posts if p.role == Role.leader)
+    # The session's identity map holds rows weakly: keep them referenced for the batch.
+    kept = db.info.setdefault("sync_prefetched", [])
     if household_ids:
-        list((await db.execute(sa.select(Household).where(Household.id.in_(household_ids)))).scalars())
+        kept += (await db.execute(sa.select(Household).where(Household.id.in_(household_ids)))).scalars()
     if node_ids:
-        list((await db.execute(sa.select(GridNode).where(GridNode.id.in_(node_ids)))).scalars())
+        kept += (await db.execute(sa.select(GridNode).where(GridNode.id.in_(node_ids)))).scalars()
 
 
 async def _household_in_scope(db: AsyncSession, viewer: Viewer, household_id: int) -> Household | None:
@@ -94,11 +97,11 @@ async def apply_visit(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> d
     household = await _household_in_scope(db, viewer, data.household_id)
     if household is None:
         return {"household_id": record.t(MSG_HOUSEHOLD_OUTSIDE)}
-    db.add(Visit(
-        id=record.id, household_id=household.id, grid_path=household.grid_path, person_id=viewer.person_id,
-        kind=data.kind, needs=list(dict.fromkeys(data.needs)), policies=list(dict.fromkeys(data.policies)),
-        note=data.note.strip(), visited_at=record.created_at,
-    ))
+    add_row(db, Visit, {
+        "id": record.id, "household_id": household.id, "grid_path": household.grid_path, "person_id": viewer.person_id,
+        "kind": data.kind, "needs": list(dict.fromkeys(data.needs)), "policies": list(dict.fromkeys(data.policies)),
+        "note": data.note.strip(), "visited_at": record.created_at, "received_at": utcnow(),
+    })
     record.grid_path = household.grid_path
     return None
 
@@ -130,17 +133,19 @@ def _apply_work(kind: WorkKind):
         if errors:
             return errors
         data = record.data
-        entry = WorkLogEntry(
-            id=record.id, kind=kind, person_id=viewer.person_id, microgrid_id=node.id, grid_path=node.path,
-            household_id=household_id, note=data.note.strip(), done_at=record.created_at,
-        )
+        row = {
+            "id": record.id, "kind": kind.value, "person_id": viewer.person_id, "microgrid_id": node.id,
+            "grid_path": node.path, "household_id": household_id, "service": "", "parties": "", "outcome": "",
+            "hazard": "", "place": "", "fixed": None, "note": data.note.strip(), "done_at": record.created_at,
+            "received_at": utcnow(),
+        }
         if kind == WorkKind.errand:
-            entry.service = data.service
+            row["service"] = data.service
         elif kind == WorkKind.mediation:
-            entry.parties, entry.outcome = data.parties.strip(), data.outcome
+            row["parties"], row["outcome"] = data.parties.strip(), data.outcome
         else:
-            entry.hazard, entry.place, entry.fixed = data.hazard.strip(), data.place.strip(), data.fixed
-        db.add(entry)
+            row["hazard"], row["place"], row["fixed"] = data.hazard.strip(), data.place.strip(), data.fixed
+        add_row(db, WorkLogEntry, row)
         record.grid_path = node.path
         return None
 
