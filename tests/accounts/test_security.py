@@ -44,3 +44,28 @@ async def test_it_does_not_rate_limit_ordinary_pages(signed_in_as, people):
     client = await signed_in_as(people.leader)
     for _ in range(70):
         assert (await client.get("/me")).status_code == 200
+
+
+async def test_it_marks_the_session_cookie_secure_under_https(settings, fresh_leader, new_invite):
+    from dataclasses import replace
+
+    from litestar.testing import AsyncTestClient
+
+    from server.app import create_app
+    from tests.accounts.conftest import enrol_passkey
+    from tests.accounts.softkeys import SoftAuthenticator
+
+    https = replace(settings, base_url="https://weiwang.example.cn")
+    async with AsyncTestClient(app=create_app(https), base_url="https://weiwang.example.cn") as client:
+        authenticator = SoftAuthenticator(origin="https://weiwang.example.cn", rp_id="weiwang.example.cn")
+        _, response = await enrol_passkey(client, await new_invite(fresh_leader), authenticator)
+        assert response.status_code == 200, response.text
+        cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("ww_session="))
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+
+
+async def test_it_explains_a_failed_csrf_check_in_chinese(signed_in_as, people):
+    client = await signed_in_as(people.leader)
+    response = await client.post("/signout", headers={"x-csrftoken": "forged"})
+    assert response.status_code == 403
+    assert "刷新页面后重试" in response.text
