@@ -235,3 +235,44 @@ async def test_it_stores_a_concurrent_replay_once_on_separate_connections(db, pe
         assert (created, duplicates) == (30, 30)
         ids = [uuid.UUID(r["id"]) for r in batch]
         assert (await db.execute(sa.select(sa.func.count()).select_from(Visit).where(Visit.id.in_(ids)))).scalar_one() == 30
+
+
+async def test_it_lets_the_receipts_key_settle_two_batches_that_race(db, people, engine, monkeypatch, caplog):
+    """Both batches look for receipts before either stores: the primary key makes the second a duplicate."""
+    import logging
+
+    from server.accounts.sessions import load_viewer, start_session
+    from server.db import make_sessionmaker
+    from server.sync import service
+
+    async with make_sessionmaker(engine)() as s:
+        token = await start_session(s, people.leader.id, None, days=1)
+        await s.commit()
+        viewer = await load_viewer(s, token, 1)
+    households = await households_of(db, people.microgrid)
+    batch = [visit(h.id, note="同时到达") for h in households[:20]]
+    original = service._existing_receipts
+    looked = asyncio.Event()
+    seen = []
+
+    async def both_look_first(session, ids):
+        found = await original(session, ids)
+        seen.append(len(ids))
+        if len(seen) >= 2:
+            looked.set()
+        await asyncio.wait_for(looked.wait(), 10)
+        return found
+
+    monkeypatch.setattr(service, "_existing_receipts", both_look_first)
+
+    async def store():
+        async with make_sessionmaker(engine)() as session:
+            return await service.store_records(session, viewer, batch, "zh-CN")
+
+    with caplog.at_level(logging.INFO, logger="weiwang.sync"):
+        first, second = await asyncio.gather(store(), store())
+    statuses = sorted(r.status for r in first + second)
+    assert statuses == ["created"] * 20 + ["duplicate"] * 20
+    assert any("raced" in m for m in caplog.messages)
+    ids = [uuid.UUID(r["id"]) for r in batch]
+    assert (await db.execute(sa.select(sa.func.count()).select_from(Visit).where(Visit.id.in_(ids)))).scalar_one() == 20
