@@ -51,7 +51,8 @@ def draw(size: int, maskable: bool) -> Image.Image:
 def main() -> None:
     out = ROOT / "static" / "icons"
     for name, size, maskable in (("icon-192", 192, False), ("icon-512", 512, False), ("icon-maskable-512", 512, True)):
-        draw(size, maskable).save(out / f"{name}.png", optimize=True)
+        # A 32-colour palette: the icon is fetched with the first page, so every KB counts (15 KB -> ~4 KB).
+        draw(size, maskable).quantize(colors=32, method=Image.Quantize.FASTOCTREE).save(out / f"{name}.png", optimize=True)
         print("wrote", out / f"{name}.png")
 
 
