@@ -140,6 +140,8 @@ ACCESS: dict[tuple[str, str], Entry] = {
         why="a grid code outside the viewer's part reads as unknown (form error, no existence leak)"),
     ("POST", "/admin/people/{person_id:int}/devices/{device_id:int}/revoke"): entry(
         _person_device, answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303)),
+    ("GET", "/admin/people.xlsx"): entry("/admin/people.xlsx", answers=expect(403, visitor=SIGNIN, community=200, admin=200),
+                                          why="whole phone numbers: only the offices that keep the tables"),
     ("GET", "/admin/audit"): entry("/admin/audit", answers=expect(403, visitor=SIGNIN, admin=200)),
     # the API description: JSON only, signed in only (server/app.py)
     ("GET", "/schema/openapi.json"): entry("/schema/openapi.json", answers=SIGNED_IN_PAGE),

@@ -144,3 +144,26 @@ async def test_it_offers_no_reveal_to_the_street_admin_and_refuses_it(signed_in_
     page = await client.get(f"/households/{household.id}")
     assert f"/households/{household.id}/phone" not in page.text
     assert (await client.post(f"/households/{household.id}/phone", headers=await csrf_headers(client))).status_code == 403
+
+
+async def test_it_exports_the_roster_of_the_community_with_whole_numbers_and_audits_it(signed_in_as, people, engine):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    client = await signed_in_as(people.secretary)
+    response = await client.get("/admin/people.xlsx")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment")
+    sheet = load_workbook(BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "姓名"
+    names = {r[0] for r in rows[1:]}
+    assert people.leader.name in names and people.leader.phone in {r[1] for r in rows[1:]}
+    assert all(code.startswith(people.community.code) for *_, code in rows[1:])
+    async with make_sessionmaker(engine)() as db:
+        entry = (await db.execute(sa.select(AuditEntry).where(AuditEntry.action == "export")
+                                  .order_by(AuditEntry.id.desc()))).scalars().first()
+    assert entry.person_id == people.secretary.id and entry.detail["rows"] == len(rows) - 1
+    leader = await signed_in_as(people.leader)
+    assert (await leader.get("/admin/people.xlsx")).status_code == 403
