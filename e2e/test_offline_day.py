@@ -10,6 +10,7 @@ photos, none twice; replaying the same batch changes nothing.
 """
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -62,7 +63,35 @@ def busiest_leader(server):
     assert n >= 30, f"the busiest leader has only {n} households"
     households = [r[0] for r in server.query(
         "SELECT id FROM household WHERE microgrid_id = :m ORDER BY id LIMIT 30", m=microgrid_id)]
-    return person_id, microgrid_id, path, households
+    code = server.query("SELECT code FROM grid_node WHERE id = :m", m=microgrid_id)[0][0]
+    return person_id, microgrid_id, code, households
+
+
+AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+                 "isUserVerified": True, "automaticPresenceSimulation": True}
+
+
+def virtual_authenticator(context, page, credentials=()):
+    """Chromium's virtual authenticator, holding `credentials` (it lives as long as the CDP session)."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})["authenticatorId"]
+    for credential in credentials:
+        cdp.send("WebAuthn.addCredential", {"authenticatorId": authenticator, "credential": credential})
+    return cdp, authenticator
+
+
+def enrol_with_passkey(server, context, page, microgrid_code: str) -> tuple[int, list[dict]]:
+    """A new B-post leader of the micro-grid is invited and enrols a passkey on this phone."""
+    url = server.cli("invite", "--name", "门到门测试", "--role", "leader", "--grid", microgrid_code, "--post", "B").strip()
+    cdp, authenticator = virtual_authenticator(context, page)
+    page.goto(url.splitlines()[0])
+    page.get_by_role("button", name="在这部手机上创建通行密钥").click()
+    expect(page.locator("nav.tabbar")).to_be_visible()
+    credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    cdp.detach()  # an attached CDP session breaks offline emulation (BROWSER-TESTING.md)
+    person_id = server.query("SELECT id FROM person WHERE name = '门到门测试'")[0][0]
+    return person_id, credentials
 
 
 def counts(server, person_id: int) -> dict[str, int]:
@@ -100,21 +129,23 @@ def execute(server, statement: str, **params) -> None:
 def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(live_server, browser_type, tmp_path):
     server = live_server
     base = server.base_url
-    person_id, microgrid_id, _path, households = busiest_leader(server)
-    before = counts(server, person_id)
-    assert before["visits"] == before["work"] == 0
+    _, microgrid_id, microgrid_code, households = busiest_leader(server)
     profile = tmp_path / "phone"
-    cookie = {**session_cookie(server, person_id), "expires": time.time() + 30 * 86400}
 
-    # --- Signed in and online: the worklist, every household and the forms go onto the phone.
+    # --- Invited, the leader enrols a passkey and is signed in; the worklist, every household
+    # and the forms go onto the phone.
     context = launch(browser_type, profile, offline=False)
-    context.add_cookies([cookie])
     page = context.pages[0] if context.pages else context.new_page()
+    person_id, credentials = enrol_with_passkey(server, context, page, microgrid_code)
+    before = counts(server, person_id)
+    assert before == {"visits": 0, "work": 0, "receipts": 0, "photos": 0}
     page.goto(base + "/")
     expect(page).to_have_url(base + "/worklist")
     page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
-    until(page, "(keys) => caches.open('weiwang-pages').then(c => Promise.all(keys.map(k => c.match(k)))).then(r => r.every(Boolean))",
-          ["/worklist", "/worklog/new/errand", f"/households/{households[-1]}", f"/households/{households[-1]}/visits/new"])
+    wanted = page.evaluate("() => fetch('/api/offline-pages').then(r => r.json()).then(l => l.urls)")
+    assert {"/worklist", "/worklog/new/errand", f"/households/{households[-1]}/visits/new"} <= set(wanted)
+    until(page, "(urls) => caches.open('weiwang-pages').then(c => Promise.all(urls.map(u => c.match(u)))).then(r => r.every(Boolean))",
+          wanted)
     page.reload()
     expect(page.locator("[data-offline-count]")).to_be_visible()
     offline_pages = int(page.locator("[data-offline-count-n]").inner_text())
@@ -226,8 +257,15 @@ def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(live_server, b
     assert len(outbox(page)) == 36 and counts(server, person_id) == before
     viewport_shot(page, "visits-04-signin-needed")
 
-    # Signing in again resumes: 35 stored, the moved household's visit set aside with its reason.
-    context.add_cookies([{**session_cookie(server, person_id), "expires": time.time() + 30 * 86400}])
+    # Signing in again (the passkey is still on the phone) resumes: 35 stored, the moved
+    # household's visit set aside with its reason.
+    page.locator("#status-bar a").tap()
+    expect(page).to_have_url(re.compile(r"/signin\?next=%2Foutbox|/signin\?next=/outbox"))
+    cdp, _ = virtual_authenticator(context, page, credentials)
+    page.get_by_role("button", name="用通行密钥登录").click()
+    expect(page).to_have_url(base + "/outbox")
+    cdp.detach()
+    page.wait_for_function("() => window.WeiwangOutboxPage")
     page.locator("[data-outbox-sync]").tap()
     wait_outbox(page, 1)
     rejected = outbox(page)
