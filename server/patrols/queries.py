@@ -255,6 +255,8 @@ class RepeatedFailure:
     section: str
     failures: int
     months: list[str]
+    category_code: str = ""
+    issue: Issue | None = None  # the latest problem made from it, if any
 
 
 async def repeated_failures(db: AsyncSession, compound: GridNode, today: date | None = None,
@@ -262,17 +264,21 @@ async def repeated_failures(db: AsyncSession, compound: GridNode, today: date | 
     """Items that failed in at least `threshold` patrols lately: the joint-analysis list."""
     since = months_back(REPEAT_MONTHS, today)[0]
     rows = (await db.execute(
-        sa.select(PatrolAnswer.item_key, PatrolAnswer.month, PatrolItem.title, PatrolItem.section)
+        sa.select(PatrolAnswer.item_key, PatrolAnswer.month, PatrolItem.title, PatrolItem.section,
+                  PatrolItem.category_code, Issue)
         .join(PatrolItem, PatrolItem.id == PatrolAnswer.item_id)
+        .outerjoin(Issue, Issue.id == PatrolAnswer.issue_id)
         .where(PatrolAnswer.compound_path == compound.path, PatrolAnswer.result == Result.failed,
                PatrolAnswer.month >= since)
-        .order_by(PatrolAnswer.month)
+        .order_by(PatrolAnswer.month, Issue.reported_at)
     )).all()
     found: dict[str, RepeatedFailure] = {}
-    for key, month, title, section in rows:
+    for key, month, title, section, category_code, issue in rows:
         entry = found.setdefault(key, RepeatedFailure(key, title, section, 0, []))
         entry.failures += 1
-        entry.title, entry.section = title, section  # the latest wording
+        entry.title, entry.section, entry.category_code = title, section, category_code  # the latest wording
+        if issue is not None:
+            entry.issue = issue
         if month not in entry.months:
             entry.months.append(month)
     repeated = [f for f in found.values() if f.failures >= threshold]
@@ -302,8 +308,9 @@ async def answers_of(db: AsyncSession, patrol: Patrol) -> list[AnswerRow]:
 async def recheck_list(db: AsyncSession, compound: GridNode, before: Patrol | None = None) -> tuple[Patrol | None, list[AnswerRow]]:
     """The compound's previous patrol and its failures that became problems: this patrol re-checks them.
 
-    Failures fixed on the spot are done with; the others are looked at again, with the
-    state their problem has reached in the ledger.
+    Failures fixed on the spot are done with (unless one was since put on the joint-analysis
+    list, which makes it a problem); the others are looked at again, with the state their
+    problem has reached in the ledger.
     """
     query = sa.select(Patrol).where(Patrol.compound_id == compound.id)
     if before is not None:
@@ -312,7 +319,8 @@ async def recheck_list(db: AsyncSession, compound: GridNode, before: Patrol | No
     last = (await db.execute(query.order_by(Patrol.patrolled_at.desc(), Patrol.id.desc()).limit(1))).scalar_one_or_none()
     if last is None:
         return None, []
-    rows = [r for r in await answers_of(db, last) if r.answer.result == Result.failed and not r.answer.fixed_on_spot]
+    rows = [r for r in await answers_of(db, last)
+            if r.answer.result == Result.failed and (r.issue is not None or not r.answer.fixed_on_spot)]
     return last, rows
 
 

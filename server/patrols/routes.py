@@ -23,12 +23,12 @@ from server.accounts.models import Person, Role
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Level
 from server.i18n import N_
-from server.issues.models import today_in_china
+from server.issues.service import can_see as can_see_issue
 from server.patrols import export, queries
 from server.patrols import records as patrol_records  # noqa: F401  (registers the `patrol` sync type)
 from server.patrols.chart import pass_rate_chart
 from server.patrols.models import (
-    PARTICIPANT_ROLES, RESULT_LABELS, Patrol, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
+    PARTICIPANT_ROLES, RESULT_LABELS, Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
 )
 from server.sync.service import CREATED, DUPLICATE, store_one
 from server.sync.pwa import offline_pages
@@ -37,6 +37,8 @@ from server.web import render, request_language, t
 # Roles of roster people, as participant roles.
 ROSTER_ROLE = {Role.leader: "leader", Role.compound: "staff", Role.community: "staff", Role.property: "property",
                Role.admin: "staff"}
+# Who puts an item on the joint-analysis list: the staff who run the monthly meetings.
+ANALYSIS_ROLES = (Role.admin, Role.community, Role.compound)
 GUEST_ROWS = 3
 NEW_ITEM_ROWS = 3
 
@@ -117,6 +119,8 @@ class PatrolController(Controller):
                       chart=pass_rate_chart(rates), rates=rates,
                       repeated=await queries.repeated_failures(db, compound),
                       done_this_month=any(p.month == this_month for p in patrols),
+                      may_flag=viewer.has_role(*ANALYSIS_ROLES) and viewer.sees_path(compound.path),
+                      flagged=request.query_params.get("flagged"),
                       checklist_template=await queries.template_for(db, compound.path),
                       back_url="/patrols", tab="patrols")
 
@@ -145,6 +149,53 @@ class PatrolController(Controller):
         values = {k: form.get(k) for k in form.keys()}
         values["participant"] = form.getall("participant", [])
         return await _checklist(request, db, viewer, compound, values, result.errors, status_code=422)
+
+    @post("/compounds/{code:str}/analysis", name="patrols.flag_for_analysis")
+    async def flag_for_analysis(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Any:
+        """Put an item that keeps failing on the month's joint-analysis list (联动分析).
+
+        The list is the ledger's: an open problem flagged as common or hard. The item's
+        latest problem is flagged; when every failure was fixed on the spot, a problem is
+        made for it first. Both go through the ledger's sync types, like everything else.
+        """
+        viewer.require_role(*ANALYSIS_ROLES)
+        compound = await queries.get_compound_for(db, viewer, code)
+        form = await request.form()
+        key = form.get("item_key") or ""
+        repeated = {f.key: f for f in await queries.repeated_failures(db, compound)}
+        failure = repeated.get(key)
+        if failure is None:
+            raise NotFoundException()
+        lang = request_language(request)
+        reason = t(request, "Failed in %(n)s patrols since %(month)s.", n=failure.failures, month=failure.months[0])
+        issue = failure.issue
+        if issue is None or not issue.is_open():
+            categories = await queries.categories_by_code(db)
+            category = categories.get(failure.category_code) or categories.get("other")
+            made = await store_one(db, viewer, "issue", {
+                "node_id": compound.id, "category_id": category.id, "source": "patrol",
+                "description": f"{failure.section}·{failure.title}：{reason}",
+            }, lang)
+            if made.status not in (CREATED, DUPLICATE):
+                raise PermissionDeniedException("; ".join(made.errors.values()))
+            issue_id = made.id
+            # The item's latest failure now leads to this problem: the page and the next
+            # re-check follow it from there.
+            latest = (await db.execute(
+                sa.select(PatrolAnswer).where(PatrolAnswer.compound_path == compound.path, PatrolAnswer.item_key == key,
+                                              PatrolAnswer.result == Result.failed)
+                .order_by(PatrolAnswer.month.desc(), PatrolAnswer.id).limit(1)
+            )).scalar_one()
+            latest.issue_id = issue_id
+            await db.commit()
+        elif issue.flagged:
+            return Redirect(path=f"/patrols/compounds/{compound.code}?flagged={quote(key)}", status_code=303)
+        else:
+            issue_id = issue.id
+        flagged = await store_one(db, viewer, "issue_event", {"issue_id": issue_id, "kind": "flag", "reason": reason}, lang)
+        if flagged.status not in (CREATED, DUPLICATE):
+            raise PermissionDeniedException("; ".join(flagged.errors.values()))
+        return Redirect(path=f"/patrols/compounds/{compound.code}?flagged={quote(key)}", status_code=303)
 
     @get("/templates", name="patrols.templates")
     async def list_templates(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
@@ -292,6 +343,8 @@ async def _report(request: Request, db: AsyncSession, viewer: Viewer, patrol_id:
                   checklist_template=template, rows=rows, recorder=recorder, rechecked=rechecked,
                   categories=await queries.categories_by_code(db), results=RESULT_LABELS, roles=PARTICIPANT_ROLES,
                   printing=printing, saved=request.query_params.get("saved"),
+                  # A leader patrols the whole compound but sees only their micro-grid in the ledger.
+                  can_open=lambda issue: can_see_issue(viewer, issue),
                   back_url=f"/patrols/compounds/{compound.code}", tab="patrols")
 
 

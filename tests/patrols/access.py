@@ -109,3 +109,7 @@ ACCESS = {
         _template_url, data={"rows": "0"}, answers=expect(**TEMPLATE_ROLES_ONLY, community=(422, 404), admin=422),
         why="an empty checklist is refused: nothing is published by the matrix"),
 }
+ACCESS[("POST", "/patrols/compounds/{code:str}/analysis")] = entry(
+    lambda e, w, r: _compound_url(e, w, r, "/analysis"), data={"item_key": "no-such-item"},
+    answers=expect((404, 404), visitor=SIGNIN, leader=403, property=403),
+    why="staff who run the meetings; an item that is not failing repeatedly is not found")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+
+import sqlalchemy as sa
 from datetime import date, datetime, timedelta
 
 from server.patrols import queries
@@ -55,3 +57,35 @@ async def _viewer(db, person):
     from tests.issues.conftest import viewer_of
 
     return await viewer_of(db, person)
+
+
+async def test_it_puts_a_repeatedly_failing_item_on_the_joint_analysis_list(db, people, signed_in_as, checklist):
+    from server.issues import queries as ledger_queries
+    from server.issues.models import Issue, Source
+    from tests.conftest import csrf_headers
+
+    version_id, items = checklist
+    compound = await unpatrolled_compound(db, people.community)
+    client = await signed_in_as(people.secretary)
+    earlier = datetime.now(CST) - timedelta(days=35)
+    await post_sync(client, [
+        patrol_record(compound, version_id, items, fail={6: "fixed"}, created_at=earlier),
+        patrol_record(compound, version_id, items, fail={6: "fixed"}),
+    ])
+    page = await client.get(f"/patrols/compounds/{compound.code}")
+    assert "列入联动分析" in page.text
+
+    response = await client.post(f"/patrols/compounds/{compound.code}/analysis", data={"item_key": items[6].key},
+                                 headers=await csrf_headers(client), follow_redirects=False)
+
+    assert response.status_code == 303
+    issue = (await db.execute(sa.select(Issue).where(Issue.node_id == compound.id, Issue.flagged))).scalar_one()
+    assert issue.source == Source.patrol and items[6].title in issue.description and issue.is_open()
+    agenda = await ledger_queries.agenda(db, await _viewer(db, people.secretary), people.community,
+                                         datetime.now(CST).strftime("%Y-%m"))
+    assert issue.id in {item.issue.id for item in agenda.analysis}
+    page = await client.get(f"/patrols/compounds/{compound.code}")
+    assert "已列入联动分析" in page.text
+    leader = await signed_in_as(people.leader)
+    assert (await leader.post(f"/patrols/compounds/{compound.code}/analysis", data={"item_key": items[6].key},
+                              headers=await csrf_headers(leader))).status_code == 403
