@@ -113,6 +113,8 @@ def test_it_fills_a_patrol_offline_and_syncs_it_exactly_once(live_server, browse
     context = launch(browser_type, profile, offline=False)
     context.add_cookies([cookie])
     page = context.pages[0] if context.pages else context.new_page()
+    csp_violations: list[str] = []
+    page.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     page.goto(f"{live_server.base_url}/patrols")
     expect(page.locator("#calendar")).to_contain_text(compound_name)
     screenshot(page, "patrol-01-calendar")
@@ -134,6 +136,10 @@ def test_it_fills_a_patrol_offline_and_syncs_it_exactly_once(live_server, browse
         box = segments.nth(index).bounding_box()
         assert box["height"] >= 44 and box["width"] >= 44, box  # one thumb, 44 px targets
     photos = {"waste_sorting": photo_file(tmp_path, "bins", "#3a7d44"), "lighting": photo_file(tmp_path, "lamp", "#444444")}
+
+    # Saving too early points at what is missing instead of losing anything.
+    page.get_by_role("button", name="保存巡查").tap()
+    expect(page.locator("#patrol-status")).to_contain_text("还有 20 项需要作答")
 
     started = time.monotonic()
     page.locator("#participants summary").tap()
@@ -162,6 +168,7 @@ def test_it_fills_a_patrol_offline_and_syncs_it_exactly_once(live_server, browse
     print(f"\nfilled the 20-item checklist in {TIMINGS['fill_20_items_s']:.1f} s")
     viewport_shot(page, "patrol-05-saved-offline")
 
+    assert not csp_violations, csp_violations
     waiting = outbox_records(page)
     assert [(r["type"], len(r["photos"])) for r in waiting] == [("patrol", 2)]
     record = waiting[0]

@@ -291,7 +291,12 @@
 
   function init() {
     var form = document.querySelector("form[data-patrol-form]");
-    if (form) { refresh(form); loadForEditing(form); }
+    if (form) {
+      // With the outbox, unanswered items are pointed out here (all of them, not one bubble at a time).
+      if (window.WeiwangOutbox) form.noValidate = true;
+      refresh(form);
+      loadForEditing(form);
+    }
     autoprint();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
