@@ -135,10 +135,12 @@ def upgrade() -> None:
     with op.batch_alter_table('issue_event', schema=None) as batch_op:
         batch_op.create_index('ix_issue_event_issue_at', ['issue_id', 'at'], unique=False)
         batch_op.create_index('ix_issue_event_meeting', ['meeting_id'], unique=False)
+        batch_op.create_index('ix_issue_event_received', ['received_at'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('issue_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_issue_event_received')
         batch_op.drop_index('ix_issue_event_meeting')
         batch_op.drop_index('ix_issue_event_issue_at')
 

@@ -165,6 +165,7 @@ class IssueEvent(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_issue_event_issue_at", "issue_id", "at"),
         sa.Index("ix_issue_event_meeting", "meeting_id"),
+        sa.Index("ix_issue_event_received", "received_at"),  # the ledger's version (queries.py)
     )
 
     id: str = Field(primary_key=True, max_length=36)  # client UUID

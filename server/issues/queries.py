@@ -165,11 +165,34 @@ async def status_counts(db: AsyncSession, conds: list, today: date | None = None
 WALK_FROM = 1000
 
 
+# Counts and rates are cached per (scope, filters, day) and per *version of the ledger*:
+# the newest event's arrival time. Every change to any problem is a new event, so a
+# cached figure is never stale; between changes (most page views) no aggregate is
+# recomputed. Each process keeps its own copy (server/cache.py).
+CACHE_AGGREGATES = True
+
+
+async def ledger_version(db: AsyncSession) -> str:
+    latest = (await db.execute(sa.select(sa.func.max(IssueEvent.received_at)))).scalar()
+    return str(latest)
+
+
+async def cached_aggregate(db: AsyncSession, name: str, viewer: Viewer, key: Any, compute) -> Any:
+    if not CACHE_AGGREGATES:
+        return await compute()
+    from server.cache import cached
+
+    version = await ledger_version(db)
+    return await cached(("issues", name, version, today_in_china(), viewer.grid_paths, viewer.company_ids, key), compute)
+
+
 async def ledger_page(db: AsyncSession, viewer: Viewer, filters: Filters, root: GridNode | None,
                       today: date | None = None) -> tuple[dict[str, int], list[LedgerRow]]:
     conds = conditions(viewer, filters, root, today)
-    counts = await status_counts(db, conds, today)
-    if counts["total"] >= WALK_FROM:
+    key = (filters.query(), root.path if root else "")
+    counts = await cached_aggregate(db, "counts", viewer, key, lambda: status_counts(db, conds, today))
+    # PostgreSQL's planner finds the newest-first walk itself; SQLite's needs the hint.
+    if counts["total"] >= WALK_FROM and db.get_bind().dialect.name == "sqlite":
         conds = conditions(viewer, filters, root, today, walk=True)
     return counts, await list_issues(db, conds, filters.page)
 

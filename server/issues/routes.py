@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -27,7 +27,10 @@ from server.grid.models import GridNode, Household, Level, PropertyCompany
 from server.i18n import N_
 from server.issues import export, queries, service
 from server.issues import sync as issue_sync
-from server.issues.models import EventKind, IssueCategory, IssueEvent, IssueMeeting, MeetingKind, Status, today_in_china
+from server.db import utcnow
+from server.issues.models import (
+    EventKind, IssueCategory, IssueEvent, IssueMeeting, MeetingKind, Status, aware, today_in_china,
+)
 from server.issues.state import ALLOWED
 from server.sync.service import CREATED, DUPLICATE, store_one
 from server.web import render, request_language, t
@@ -131,10 +134,13 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
     role = service.actor_role(viewer, issue)
     allowed = service.kinds_for(role)
     actions = [k for k in ACTION_ORDER if k in allowed and issue.status in ALLOWED.get(k, {issue.status})]
-    kept = None
+    # Tell the sender when their action was kept as a note: named in the URL (form posted
+    # without JavaScript), or their own event that arrived in the last minutes (through
+    # the outbox, whose sync result only says "created").
     kept_id = request.query_params.get("kept")
-    if kept_id:
-        kept = next((e for e in events if e.id == kept_id and not e.applied), None)
+    recent = utcnow() - timedelta(minutes=10)
+    kept = next((e for e in events if not e.applied and (e.id == kept_id or (
+        e.actor_id == viewer.person_id and aware(e.received_at) >= recent))), None)
     all_companies = await queries.companies(db, issue.node_path)
     companies = all_companies if EventKind.assign in actions else []
     return render(
@@ -161,7 +167,8 @@ class IssueController(Controller):
         since = None if filters.month else queries.recent_months(3)[-1]
         # Grid names change seldom: a minute-old copy is fine (server/cache.py).
         names = await cached(("issues.community_names",), lambda: queries.community_names(db))
-        rate_rows = await queries.rates(db, conds, names, since)
+        rate_rows = await queries.cached_aggregate(db, "rates", viewer, (filters.query(), root.path if root else "", since),
+                                                   lambda: queries.rates(db, conds, names, since))
         places = await cached(("issues.places", viewer.grid_paths), lambda: queries.places_for(db, viewer))
         lang = request_language(request)
         return render(

@@ -28,10 +28,11 @@ from server.config import Settings  # noqa: E402
 from server.db import make_engine, make_sessionmaker  # noqa: E402
 from server.grid.demo import load_demo  # noqa: E402
 from server.grid.models import GridNode  # noqa: E402
+from server.issues import queries  # noqa: E402
 from server.issues.demo import load_ledger_demo  # noqa: E402
 from server.issues.models import Issue  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
-from tests.benchmarks.bench_pages import call  # noqa: E402
+from tests.benchmarks.bench_pages import call, hello_app  # noqa: E402
 
 
 async def load(url: str, issues: int, events: int) -> None:
@@ -42,11 +43,10 @@ async def load(url: str, issues: int, events: int) -> None:
     started = time.perf_counter()
     async with engine.begin() as conn:
         counts = await load_ledger_demo(conn, issues=issues, events=events, seed=1)
-    async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(sa.text("ANALYZE"))
-        else:
-            await conn.execute(sa.text("ANALYZE"))
+    # Fresh statistics, as autovacuum (PostgreSQL) or PRAGMA optimize (SQLite) keep them.
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(sa.text("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE"))
     print(f"ledger loaded in {time.perf_counter() - started:.1f} s: {counts}")
     await engine.dispose()
 
@@ -90,11 +90,19 @@ async def run(url: str, n: int, tmp: Path) -> None:
     cookies, pages, export_path = await prepare(url)
     settings = Settings(database_url=url, secret_key=secrets.token_urlsafe(40), base_url="http://localhost:8000", var_dir=tmp)
     app = create_app(settings)
-    async with app.lifespan():
+    hello = hello_app(tmp)  # a bare Litestar+Jinja page: how loaded is this machine right now?
+    async with app.lifespan(), hello.lifespan():
         print(f"\n{'page':<30}{'median ms':>10}")
+        print(f"{'bare hello (baseline)':<30}{await measure(hello, '/', '', n) * 1000:>10.2f}")
+        print("(cold: counts and rates recomputed on every request, as right after a change;"
+              " warm: between changes)")
+        print(f"{'':<30}{'cold':>10}{'warm':>10}")
         for name, (who, path) in pages.items():
-            median = await measure(app, path, cookies[who], n)
-            print(f"{name:<30}{median * 1000:>10.2f}   {path}")
+            queries.CACHE_AGGREGATES = False
+            cold = await measure(app, path, cookies[who], n)
+            queries.CACHE_AGGREGATES = True
+            warm = await measure(app, path, cookies[who], n)
+            print(f"{name:<30}{cold * 1000:>10.2f}{warm * 1000:>10.2f}   {path}")
         times = []
         for _ in range(5):
             seconds, status, size = await call(app, export_path, cookies["admin"])

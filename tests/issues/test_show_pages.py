@@ -45,3 +45,35 @@ async def test_it_shows_the_report_form_and_the_agenda(signed_in_as, people):
     agenda = await client.get(f"/meetings?community={people.community.code}")
     assert agenda.status_code == 200 and "record-meeting" in agenda.text
     assert (await client.get(f"/meetings?community={people.other_community.code}")).status_code == 404
+
+
+async def test_it_lists_the_same_problems_whichever_index_it_walks(db, people, as_viewer, new_problem):
+    from server.issues import queries
+
+    for n in range(3):
+        await new_problem(description=f"索引测试{n}")
+    viewer = await as_viewer(people.admin)
+    for filters in (queries.Filters(), queries.Filters(status="reported"), queries.Filters(month=queries.recent_months(1)[0])):
+        seek = await queries.list_issues(db, queries.conditions(viewer, filters, None))
+        walk = await queries.list_issues(db, queries.conditions(viewer, filters, None, walk=True))
+        assert [r.issue.id for r in seek] == [r.issue.id for r in walk] and seek
+
+
+async def test_it_never_shows_counts_older_than_the_last_change(signed_in_as, people, new_problem, db, as_viewer):
+    import re
+
+    from server.issues import service
+
+    client = await signed_in_as(people.leader)
+
+    def closed(text):
+        found = re.search(r"<strong>(\d+)</strong> 已办结", text)
+        return int(found.group(1)) if found else 0
+
+    issue = await new_problem(description="计数缓存测试")
+    before = closed((await client.get("/issues")).text)
+    leader = await as_viewer(people.leader)
+    for kind, data in (("solve_on_spot", {}), ("feedback", {"text": "好了"}), ("close", {})):
+        await service.record_event(db, leader, issue.id, kind, data)
+    await db.commit()
+    assert closed((await client.get("/issues")).text) == before + 1

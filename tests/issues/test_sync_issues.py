@@ -83,3 +83,12 @@ async def test_it_documents_both_types_in_the_openapi_schema(signed_in_as, peopl
     assert "issue" in titles and "issue_event" in titles
     assert "description" in titles["issue"]["properties"]["data"]["properties"]
     assert "kind" in titles["issue_event"]["properties"]["data"]["properties"]
+
+
+async def test_it_tells_the_sender_on_the_page_when_a_synced_event_was_kept_as_a_note(signed_in_as, people, new_problem):
+    issue = await new_problem()
+    client = await signed_in_as(people.leader)
+    rec = record("issue_event", {"issue_id": issue.id, "kind": "close"})
+    assert (await post_sync(client, [rec])).json()["results"][0]["status"] == "created"
+    page = await client.get(f"/issues/{issue.id}")
+    assert "您的操作已作为备注保留" in page.text and "办结前必须先向居民反馈" in page.text
