@@ -68,11 +68,11 @@ async def test_it_sends_home_to_a_single_root_or_lists_several(signed_in_as, peo
     response = await client.get("/", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/grid/JY"
-    # A leader holds an A post and a B post (backing up a neighbour): both are listed.
+    # A leader's day starts at the worklist (issue 4), which lists their micro-grids' households.
     client = await signed_in_as(people.leader)
     response = await client.get("/", follow_redirects=False)
-    assert response.status_code == 200
-    assert f"/grid/{people.microgrid.code}" in response.text
+    assert response.status_code == 303 and response.headers["location"] == "/worklist"
+    assert people.microgrid.name in (await client.get("/worklist")).text
 
 
 async def test_it_searches_households_by_name_within_scope_with_and_without_htmx(signed_in_as, people, db):
