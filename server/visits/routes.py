@@ -139,7 +139,9 @@ class WorkLogController(Controller):
         viewer.require_role(*GRID_ROLES)
         tally = (await queries.tallies(db, [viewer.person_id]))[viewer.person_id]
         recent = await queries.recent_work(db, viewer.person_id)
-        return render(request, "visits/worklog.html", tally=tally, recent=recent, tab="work", **form_context(request))
+        # htmx (the profile page) wants the tally table alone.
+        return render(request, "visits/worklog.html", partial="visits/_tally.html", tally=tally, recent=recent,
+                      tab="work", **form_context(request))
 
     @get("/leaders", name="worklog.leaders")
     async def show_leader_tallies(self, request: Request, db: AsyncSession, viewer: Viewer) -> object:

@@ -52,3 +52,13 @@ async def test_it_shows_community_staff_every_leaders_tally(db, people, signed_i
 async def test_it_refuses_the_leaders_page_to_a_leader(people, signed_in_as):
     client = await signed_in_as(people.leader)
     assert (await client.get("/worklog/leaders")).status_code == 403
+
+
+async def test_it_shows_the_tally_on_the_profile_and_as_a_fragment(people, signed_in_as):
+    client = await signed_in_as(people.leader)
+    me = (await client.get("/me")).text
+    fragment = await client.get("/worklog", headers={"hx-request": "true"})
+    assert 'hx-get="/worklog"' in me
+    assert fragment.text.lstrip().startswith('<table class="table tally">')
+    staff = await signed_in_as(people.secretary)
+    assert 'href="/worklog/leaders"' in (await staff.get("/me")).text
