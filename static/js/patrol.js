@@ -30,6 +30,10 @@
       var result = checked(fieldset, "result-" + fieldset.dataset.item);
       if (result) answered += 1;
       fieldset.classList.toggle("is-failed", result === "fail");
+      // An item pointed out as missing stops being red once it is answered (and handled, if failed).
+      if (result && (result !== "fail" || checked(fieldset, "handling-" + fieldset.dataset.item))) {
+        fieldset.classList.remove("field-error");
+      }
     });
     var progress = form.querySelector("[data-progress]");
     if (progress) progress.textContent = (form.dataset.msgProgress || "%(n)s / %(total)s")
@@ -132,8 +136,11 @@
         if (handling === "fixed") answer.fixed_on_spot = true;
         else if (handling === "problem") answer.problem_id = outbox.uuid();
         else problems.push(fieldset);
-        answer.photos = (photos[id] || []).map(function (p) { return p.id; });
-        (photos[id] || []).forEach(function (p) { recordPhotos.push(p); });
+      }
+      // Any item may carry photos (a failed one usually does).
+      if ((photos[id] || []).length) {
+        answer.photos = photos[id].map(function (p) { return p.id; });
+        photos[id].forEach(function (p) { recordPhotos.push(p); });
       }
       answers.push(answer);
     });
@@ -205,7 +212,7 @@
         // Keep photos already waiting for the items they were taken for.
         (old.data.answers || []).forEach(function (a) {
           var now = built.data.answers.filter(function (b) { return b.item_id === a.item_id; })[0];
-          if (now && now.result === "fail" && a.photos) now.photos = (now.photos || []).concat(a.photos).slice(0, 6);
+          if (now && a.photos) now.photos = (now.photos || []).concat(a.photos).slice(0, 6);
         });
       }
       var record = {
@@ -258,6 +265,8 @@
         if (radio) radio.checked = true;
         var note = form.querySelector('[name="note-' + a.item_id + '"]');
         if (note) note.value = a.note || "";
+        var more = note && note.closest("[data-item]").querySelector(".more-input");
+        if (more) more.checked = !!a.note || !!(a.photos && a.photos.length);
         var how = a.fixed_on_spot ? "fixed" : a.problem_id ? "problem" : "";
         var handling = how && form.querySelector('input[name="handling-' + a.item_id + '"][value="' + how + '"]');
         if (handling) handling.checked = true;
