@@ -29,7 +29,7 @@ def neighbouring_microgrids(server) -> tuple[tuple[str, str], tuple[str, str]]:
 
 
 def watch_csp(page, found: list[str]) -> None:
-    page.on("console", lambda msg: found.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.on("console", lambda msg: found.append(f"{page.url}: {msg.text[:120]}") if "Content Security Policy" in msg.text else None)
 
 
 def admin_invites(browser, server, name: str, code: str, shot: str | None = None):
@@ -85,6 +85,7 @@ def test_it_enrols_a_passkey_signs_in_sees_only_its_grid_and_is_signed_out_when_
     admin_context, admin_page, url = admin_invites(browser, server, "李春秀", own[0], shot="accounts-01-admin-invite-qr")
     watch_csp(admin_page, violations)
 
+
     phone = browser.new_context(**PHONE)
     page = phone.new_page()
     watch_csp(page, violations)
@@ -120,6 +121,15 @@ def test_it_enrols_a_passkey_signs_in_sees_only_its_grid_and_is_signed_out_when_
     expect(page).to_have_url(re.compile(r"/signin\?next="))
     expect(page.locator("#signin-ended")).to_contain_text("已被停用")
     screenshot(page, "accounts-06-revoked")
+
+    # The street administrator reads what happened, filtered to this leader.
+    admin_page.goto(server.base_url + "/admin/audit")
+    admin_page.get_by_label("人员（姓名或编号）").fill("李春秀")
+    admin_page.get_by_role("button", name="筛选").click()
+    log = admin_page.locator("#audit")
+    for action in ["设备登记", "登录", "退出登录", "登录状态失效"]:  # what 李春秀 did (the revoke was the admin's)
+        expect(log).to_contain_text(action)
+    screenshot(admin_page, "accounts-12-audit-log")
     assert not violations, violations
     phone.close()
     admin_context.close()
@@ -187,6 +197,11 @@ def test_it_enrols_a_device_key_with_a_pin_where_the_browser_has_no_webauthn(bro
     page.goto(f"{server.base_url}/grid/{own[0]}")
     expect(page).to_have_url(re.compile(r"/signin\?next="))
     expect(page.locator("#signin-ended")).to_contain_text("已被停用")
+    # The key is still in this browser, but the server no longer accepts it.
+    pin_form.get_by_label("PIN 码（6 位数字）").fill(PIN)
+    pin_form.get_by_role("button", name="登录").click()
+    expect(page.locator("#signin-error")).to_contain_text("未登记或已被停用")
+    screenshot(page, "accounts-13-revoked-device-key")
     assert not violations, violations
     phone.close()
     admin_context.close()

@@ -33,7 +33,10 @@ from server.web import render, t
 
 # Invite opening, sign-in and PIN attempts share one bucket per address: generous for a
 # person fumbling, tight for a script. PIN lockout itself is in the database.
-AUTH_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 60), store="auth_rate_limit", set_rate_limit_headers=False)
+# Viewing the sign-in page is not an attempt (and a service worker following redirects
+# may fetch it often): it opts out.
+AUTH_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 60), store="auth_rate_limit", set_rate_limit_headers=False,
+                                  exclude_opt_key="no_rate_limit")
 
 ROLE_LABELS = {
     Role.admin: N_("Street administrator"),
@@ -109,7 +112,7 @@ class AuthController(Controller):
     path = ""
     middleware = [AUTH_RATE_LIMIT.middleware]
 
-    @get("/signin", name="accounts.signin")
+    @get("/signin", name="accounts.signin", opt={"no_rate_limit": True})
     async def show_signin(self, request: Request, next_path: str = Parameter(query="next", default="/"),
                           ended: str = Parameter(default="", max_length=20)) -> object:
         if request.user is not None:
@@ -401,10 +404,12 @@ PEOPLE_ROLES = (Role.admin, Role.community)
 
 
 async def get_person_for(db: AsyncSession, viewer: Viewer, person_id: int) -> Person:
-    """A person who holds a post inside the viewer's subtree; 404 for anyone else."""
+    """A person with a post (or an invitation, not yet used) inside the viewer's subtree; 404 otherwise."""
+    holds_post = sa.select(Post.person_id).where(Post.person_id == person_id, viewer.subtree_clause(Post.node_path))
+    invited = (sa.select(Invite.person_id).join(GridNode, GridNode.id == Invite.node_id)
+               .where(Invite.person_id == person_id, viewer.subtree_clause(GridNode.path)))
     found = (await db.execute(
-        sa.select(Person).join(Post, Post.person_id == Person.id)
-        .where(Person.id == person_id, viewer.subtree_clause(Post.node_path)).limit(1)
+        sa.select(Person).where(Person.id == person_id, sa.or_(Person.id.in_(holds_post), Person.id.in_(invited)))
     )).scalars().first()
     if found is None:
         raise NotFoundException()

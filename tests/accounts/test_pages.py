@@ -75,8 +75,12 @@ async def test_it_issues_an_invite_with_a_qr_code_and_audits_it(signed_in_as, pe
                                   .order_by(AuditEntry.id.desc()))).scalars().first()
     assert invite.role == "leader" and invite.post_kind == "B" and invite.node_id == people.microgrid.id
     assert entry.person_id == people.admin.id and entry.object_id == str(invite.id)
-    client.cookies.clear()
-    assert (await client.get(url.replace("http://localhost:8000", ""))).status_code == 200
+    # Not enrolled yet, so no post: the person's page is still there for the administrator.
+    assert (await client.get(f"/admin/people/{person.id}")).status_code == 200
+    other = await signed_in_as(people.other_secretary)
+    assert (await other.get(f"/admin/people/{person.id}")).status_code == 404
+    other.cookies.clear()
+    assert (await other.get(url.replace("http://localhost:8000", ""))).status_code == 200
 
 
 async def test_it_re_renders_the_invite_form_with_errors_and_input(signed_in_as, people):
