@@ -270,3 +270,32 @@ def test_it_shows_the_community_calendar_and_the_checklist_versions(live_server,
     expect(page.locator("#templates")).to_contain_text("街道统一")
     expect(page.get_by_role("button", name="创建")).to_be_visible()  # the community may keep its own
     assert not csp_violations, csp_violations
+
+
+def test_it_sets_aside_a_patrol_filled_on_an_unknown_checklist_version(live_server, context, page):
+    """A phone that kept a checklist version the server never had: rejected with the reason, kept, editable."""
+    leader_id, _name, _code, path = find_person(live_server, "leader", post_kind="A", kind="residential", offset=9)
+    compound_id, code = live_server.query("SELECT id, code FROM grid_node WHERE path = :p", p=path[:24])[0]
+    items = live_server.query("SELECT id FROM patrol_item WHERE version_id = 1 ORDER BY sort_order")
+    context.add_cookies([session_cookie(live_server, leader_id)])
+    page.goto(f"{live_server.base_url}/outbox")
+    page.wait_for_function("() => window.WeiwangOutbox && window.WeiwangOutboxPage")
+    record_id = page.evaluate("""(args) => {
+        const id = WeiwangOutbox.uuid();
+        return WeiwangOutbox.put({id, type: "patrol", created_at: WeiwangOutbox.nowWithOffset(), state: "pending",
+            title: "巡查", form_url: args.form_url, photos: [], saved_at: new Date().toISOString(),
+            data: {compound_id: args.compound_id, template_version_id: 999999,
+                   answers: args.items.map(i => ({item_id: i, result: "pass"})), participants: []}})
+          .then(() => WeiwangOutboxPage.syncNow()).then(() => id);
+    }""", {"compound_id": compound_id, "items": [i[0] for i in items], "form_url": f"/patrols/compounds/{code}/new"})
+
+    entry = page.locator(f'[data-record-id="{record_id}"]')
+    expect(entry).to_have_attribute("data-state", "rejected")
+    expect(entry).to_contain_text("999999")
+    expect(entry).to_contain_text("检查清单")
+    screenshot(page, "patrol-09-outbox-unknown-version")
+    assert live_server.query("SELECT count(*) FROM patrol WHERE id = :i", i=record_id)[0][0] == 0
+
+    # Opened again from the outbox: the current checklist, with the server's reason on top.
+    entry.get_by_role("link", name="修改").tap()
+    expect(page.locator("#patrol-status")).to_contain_text("999999")
