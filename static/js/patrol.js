@@ -303,6 +303,7 @@
     if (form) {
       // With the outbox, unanswered items are pointed out here (all of them, not one bubble at a time).
       if (window.WeiwangOutbox) form.noValidate = true;
+      form.classList.add("js"); // photos need this script (shrunk here, sent through the outbox)
       refresh(form);
       loadForEditing(form);
     }

@@ -89,3 +89,17 @@ async def test_it_puts_a_repeatedly_failing_item_on_the_joint_analysis_list(db, 
     leader = await signed_in_as(people.leader)
     assert (await leader.post(f"/patrols/compounds/{compound.code}/analysis", data={"item_key": items[6].key},
                               headers=await csrf_headers(leader))).status_code == 403
+
+
+async def test_it_speaks_english_too(db, people, signed_in_as, compound, checklist):
+    client = await signed_in_as(people.secretary)
+    client.cookies.set("lang", "en")
+    expected = {"/patrols": "Every compound is patrolled once a month",
+                f"/patrols/compounds/{compound.code}": "Start a patrol",
+                f"/patrols/compounds/{compound.code}/new": "Make it a problem",
+                "/patrols/templates": "Street-wide default"}
+    for url, text in expected.items():
+        page = await client.get(url)
+        assert page.status_code == 200 and text in page.text, url
+    page = await client.get(f"/patrols/compounds/{compound.code}/new")
+    assert "保洁" in page.text  # the checklist itself is data, in Chinese
