@@ -10,9 +10,11 @@ photos, none twice; replaying the same batch changes nothing.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
+from pathlib import Path
 
 import sqlalchemy as sa
 from PIL import Image
@@ -318,4 +320,55 @@ def test_it_is_installable(live_server, browser_type, tmp_path):
     cdp.detach()
     assert errors == [], errors
     assert not manifest.get("errors"), manifest.get("errors")
+    context.close()
+
+
+def test_it_lets_the_leader_edit_delete_and_export_waiting_records(live_server, browser_type, tmp_path):
+    server = live_server
+    base = server.base_url
+    person_id, _, _, households = busiest_leader(server)
+    context = launch(browser_type, tmp_path / "edit", offline=False)
+    context.add_cookies([{**session_cookie(server, person_id), "expires": time.time() + 86400}])
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(f"{base}/households/{households[-1]}/visits/new")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    until(page, "(keys) => caches.open('weiwang-pages').then(c => Promise.all(keys.map(k => c.match(k)))).then(r => r.every(Boolean))",
+          ["/worklist", f"/households/{households[-1]}/visits/new"])
+    context.set_offline(True)
+    for note in ("第一次", "要删掉的"):
+        page.goto(f"{base}/households/{households[-1]}/visits/new")
+        page.locator("label.choice", has_text="需求调查").tap()
+        page.locator("#f-note").fill(note)
+        page.get_by_role("button", name="保存走访").tap()
+        page.wait_for_url(base + "/worklist")
+    page.goto(base + "/outbox")
+    items = page.locator("[data-outbox-list] li.outbox-item")
+    expect(items).to_have_count(2)
+    first_id = outbox(page)[0]["id"]
+
+    # Edit: the form opens with what was typed, and saving keeps the same record (same id).
+    items.first.get_by_role("link", name="修改").tap()
+    expect(page.locator("#f-note")).to_have_value("第一次")
+    expect(page.locator('input[name="kind"][value="survey"]')).to_be_checked()
+    page.locator("#f-note").fill("改过的备注")
+    page.get_by_role("button", name="保存走访").tap()
+    page.wait_for_url(base + "/worklist")
+    records = outbox(page)
+    assert len(records) == 2 and records[0]["id"] == first_id and records[0]["data"]["note"] == "改过的备注"
+
+    # Delete asks first; export saves everything waiting as JSON.
+    page.goto(base + "/outbox")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("[data-outbox-list] li.outbox-item").nth(1).get_by_role("button", name="删除").tap()
+    expect(page.locator("[data-outbox-list] li.outbox-item")).to_have_count(1)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="导出到文件").tap()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert [r["id"] for r in exported["records"]] == [first_id] and exported["format"] == 1
+
+    # Online again: the edited record is what the server stores.
+    context.set_offline(False)
+    page.get_by_role("button", name="立即同步").tap()
+    wait_outbox(page, 0)
+    assert server.query("SELECT note FROM visit WHERE id = :i", i=uuid.UUID(first_id).hex)[0][0] == "改过的备注"
     context.close()

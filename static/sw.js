@@ -89,7 +89,12 @@ function networkFirst(request) {
     return response;
   });
   return Promise.race([network, timeout(NETWORK_TIMEOUT)]).catch(function () {
-    return caches.open(PAGES_CACHE).then(function (cache) { return cache.match(key, { ignoreVary: true }); })
+    return caches.open(PAGES_CACHE).then(function (cache) {
+      // The exact page, else the same page without its query (a form opened with ?outbox=<id> to edit).
+      return cache.match(key, { ignoreVary: true }).then(function (hit) {
+        return hit || cache.match(new URL(request.url).pathname, { ignoreVary: true });
+      });
+    })
       .then(function (cached) {
         return cached || caches.match(key, { ignoreVary: true, cacheName: STATIC_CACHE });
       })
