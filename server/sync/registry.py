@@ -36,9 +36,11 @@ The contract for `apply(db, viewer, record)`:
   stored at all (anything you added is discarded), and the phone keeps it aside with
   your messages until the leader edits or deletes it.
 - Optional `prefetch(db, viewer, records)`: load in one query what the batch's
-  `apply` calls will look up with `db.get` (e.g. every household), so a 200-record
-  batch does not make 200 round trips. Called before `apply`, with the valid records of
-  this type only.
+  `apply` calls will look up (e.g. every household), so a 200-record batch does not make
+  200 round trips. Keep the rows referenced (server/visits/records.py keeps them in
+  `db.info["sync_prefetched"]`, cleared after the batch): the session's identity map holds
+  rows only weakly, so a bare `db.get` may query again. Called before `apply`, with the
+  valid new records of this type only.
 - Optional `roles`: the roles that may send this type (others get it rejected).
 
 Idempotency is not the type's business: a `SyncReceipt` row with the record's id is

@@ -73,20 +73,27 @@ class HazardCheckData(msgspec.Struct):
 
 
 async def _prefetch_places(db: AsyncSession, viewer: Viewer, records: list[SyncRecord]) -> None:
-    """One query for every household and micro-grid of the batch: later db.get() calls hit the session."""
+    """One query for every household and micro-grid of the batch, so `apply` looks them up in a dict."""
     household_ids = {r.data.household_id for r in records if getattr(r.data, "household_id", None)}
     node_ids = {r.data.microgrid_id for r in records if getattr(r.data, "microgrid_id", None)}
     node_ids.update(p.node_id for p in viewer.posts if p.role == Role.leader)
-    # The session's identity map holds rows weakly: keep them referenced for the batch.
-    kept = db.info.setdefault("sync_prefetched", [])
+    # Kept for the batch by (class, id): a dict lookup, where db.get costs a trip through the async bridge.
+    kept = db.info.setdefault("sync_prefetched", {})
     if household_ids:
-        kept += (await db.execute(sa.select(Household).where(Household.id.in_(household_ids)))).scalars()
+        for h in (await db.execute(sa.select(Household).where(Household.id.in_(household_ids)))).scalars():
+            kept[(Household, h.id)] = h
     if node_ids:
-        kept += (await db.execute(sa.select(GridNode).where(GridNode.id.in_(node_ids)))).scalars()
+        for n in (await db.execute(sa.select(GridNode).where(GridNode.id.in_(node_ids)))).scalars():
+            kept[(GridNode, n.id)] = n
+
+
+async def _get(db: AsyncSession, model: type, key: int):
+    found = db.info.get("sync_prefetched", {}).get((model, key))
+    return found if found is not None else await db.get(model, key)
 
 
 async def _household_in_scope(db: AsyncSession, viewer: Viewer, household_id: int) -> Household | None:
-    household = await db.get(Household, household_id)
+    household = await _get(db, Household, household_id)
     if household is None or not viewer.sees_path(household.grid_path):
         return None
     return household
@@ -121,7 +128,7 @@ async def _work_place(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> t
     )
     if node_id is None:
         return None, None, {"microgrid_id": record.t(MSG_MICROGRID_NEEDED)}
-    node = await db.get(GridNode, node_id)
+    node = await _get(db, GridNode, node_id)
     if node is None or node.level != Level.microgrid or not viewer.sees_path(node.path):
         return None, None, {"microgrid_id": record.t(MSG_MICROGRID_OUTSIDE)}
     return node, household_id, None
