@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Person, Post, Role
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Household
+from server.sync.models import Photo
 from server.visits.models import Visit, WorkKind, WorkLogEntry
 
 # Months are the street's months, not UTC's: a visit at 07:00 on the 1st in Dayi counts there.
@@ -79,12 +80,19 @@ async def worklist(db: AsyncSession, viewer: Viewer, now: datetime | None = None
     return Worklist(microgrids, rows_by, len(households), unvisited)
 
 
-async def household_visits(db: AsyncSession, household: Household, limit: int = 10) -> list[tuple[Visit, str]]:
-    rows = await db.execute(
+async def household_visits(db: AsyncSession, household: Household, limit: int = 10) -> list[tuple[Visit, str, list]]:
+    """The latest visits, who made them, and their photos' ids."""
+    rows = [tuple(r) for r in await db.execute(
         sa.select(Visit, Person.name).join(Person, Person.id == Visit.person_id)
         .where(Visit.household_id == household.id).order_by(Visit.visited_at.desc()).limit(limit)
-    )
-    return [tuple(r) for r in rows]
+    )]
+    photos: dict = {}
+    if rows:
+        for photo_id, record_id in await db.execute(
+            sa.select(Photo.id, Photo.record_id).where(Photo.record_id.in_([v.id for v, _ in rows])).order_by(Photo.received_at)
+        ):
+            photos.setdefault(record_id, []).append(photo_id)
+    return [(visit, name, photos.get(visit.id, [])) for visit, name in rows]
 
 
 COUNTED = ("visits", WorkKind.errand.value, WorkKind.mediation.value, WorkKind.hazard_check.value)

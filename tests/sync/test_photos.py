@@ -80,3 +80,14 @@ async def test_it_checks_type_size_and_dimensions(db, people, signed_in_as):
     assert not_image.status_code == 415
     assert too_wide.status_code == 400 and "1600" in too_wide.json()["detail"]
     assert too_big.status_code == 413
+
+
+async def test_it_shows_a_visits_photos_on_the_household(db, people, signed_in_as):
+    client = await signed_in_as(people.leader)
+    household = (await households_of(db, people.microgrid))[0]
+    rec = visit(household.id, note="带照片")
+    await post_sync(client, [rec])
+    photo_id = str(uuid.uuid4())
+    await put_photo(client, photo_id, rec["id"], jpeg())
+    html = (await client.get(f"/households/{household.id}/visits", headers={"hx-request": "true"})).text
+    assert f'src="/photos/{photo_id}"' in html
