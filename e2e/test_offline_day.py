@@ -138,6 +138,8 @@ def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(live_server, b
     # and the forms go onto the phone.
     context = launch(browser_type, profile, offline=False)
     page = context.pages[0] if context.pages else context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     person_id, credentials = enrol_with_passkey(server, context, page, microgrid_code)
     before = counts(server, person_id)
     assert before == {"visits": 0, "work": 0, "receipts": 0, "photos": 0}
@@ -194,6 +196,7 @@ def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(live_server, b
         form.get_by_role("button", name="保存").tap()
         page.wait_for_url(base + "/worklog")
     waiting = outbox(page)
+    assert not violations, violations
     assert len(waiting) == 36 and sum(len(r["photos"]) for r in waiting) == 2
     assert len({r["id"] for r in waiting}) == 36
     assert counts(server, person_id) == before
@@ -372,3 +375,23 @@ def test_it_lets_the_leader_edit_delete_and_export_waiting_records(live_server, 
     wait_outbox(page, 0)
     assert server.query("SELECT note FROM visit WHERE id = :i", i=uuid.UUID(first_id).hex)[0][0] == "改过的备注"
     context.close()
+
+
+def test_it_records_a_visit_without_javascript(live_server, browser_type, tmp_path):
+    """The same form, posted by the browser itself: stored through the same service as the API."""
+    server = live_server
+    person_id, _, _, households = busiest_leader(server)
+    before = counts(server, person_id)["visits"]
+    context = browser_type.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS).new_context(
+        java_script_enabled=False, **PHONE)
+    context.add_cookies([session_cookie(server, person_id)])
+    page = context.new_page()
+    page.goto(f"{server.base_url}/households/{households[3]}/visits/new")
+    page.locator("label.choice", has_text="政策宣传").tap()
+    page.locator("label.choice", has_text="垃圾分类").tap()
+    page.get_by_role("button", name="保存走访").tap()
+    expect(page).to_have_url(f"{server.base_url}/households/{households[3]}")
+    assert counts(server, person_id)["visits"] == before + 1
+    assert server.query("SELECT kind, policies FROM visit WHERE person_id = :p ORDER BY received_at DESC LIMIT 1",
+                        p=person_id)[0] == ("policy", '["waste_sorting"]')
+    context.browser.close()
