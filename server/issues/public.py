@@ -16,7 +16,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,6 +82,19 @@ class ResidentController(Controller):
     async def show_report_form(self, request: Request, db: AsyncSession, code: str) -> Any:
         node = await service.public_microgrid(db, code)
         return await self._page(request, db, node)
+
+    @get("/{code:str}/qr.svg", name="residents.qr")
+    async def show_qr(self, request: Request, db: AsyncSession, code: str) -> Response:
+        """The QR code for the micro-grid leader's notice board (公示牌): it opens this page."""
+        import io
+
+        import segno
+
+        node = await service.public_microgrid(db, code)
+        out = io.BytesIO()
+        segno.make(f"{request.app.state.settings.base_url}/r/{node.code}", error="m").save(
+            out, kind="svg", scale=8, border=2, title=node.name)
+        return Response(out.getvalue(), media_type="image/svg+xml", headers={"cache-control": "public, max-age=86400"})
 
     @post("/{code:str}", name="residents.report")
     async def report_problem(self, request: Request, db: AsyncSession, code: str) -> Any:

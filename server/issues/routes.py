@@ -130,7 +130,11 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
     household = await db.get(Household, issue.household_id) if issue.household_id else None
     company = await db.get(PropertyCompany, issue.assignee_company_id) if issue.assignee_company_id else None
     events = await queries.timeline(db, issue)
-    photos = await queries.photos_by_event(db, [e.id for e in events if e.kind == EventKind.rectify])
+    # Photos hang off their record: the problem's own (shown on the report) and each rectification's.
+    photos = await queries.photos_by_event(db, [issue.id] + [e.id for e in events if e.kind == EventKind.rectify])
+    report = next((e for e in events if e.kind == EventKind.report), None)
+    if report is not None and issue.id in photos:
+        photos[report.id] = photos.pop(issue.id)
     role = service.actor_role(viewer, issue)
     allowed = service.kinds_for(role)
     actions = [k for k in ACTION_ORDER if k in allowed and issue.status in ALLOWED.get(k, {issue.status})]
@@ -214,10 +218,11 @@ class IssueController(Controller):
                       households=households, categories=await queries.categories(db, active_only=True),
                       values=values, errors=errors, tab="ledger", back_url="/issues")
 
-    @post("/", name="issues.report")
+    @post("/", name="issues.report", request_max_body_size=40 * 1024 * 1024)
     async def report_issue(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
         viewer.require_role(*REPORT_ROLES)
-        form = _form_dict(await request.form())
+        raw_form = await request.form()
+        form = _form_dict(raw_form)
         node = await db.get(GridNode, int(form["node_id"])) if form.get("node_id", "").isdigit() else None
         if node is not None and not viewer.sees_path(node.path):
             raise NotFoundException()
@@ -235,10 +240,15 @@ class IssueController(Controller):
         }
         if not data["description"]:
             errors["description"] = t(request, "Please fill this in.")
+        photos, bad_photo = await _read_photos(raw_form)
+        if bad_photo:
+            errors["photos"] = t(request, "Please choose a photo (JPEG, PNG or WebP).")
         if not errors:
             result = await store_one(db, viewer, "issue", data, request_language(request),
                                      record_id=_client_uuid(form.get("id")))
             if result.status in (CREATED, DUPLICATE):
+                if photos and result.status == CREATED:
+                    await _store_photos(db, viewer, result.id, photos)
                 return Redirect(path=f"/issues/{result.id}?saved=1", status_code=303)
             errors = {("category_id" if k == "category" else k): v for k, v in result.errors.items()}
         return await self._report_form(request, db, viewer, node, form, errors, status_code=422)

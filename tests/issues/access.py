@@ -106,6 +106,8 @@ ACCESS = {
     ("GET", "/r/{code:str}"): entry(lambda e, w, r: _s(f"/r/{e.microgrid(w).code}"), answers=PUBLIC),
     ("POST", "/r/{code:str}"): entry(lambda e, w, r: _s(f"/r/{e.microgrid(w).code}"), data={"description": "x"},
                                      answers=expect(400), why="no signed form token: refused before anything is stored"),
+    ("GET", "/r/{code:str}/qr.svg"): entry(lambda e, w, r: _s(f"/r/{e.microgrid(w).code}/qr.svg"), answers=PUBLIC,
+                                           why="printed on the notice board"),
     ("GET", "/track"): entry("/track", answers=PUBLIC),
     ("GET", "/track/{code:str}"): entry(_tracking, answers=PUBLIC, why="the tracking code is the key"),
     ("POST", "/track/{code:str}/not-solved"): entry(lambda e, w, r: _tracking(e, w, r, "/not-solved"), answers=expect(303),

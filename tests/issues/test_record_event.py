@@ -126,3 +126,20 @@ async def test_it_reports_a_problem_through_the_form(signed_in_as, people, csrf_
     outside = await client.post("/issues", data={"node_id": str(people.neighbour_microgrid.id), "category_id": str(category.id),
                                                  "description": "x"}, headers=csrf)
     assert outside.status_code == 404
+
+
+async def test_it_keeps_the_photos_of_a_reported_problem(signed_in_as, people, csrf_headers, category, db):
+    client = await signed_in_as(people.leader)
+    csrf = await csrf_headers(client)
+    response = await client.post("/issues", data={"node_id": str(people.microgrid.id), "category_id": str(category.id),
+                                                  "description": "墙皮脱落"},
+                                 files={"photos": ("wall.jpg", jpeg(800, 600), "image/jpeg")}, headers=csrf, follow_redirects=False)
+    assert response.status_code == 303
+    issue_id = response.headers["location"].split("/")[2].split("?")[0]
+    photo = (await db.execute(sa.select(Photo).where(Photo.record_id == __import__("uuid").UUID(issue_id)))).scalar_one()
+    page = await client.get(f"/issues/{issue_id}")
+    assert f"/photos/{photo.id}" in page.text and "问题照片" in page.text
+    bad = await client.post("/issues", data={"node_id": str(people.microgrid.id), "category_id": str(category.id),
+                                             "description": "x"}, files={"photos": ("x.jpg", b"not a photo", "image/jpeg")},
+                            headers=csrf)
+    assert bad.status_code == 422

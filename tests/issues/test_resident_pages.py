@@ -109,3 +109,10 @@ async def test_it_publishes_an_announcement_on_the_compounds_page(client, people
     assert "关于围墙外违建的说明" in via_microgrid.text
     other = await client.get(f"/announcements/{people.neighbour_microgrid.path and people.neighbour_microgrid.code}")
     assert "关于围墙外违建的说明" not in other.text
+
+
+async def test_it_draws_the_notice_board_qr_code_for_the_page(client, people, settings):
+    response = await client.get(f"/r/{people.microgrid.code}/qr.svg")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in response.content and people.microgrid.name.encode() in response.content
+    assert (await client.get(f"/r/{people.community.code}/qr.svg")).status_code == 404
