@@ -125,3 +125,29 @@ async def test_it_keeps_what_was_typed_when_the_form_is_incomplete(db, people, s
 
     assert response.status_code == 422
     assert "楼道有垃圾" in response.text and "没填完" in response.text and 'role="alert"' in response.text
+
+
+async def test_it_answers_a_different_patrol_under_a_known_id_as_a_conflict(db, people, signed_in_as, compound, checklist):
+    version_id, items = checklist
+    client = await signed_in_as(people.leader)
+    record = patrol_record(compound, version_id, items)
+    await post_sync(client, [record])
+    changed = {**record, "data": {**record["data"], "notes": "改过的"}}
+
+    result = (await post_sync(client, [changed])).json()["results"][0]
+
+    assert result["status"] == "conflict"
+    await db.refresh(await db.get(Patrol, record["id"]))
+    assert (await db.get(Patrol, record["id"])).notes == ""
+
+
+async def test_it_documents_the_patrol_record_in_the_sync_api(db, people, signed_in_as):
+    from server.sync.routes import request_schema
+
+    variants = request_schema()["properties"]["records"]["items"]["oneOf"]
+    patrol = next(v for v in variants if v["title"] == "patrol")
+    data = patrol["properties"]["data"]
+    assert {"compound_id", "template_version_id", "answers"} <= set(data["required"])
+    answer = data["properties"]["answers"]["items"]
+    assert set(answer["properties"]["result"]["enum"]) == {"pass", "fail", "na"}
+    assert "problem_id" in answer["properties"]
