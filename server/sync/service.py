@@ -188,8 +188,8 @@ async def _insert_staged(db: AsyncSession) -> None:
 
 
 def _clear_batch_state(db: AsyncSession) -> None:
-    db.info.pop(registry.STAGED, None)
-    db.info.pop("sync_prefetched", None)
+    for key in (registry.STAGED, "sync_prefetched", "sync_roots"):
+        db.info.pop(key, None)
 
 
 async def _prefetch(db: AsyncSession, viewer: Viewer, candidates: list[_Candidate]) -> None:
@@ -220,7 +220,7 @@ async def _apply_fast(db: AsyncSession, viewer: Viewer, candidates: list[_Candid
             _add_receipt(db, c, viewer, now)
             results[c.index] = Result(str(c.record.id), CREATED)
     await _insert_staged(db)
-    db.info.pop("sync_prefetched", None)
+    _clear_batch_state(db)
 
 
 async def _apply_slow(db: AsyncSession, viewer: Viewer, candidates: list[_Candidate], results: list[Result]) -> None:

@@ -87,6 +87,14 @@ async def _prefetch_places(db: AsyncSession, viewer: Viewer, records: list[SyncR
             kept[(GridNode, n.id)] = n
 
 
+def _sees(db: AsyncSession, viewer: Viewer, path: str) -> bool:
+    """viewer.sees_path, with the viewer's subtree roots worked out once per batch, not per record."""
+    roots = db.info.get("sync_roots")
+    if roots is None or roots[0] is not viewer:
+        roots = db.info["sync_roots"] = (viewer, viewer.grid_paths)
+    return any(path.startswith(root) for root in roots[1])
+
+
 async def _get(db: AsyncSession, model: type, key: int):
     found = db.info.get("sync_prefetched", {}).get((model, key))
     return found if found is not None else await db.get(model, key)
@@ -94,7 +102,7 @@ async def _get(db: AsyncSession, model: type, key: int):
 
 async def _household_in_scope(db: AsyncSession, viewer: Viewer, household_id: int) -> Household | None:
     household = await _get(db, Household, household_id)
-    if household is None or not viewer.sees_path(household.grid_path):
+    if household is None or not _sees(db, viewer, household.grid_path):
         return None
     return household
 
@@ -129,7 +137,7 @@ async def _work_place(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> t
     if node_id is None:
         return None, None, {"microgrid_id": record.t(MSG_MICROGRID_NEEDED)}
     node = await _get(db, GridNode, node_id)
-    if node is None or node.level != Level.microgrid or not viewer.sees_path(node.path):
+    if node is None or node.level != Level.microgrid or not _sees(db, viewer, node.path):
         return None, None, {"microgrid_id": record.t(MSG_MICROGRID_OUTSIDE)}
     return node, household_id, None
 
