@@ -41,7 +41,8 @@ self.addEventListener("activate", function (event) {
       }).map(function (name) { return caches.delete(name); }));
     }).then(function () { return self.clients.claim(); })
       // Pages kept from the last version name its static files: fetch them again with the new names.
-      .then(function () { return refreshPages().catch(function () {}); })
+      // Not awaited: navigations wait for activation, and the leader should not wait for ~100 pages.
+      .then(function () { refreshPages().catch(function () {}); })
   );
 });
 

@@ -475,6 +475,10 @@
       if (msg.type === "sync") syncNow();
       if (msg.type === "offline-cached") showOfflineCount();
     });
+    navigator.serviceWorker.addEventListener("controllerchange", function () {
+      // A new version of the app took over: its pages name new static files, keep fresh copies.
+      setTimeout(function () { cacheForOffline(true); }, 300);
+    });
     navigator.serviceWorker.ready.then(function () {
       // The first load is not controlled yet; the worker claims the page within milliseconds.
       setTimeout(function () { cacheForOffline(false); }, 300);
