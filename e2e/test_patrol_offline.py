@@ -138,8 +138,9 @@ def test_it_fills_a_patrol_offline_and_syncs_it_exactly_once(live_server, browse
     photos = {"waste_sorting": photo_file(tmp_path, "bins", "#3a7d44"), "lighting": photo_file(tmp_path, "lamp", "#444444")}
 
     # Saving too early points at what is missing instead of losing anything.
+    expect(page.locator("#patrol-done")).to_be_hidden()
     page.get_by_role("button", name="保存巡查").tap()
-    expect(page.locator("#patrol-status")).to_contain_text("还有 20 项需要作答")
+    expect(page.locator("[data-progress]")).to_contain_text("还有 20 项需要作答")
 
     started = time.monotonic()
     page.locator("#participants summary").tap()

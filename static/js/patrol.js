@@ -36,8 +36,11 @@
       }
     });
     var progress = form.querySelector("[data-progress]");
-    if (progress) progress.textContent = (form.dataset.msgProgress || "%(n)s / %(total)s")
-      .replace("%(n)s", answered).replace("%(total)s", all.length);
+    if (progress) {
+      progress.textContent = (form.dataset.msgProgress || "%(n)s / %(total)s")
+        .replace("%(n)s", answered).replace("%(total)s", all.length);
+      progress.classList.remove("progress-error");
+    }
     var people = form.querySelectorAll('input[name="participant"]:checked').length +
       Array.prototype.filter.call(form.querySelectorAll('input[name^="guest_name-"]'), function (i) { return i.value.trim(); }).length;
     var count = form.querySelector("[data-participant-count]");
@@ -192,7 +195,11 @@
     items(form).forEach(function (f) { f.classList.remove("field-error"); });
     if (built.problems.length) {
       built.problems.forEach(function (f) { f.classList.add("field-error"); });
-      say((form.dataset.msgIncomplete || "%(n)s").replace("%(n)s", built.problems.length), "error");
+      // Said in the bar by the thumb (it stays on screen), until the next answer.
+      var progress = form.querySelector("[data-progress]");
+      var message = (form.dataset.msgIncomplete || "%(n)s").replace("%(n)s", built.problems.length);
+      if (progress) { progress.textContent = message; progress.classList.add("progress-error"); }
+      else say(message, "error");
       built.problems[0].scrollIntoView({ behavior: "smooth", block: "start" });
       return;
     }
