@@ -259,10 +259,12 @@ async def report_issue(
     if reporter_phone and not valid_phone(reporter_phone):
         errors["reporter_phone"] = N_("Please enter a valid phone number.")
     reported_at = _client_time(at, errors)
-    if source is None:
-        source = Source.resident if viewer is None else (
-            Source.leader if Role.leader in viewer.roles_at(node.path if node else "") and not
-            set(viewer.roles_at(node.path if node else "")) & set(STAFF_ROLES) else Source.staff)
+    if source is None and viewer is None:
+        source = Source.resident
+    elif source is None:
+        # A leader on their own micro-grid; anyone holding a staff post over the place is staff.
+        roles = viewer.roles_at(node.path) if node is not None else frozenset()
+        source = Source.staff if roles & set(STAFF_ROLES) else Source.leader
     if source not in set(Source):
         errors["source"] = N_("Please choose one of the options.")
     if errors:
