@@ -395,3 +395,51 @@ def test_it_records_a_visit_without_javascript(live_server, browser_type, tmp_pa
     assert server.query("SELECT kind, policies FROM visit WHERE person_id = :p ORDER BY received_at DESC LIMIT 1",
                         p=person_id)[0] == ("policy", '["waste_sorting"]')
     context.browser.close()
+
+
+def test_it_keeps_waiting_records_through_a_new_app_version(live_server, browser_type, tmp_path):
+    """A new worker (new VERSION, new static cache) takes over while records wait: none is lost or broken."""
+    server = live_server
+    base = server.base_url
+    person_id, _, _, households = busiest_leader(server)
+    context = launch(browser_type, tmp_path / "upgrade", offline=False)
+    context.add_cookies([{**session_cookie(server, person_id), "expires": time.time() + 86400}])
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(base + "/worklist")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    until(page, "(k) => caches.open('weiwang-pages').then(c => c.match(k)).then(Boolean)", f"/households/{households[7]}/visits/new")
+    old_version = page.evaluate("() => fetch('/sw.js').then(r => r.text()).then(t => t.match(/var VERSION = \"([^\"]+)\"/)[1])")
+    context.set_offline(True)
+    page.goto(f"{base}/households/{households[7]}/visits/new")
+    page.get_by_role("button", name="保存走访").tap()
+    page.wait_for_url(base + "/worklist")
+    waiting = outbox(page)
+    assert len(waiting) == 1
+
+    # Back online, but the server keeps failing the sync (records stay) while a new version ships.
+    context.set_offline(False)
+    context.route("**/api/sync", lambda route: route.fulfill(status=503, body="") if route.request.method == "POST" else route.continue_())
+
+    def new_version(route):
+        body = route.fetch().text().replace(old_version, "next-version")
+        route.fulfill(status=200, body=body, headers={"content-type": "text/javascript", "cache-control": "no-cache"})
+
+    # The browser's own update check bypasses routing; a registration under a new URL goes through it.
+    context.route("**/sw.js?*", new_version)
+    page.evaluate("() => navigator.serviceWorker.register('/sw.js?build=next', {scope: '/'})")
+    until(page, "() => caches.keys().then(k => k.includes('weiwang-static-next-version') && !k.some(n => n.startsWith('weiwang-static-') && n !== 'weiwang-static-next-version'))")
+    keep = ("id", "type", "created_at", "data", "format", "state", "form_url")
+    assert [{k: r[k] for k in keep} for r in outbox(page)] == [{k: r[k] for k in keep} for r in waiting]
+
+    # Offline on the new version: the pages still open, the record is still there; online, it syncs once.
+    context.set_offline(True)
+    page.goto(base + "/worklist")
+    expect(page.locator("[data-filter-list]").first).to_be_visible()
+    assert [r["id"] for r in outbox(page)] == [waiting[0]["id"]]
+    context.set_offline(False)
+    context.unroute("**/api/sync")
+    page.goto(base + "/outbox")
+    page.get_by_role("button", name="立即同步").tap()
+    wait_outbox(page, 0)
+    assert server.query("SELECT count(*) FROM visit WHERE id = :i", i=uuid.UUID(waiting[0]["id"]).hex)[0][0] == 1
+    context.close()
