@@ -74,3 +74,42 @@ def patrol_workbook(patrol: Patrol, compound: GridNode, community: str, version:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def history_workbook(compound: GridNode, community: str, patrols: list[Patrol],
+                     answers: dict[str, dict[str, str]], items: list[tuple[str, str, str]],
+                     repeated: list) -> bytes:
+    """A compound's patrols side by side: one row per item, one column per patrol, and the
+    items failing repeatedly (the joint-analysis list) on a second sheet."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "巡查记录"
+    bold = Font(bold=True)
+    ws.append([f"{community} {compound.name} 联动巡查记录"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(["类别", "检查项目"] + [f"{p.month}\n{aware(p.patrolled_at).astimezone(CHINA):%m-%d}" for p in patrols])
+    header_row = ws.max_row
+    for cell in ws[header_row]:
+        cell.font = bold
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for key, section, title in items:
+        row = [section, title] + [RESULT_ZH.get(answers.get(p.id, {}).get(key, ""), "") for p in patrols]
+        ws.append(row)
+        for cell in ws[ws.max_row][2:]:
+            if cell.value == "不合格":
+                cell.fill = FAIL_FILL
+    ws.append(["", "合格率"] + ["" if p.pass_rate is None else f"{p.pass_rate * 100:.0f}%" for p in patrols])
+    ws.column_dimensions["A"].width = 10
+    ws.column_dimensions["B"].width = 14
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=3)
+    analysis = wb.create_sheet("反复不合格")
+    analysis.append(["类别", "检查项目", "不合格次数", "月份"])
+    for cell in analysis[1]:
+        cell.font = bold
+    for f in repeated:
+        analysis.append([f.section, f.title, f.failures, "、".join(f.months)])
+    analysis.column_dimensions["B"].width = 14
+    analysis.column_dimensions["D"].width = 40
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

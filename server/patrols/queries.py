@@ -347,3 +347,22 @@ async def roster_of(db: AsyncSession, compound: GridNode) -> list[tuple[Person, 
             out.append((person, post))
     return out
 
+
+
+async def answer_grid(db: AsyncSession, patrols: list[Patrol]) -> tuple[dict[str, dict[str, str]], list[tuple[str, str, str]]]:
+    """patrol id -> {item key: result}, and every item key seen (key, section, title), in checklist order."""
+    if not patrols:
+        return {}, []
+    rows = (await db.execute(
+        sa.select(PatrolAnswer.patrol_id, PatrolAnswer.item_key, PatrolAnswer.result, PatrolItem.section,
+                  PatrolItem.title, PatrolItem.sort_order)
+        .join(PatrolItem, PatrolItem.id == PatrolAnswer.item_id)
+        .where(PatrolAnswer.patrol_id.in_([p.id for p in patrols]))
+    )).all()
+    grid: dict[str, dict[str, str]] = {}
+    items: dict[str, tuple[int, str, str]] = {}
+    for patrol_id, key, result, section, title, order in rows:
+        grid.setdefault(patrol_id, {})[key] = result
+        items.setdefault(key, (order, section, title))
+    ordered = sorted(items.items(), key=lambda kv: (kv[1][0], kv[0]))
+    return grid, [(key, section, title) for key, (_order, section, title) in ordered]

@@ -113,3 +113,5 @@ ACCESS[("POST", "/patrols/compounds/{code:str}/analysis")] = entry(
     lambda e, w, r: _compound_url(e, w, r, "/analysis"), data={"item_key": "no-such-item"},
     answers=expect((404, 404), visitor=SIGNIN, leader=403, property=403),
     why="staff who run the meetings; an item that is not failing repeatedly is not found")
+ACCESS[("GET", "/patrols/compounds/{code:str}/export.xlsx")] = entry(
+    lambda e, w, r: _compound_url(e, w, r, "/export.xlsx"), answers=PATROL_PAGE, why="exporting is audited")

@@ -60,12 +60,25 @@ async def post_sync(client, records: list[dict]):
     return await client.post("/api/sync", json={"records": records}, headers=await csrf_headers(client))
 
 
-async def unpatrolled_compound(db, community: GridNode) -> GridNode:
-    """A compound of `community` nobody has patrolled yet in this run (the database is shared by the tests)."""
+async def unpatrolled_compound(db, community: GridNode | None = None) -> GridNode:
+    """A compound nobody has patrolled yet in this run (the database is shared by the tests),
+    in `community` when there is one left there, else anywhere in the street."""
     from server.patrols.models import Patrol
 
-    patrolled = sa.select(Patrol.compound_id)
-    return (await db.execute(
-        sa.select(GridNode).where(GridNode.level == "compound", GridNode.path.startswith(community.path),
-                                  GridNode.id.not_in(patrolled)).order_by(GridNode.path.desc())
-    )).scalars().first()
+    query = sa.select(GridNode).where(GridNode.level == "compound", GridNode.id.not_in(sa.select(Patrol.compound_id)))
+    if community is not None:
+        found = (await db.execute(query.where(GridNode.path.startswith(community.path))
+                                  .order_by(GridNode.path.desc()))).scalars().first()
+        if found is not None:
+            return found
+    return (await db.execute(query.order_by(GridNode.path.desc()))).scalars().first()
+
+
+async def patroller_of(db, people, compound: GridNode):
+    """The community secretary when the compound is theirs, else the street administrator."""
+    return people.secretary if compound.path.startswith(people.community.path) else people.admin
+
+
+async def checklist_of(db, compound: GridNode) -> tuple[int, list[PatrolItem]]:
+    template = await queries.template_for(db, compound.path)
+    return template.current_version_id, await queries.version_items(db, template.current_version_id)

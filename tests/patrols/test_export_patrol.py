@@ -45,3 +45,29 @@ async def test_it_prints_a_patrol_report_and_audits_it(db, people, signed_in_as,
     count = (await db.execute(sa.select(sa.func.count()).where(AuditEntry.object_id == record["id"],
                                                                AuditEntry.action == "print"))).scalar_one()
     assert count == 1
+
+
+async def test_it_exports_a_compounds_patrols_side_by_side(db, people, signed_in_as):
+    from datetime import datetime, timedelta
+
+    from .conftest import CST, checklist_of, patroller_of, unpatrolled_compound
+
+    compound = await unpatrolled_compound(db, people.community)
+    version_id, items = await checklist_of(db, compound)
+    client = await signed_in_as(await patroller_of(db, people, compound))
+    await post_sync(client, [
+        patrol_record(compound, version_id, items, fail={0: "fixed"}, created_at=datetime.now(CST) - timedelta(days=33)),
+        patrol_record(compound, version_id, items, fail={0: "fixed", 1: "fixed"}),
+    ])
+
+    response = await client.get(f"/patrols/compounds/{compound.code}/export.xlsx")
+
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content))
+    rows = list(book["巡查记录"].iter_rows(values_only=True))
+    by_title = {row[1]: row[2:] for row in rows[2:]}
+    assert by_title[items[0].title] == ("不合格", "不合格") and by_title[items[1].title] == ("合格", "不合格")
+    assert [r[1] for r in book["反复不合格"].iter_rows(min_row=2, values_only=True)] == [items[0].title]
+    entry = (await db.execute(sa.select(AuditEntry).where(AuditEntry.object_type == "patrol_history",
+                                                          AuditEntry.object_id == compound.code))).scalar_one()
+    assert entry.action == "export"

@@ -7,20 +7,20 @@ from server.issues import service as ledger
 from server.issues.models import Status
 from server.patrols import queries
 
-from .conftest import CST, patrol_record, post_sync, unpatrolled_compound
+from .conftest import CST, checklist_of, patrol_record, patroller_of, post_sync, unpatrolled_compound
 
 
-async def test_it_lists_last_times_problems_for_re_check(db, people, signed_in_as, checklist):
-    version_id, items = checklist
+async def test_it_lists_last_times_problems_for_re_check(db, people, signed_in_as):
     compound = await unpatrolled_compound(db, people.community)
-    client = await signed_in_as(people.secretary)
+    version_id, items = await checklist_of(db, compound)
+    client = await signed_in_as(await patroller_of(db, people, compound))
     last_month = datetime.now(CST) - timedelta(days=31)
     record = patrol_record(compound, version_id, items, fail={0: "fixed", 5: "problem", 9: "problem"},
                            created_at=last_month)
     assert (await post_sync(client, [record])).json()["results"][0]["status"] == "created"
     first_problem = record["data"]["answers"][5]["problem_id"]
     # The ledger moves on: one of the two problems is solved on the spot a few days later.
-    secretary = await ledger_viewer(db, people.secretary)
+    secretary = await ledger_viewer(db, await patroller_of(db, people, compound))
     await ledger.record_event(db, secretary, first_problem, "solve_on_spot", {"note": "已清运"})
     await db.commit()
 
@@ -42,10 +42,10 @@ async def test_it_lists_last_times_problems_for_re_check(db, people, signed_in_a
     assert "复查上次巡查的问题" in report.text and items[9].title in report.text
 
 
-async def test_it_has_nothing_to_re_check_after_a_clean_patrol(db, people, signed_in_as, checklist):
-    version_id, items = checklist
+async def test_it_has_nothing_to_re_check_after_a_clean_patrol(db, people, signed_in_as):
     compound = await unpatrolled_compound(db, people.community)
-    client = await signed_in_as(people.secretary)
+    version_id, items = await checklist_of(db, compound)
+    client = await signed_in_as(await patroller_of(db, people, compound))
     await post_sync(client, [patrol_record(compound, version_id, items, fail={2: "fixed"})])
 
     _, rows = await queries.recheck_list(db, compound)

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from server.patrols import queries
 
-from .conftest import CST, compound_of, patrol_record, post_sync, unpatrolled_compound
+from .conftest import CST, checklist_of, compound_of, patrol_record, patroller_of, post_sync, unpatrolled_compound
 
 
 async def test_it_shows_which_compounds_are_done_due_or_overdue(db, people, signed_in_as, checklist):
@@ -31,10 +31,10 @@ async def test_it_shows_which_compounds_are_done_due_or_overdue(db, people, sign
     assert next_door.name in overdue.text
 
 
-async def test_it_draws_the_pass_rate_by_month_and_lists_repeated_failures(db, people, signed_in_as, checklist):
-    version_id, items = checklist
+async def test_it_draws_the_pass_rate_by_month_and_lists_repeated_failures(db, people, signed_in_as):
     compound = await unpatrolled_compound(db, people.community)
-    client = await signed_in_as(people.secretary)
+    version_id, items = await checklist_of(db, compound)
+    client = await signed_in_as(await patroller_of(db, people, compound))
     two_months_ago = datetime.now(CST) - timedelta(days=62)
     await post_sync(client, [
         patrol_record(compound, version_id, items, fail={1: "fixed", 2: "fixed"}, created_at=two_months_ago),
@@ -59,14 +59,14 @@ async def _viewer(db, person):
     return await viewer_of(db, person)
 
 
-async def test_it_puts_a_repeatedly_failing_item_on_the_joint_analysis_list(db, people, signed_in_as, checklist):
+async def test_it_puts_a_repeatedly_failing_item_on_the_joint_analysis_list(db, people, signed_in_as):
     from server.issues import queries as ledger_queries
     from server.issues.models import Issue, Source
     from tests.conftest import csrf_headers
 
-    version_id, items = checklist
     compound = await unpatrolled_compound(db, people.community)
-    client = await signed_in_as(people.secretary)
+    version_id, items = await checklist_of(db, compound)
+    client = await signed_in_as(await patroller_of(db, people, compound))
     earlier = datetime.now(CST) - timedelta(days=35)
     await post_sync(client, [
         patrol_record(compound, version_id, items, fail={6: "fixed"}, created_at=earlier),
@@ -81,7 +81,10 @@ async def test_it_puts_a_repeatedly_failing_item_on_the_joint_analysis_list(db, 
     assert response.status_code == 303
     issue = (await db.execute(sa.select(Issue).where(Issue.node_id == compound.id, Issue.flagged))).scalar_one()
     assert issue.source == Source.patrol and items[6].title in issue.description and issue.is_open()
-    agenda = await ledger_queries.agenda(db, await _viewer(db, people.secretary), people.community,
+    from server.grid.models import GridNode
+
+    community = await db.get(GridNode, compound.parent_id)
+    agenda = await ledger_queries.agenda(db, await _viewer(db, await patroller_of(db, people, compound)), community,
                                          datetime.now(CST).strftime("%Y-%m"))
     assert issue.id in {item.issue.id for item in agenda.analysis}
     page = await client.get(f"/patrols/compounds/{compound.code}")
