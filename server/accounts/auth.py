@@ -50,13 +50,30 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
 
 
 async def _audit_dead_session(db, connection: ASGIConnection, token: str) -> str:
-    from server.accounts.audit import record
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from server.accounts.audit import client_ip, record
+    from server.accounts.models import AuditEntry
     from server.accounts.routes import session_problem
+    from server.db import utcnow
 
     reason, person_id, device_id = await session_problem(db, token)
-    record(db, "session_rejected", person_id=person_id, device_id=device_id, request=connection,
-           reason=reason, path=connection.url.path[:200])
-    await db.commit()
+    # A phone's service worker may send a dozen requests with the dead cookie at once:
+    # one entry a minute per device and address is the record, the rest is noise.
+    recent = (await db.execute(
+        sa.select(AuditEntry.id).where(
+            AuditEntry.action == "session_rejected", AuditEntry.at > utcnow() - timedelta(minutes=1),
+            AuditEntry.person_id.is_(None) if person_id is None else AuditEntry.person_id == person_id,
+            AuditEntry.device_id.is_(None) if device_id is None else AuditEntry.device_id == device_id,
+            AuditEntry.ip == client_ip(connection),
+        ).limit(1)
+    )).first()
+    if recent is None:
+        record(db, "session_rejected", person_id=person_id, device_id=device_id, request=connection,
+               reason=reason, path=connection.url.path[:200])
+        await db.commit()
     return reason
 
 

@@ -97,3 +97,17 @@ async def test_it_signs_out_with_a_post_and_ends_the_session(client, engine, peo
     client.cookies.set(COOKIE_NAME, token)  # a copy of the old cookie opens nothing
     assert (await client.get("/me", follow_redirects=False)).status_code == 303
     assert (await _audit(engine, "sign_out")).person_id == people.leader.id
+
+
+async def test_it_records_a_burst_of_requests_with_a_dead_cookie_once(client, engine, people):
+    token = await sign_in(client, engine, people.neighbour)
+    async with make_sessionmaker(engine)() as db:
+        await db.execute(sa.update(WebSession).where(WebSession.id == hash_token(token)).values(revoked_at=utcnow()))
+        await db.commit()
+    for _ in range(5):
+        client.cookies.set(COOKIE_NAME, token)  # a service worker firing before the clearing answer lands
+        assert (await client.get("/me", follow_redirects=False)).status_code == 303
+    async with make_sessionmaker(engine)() as db:
+        entries = (await db.execute(sa.select(AuditEntry).where(
+            AuditEntry.action == "session_rejected", AuditEntry.person_id == people.neighbour.id))).scalars().all()
+    assert len(entries) == 1 and entries[0].detail["reason"] == "revoked"
