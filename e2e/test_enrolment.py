@@ -239,3 +239,19 @@ def test_it_warns_before_signing_out_with_unsynced_records(browser, live_server)
     page.get_by_role("button", name="仍然退出").click()
     expect(page).to_have_url(re.compile(r"/signin\?ended=signed_out"))
     phone.close()
+
+
+def test_it_tells_a_phone_with_neither_passkeys_nor_a_key_to_ask_for_an_invitation(browser, live_server):
+    phone = browser.new_context(**PHONE)
+    phone.add_init_script(NO_WEBAUTHN)
+    page = phone.new_page()
+    violations: list[str] = []
+    watch_csp(page, violations)
+    page.goto(live_server.base_url + "/grid/JY")
+    expect(page).to_have_url(re.compile(r"/signin\?next=/grid/JY"))
+    expect(page.locator("#signin-none")).to_contain_text("这部手机还没有登记")
+    expect(page.locator("#signin-passkey")).to_be_hidden()
+    expect(page.locator("#signin-device")).to_be_hidden()
+    screenshot(page, "accounts-14-signin-no-passkey-no-key")
+    assert not violations, violations
+    phone.close()
