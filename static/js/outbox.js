@@ -288,7 +288,9 @@
         if (outcome.sent) cacheForOffline(true);
       }
       if (status) {
-        status.textContent = outcome.status === "ok" ? "" : outcome.status === "signin" ? text("signin") : text("serverError");
+        // "busy": another tab (or the worker) is sending right now; it will report through the badge.
+        status.textContent = outcome.status === "ok" || outcome.status === "busy" ? "" :
+          outcome.status === "signin" ? text("signin") : text("serverError");
       }
       return outcome;
     }, function () { return { status: "error" }; }).then(function (outcome) {
