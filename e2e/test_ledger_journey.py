@@ -91,6 +91,8 @@ def test_it_closes_the_loop_from_a_resident_to_the_property_company_and_back(liv
     expect(page).to_have_url(re.compile(r"source=resident"))
     item = page.locator(f"#ledger-results a[href='/issues/{issue_id}']")
     expect(item).to_contain_text("楼道灯坏了")
+    # The rates arrive in a request of their own when scrolled into view.
+    expect(page.locator("details#ledger-rates")).to_contain_text("反馈率")
     screenshot(page, "ledger-03-ledger")
     item.tap()
     expect(page.locator(".issue-description")).to_contain_text("3栋2单元楼道灯坏了一周")

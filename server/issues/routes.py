@@ -167,23 +167,32 @@ class IssueController(Controller):
         filters = queries.Filters.from_query(request.query_params)
         root = await grid_queries.get_node_for(db, viewer, filters.node) if filters.node and viewer.grid_paths else None
         counts, rows = await queries.ledger_page(db, viewer, filters, root)
-        conds = queries.conditions(viewer, filters, root)
-        since = None if filters.month else queries.recent_months(3)[-1]
         # Grid names change seldom: a minute-old copy is fine (server/cache.py).
-        names = await cached(("issues.community_names",), lambda: queries.community_names(db))
-        rate_rows = await queries.cached_aggregate(db, "rates", viewer, (filters.query(), root.path if root else "", since),
-                                                   lambda: queries.rates(db, conds, names, since))
         places = await cached(("issues.places", viewer.grid_paths), lambda: queries.places_for(db, viewer))
         lang = request_language(request)
         return render(
             request, "issues/ledger.html", partial="issues/_ledger_results.html",
-            filters=filters, rows=rows, counts=counts, rates=rate_rows, root=root,
+            filters=filters, rows=rows, counts=counts, root=root,
             places=places, place_options=[(p.code, ("· " * max(0, p.depth - 1)) + p.name) for p in places],
             category_options=[(c.id, c.label(lang)) for c in await queries.categories(db)],
             months=queries.recent_months(), statuses=[s.value for s in Status], tab="ledger",
             status_text={s: t(request, label) for s, label in STATUS_LABELS.items()},
             page_size=queries.PAGE_SIZE, today=today_in_china(),
         )
+
+    @get("/rates", name="issues.rates")
+    async def show_rates(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        """Feedback and on-time rates per community and month, for the ledger's filters."""
+        viewer.require_role(*LEDGER_ROLES)
+        filters = queries.Filters.from_query(request.query_params)
+        root = await grid_queries.get_node_for(db, viewer, filters.node) if filters.node and viewer.grid_paths else None
+        conds = queries.conditions(viewer, filters, root)
+        since = None if filters.month else queries.recent_months(3)[-1]
+        names = await cached(("issues.community_names",), lambda: queries.community_names(db))
+        rate_rows = await queries.cached_aggregate(db, "rates", viewer, (filters.query(), root.path if root else "", since),
+                                                   lambda: queries.rates(db, conds, names, since))
+        return render(request, "issues/rates.html", partial="issues/_rates.html", filters=filters, rates=rate_rows,
+                      tab="ledger", back_url="/issues?" + filters.query())
 
     @get("/export.xlsx", name="issues.export")
     async def export_ledger(self, request: Request, db: AsyncSession, viewer: Viewer) -> Response:

@@ -74,6 +74,8 @@ async def prepare(url: str) -> tuple[dict[str, str], dict[str, str], str]:
         "ledger resident, page 3": ("admin", "/issues?source=resident&page=3"),
         "ledger as secretary": ("secretary", f"/issues?status=assigned&month={month}"),
         "ledger htmx fragment": ("admin", f"/issues?status=closed&node={community.code}"),
+        "rates (lazy part), street": ("admin", "/issues/rates"),
+        "rates (lazy part), month": ("secretary", f"/issues/rates?month={month}"),
     }
     return cookies, pages, f"/issues/export.xlsx?node={community.code}&month={month}"
 

@@ -81,6 +81,7 @@ async def _compound_code(env, where, role):
 
 ACCESS = {
     ("GET", "/issues"): entry("/issues", answers=STAFF_PAGE, why="everyone's ledger is their own part of it"),
+    ("GET", "/issues/rates"): entry("/issues/rates", answers=STAFF_PAGE),
     ("GET", "/issues/export.xlsx"): entry("/issues/export.xlsx", answers=STAFF_PAGE, why="scoped like the ledger; audited"),
     ("GET", "/issues/new"): entry(lambda e, w, r: _s(f"/issues/new?node={e.microgrid(w).code}"), answers=IN_SCOPE),
     ("POST", "/issues"): entry("/issues", data=_new_issue_form,

@@ -77,3 +77,23 @@ async def test_it_never_shows_counts_older_than_the_last_change(signed_in_as, pe
         await service.record_event(db, leader, issue.id, kind, data)
     await db.commit()
     assert closed((await client.get("/issues")).text) == before + 1
+
+
+async def test_it_loads_the_rates_as_a_lazy_part_of_the_ledger(signed_in_as, people, new_problem, as_viewer, db):
+    from server.issues import service
+    from server.issues.models import today_in_china
+
+    issue = await new_problem(description="比率测试")
+    leader = await as_viewer(people.leader)
+    for kind, data in (("solve_on_spot", {}), ("feedback", {"text": "好了"})):
+        await service.record_event(db, leader, issue.id, kind, data)
+    await db.commit()
+    client = await signed_in_as(people.leader)
+    ledger = await client.get("/issues")
+    assert 'hx-get="/issues/rates?' in ledger.text and 'hx-trigger="revealed"' in ledger.text
+    month = today_in_china().strftime("%Y-%m")
+    fragment = await client.get(f"/issues/rates?month={month}", headers=HX)
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert people.community.name in fragment.text and month in fragment.text and "%" in fragment.text
+    page = await client.get(f"/issues/rates?month={month}")
+    assert "<html" in page.text and people.community.name in page.text
