@@ -38,11 +38,35 @@ def migrate() -> None:
 @click.option("--seed", default=1, show_default=True, help="Same seed, same street.")
 @click.option("--scale", default=1.0, show_default=True, help="0.1 for quick tests, 10 for load tests.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds a street.")
-def demo(seed: int, scale: float, if_empty: bool) -> None:
+@click.option("--problems", default=0, show_default=True,
+              help="Also fill the ledger with this many made-up problems (a year of them, five events each).")
+def demo(seed: int, scale: float, if_empty: bool, problems: int) -> None:
     """Load the Jinyuan demo street (晋原街道)."""
     from server.grid.demo import load_demo_command
 
-    asyncio.run(load_demo_command(_settings(), seed=seed, scale=scale, if_empty=if_empty))
+    settings = _settings()
+    asyncio.run(load_demo_command(settings, seed=seed, scale=scale, if_empty=if_empty))
+    if problems > 0:
+        asyncio.run(_load_demo_problems(settings, problems, seed))
+
+
+async def _load_demo_problems(settings, problems: int, seed: int) -> None:
+    """A lived-in ledger for the demo, only into an empty one (running `up` twice adds nothing)."""
+    import sqlalchemy as sa
+
+    from server.db import make_engine
+    from server.issues.demo import load_ledger_demo
+    from server.issues.models import Issue
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            if (await conn.execute(sa.select(sa.func.count()).select_from(Issue))).scalar_one():
+                return
+            counts = await load_ledger_demo(conn, issues=problems, events=problems * 5, seed=seed)
+        click.echo(f"demo ledger: {counts}")
+    finally:
+        await engine.dispose()
 
 
 @main.command()
@@ -115,7 +139,7 @@ def serve(host: str, port: int, workers: int) -> None:
 def up(ctx: click.Context, port: int) -> None:
     """Migrate, load the demo street if the database is empty, and serve: the README's run command."""
     ctx.invoke(migrate)
-    ctx.invoke(demo, seed=1, scale=1.0, if_empty=True)
+    ctx.invoke(demo, seed=1, scale=1.0, if_empty=True, problems=2000)
     ctx.invoke(serve, host="127.0.0.1", port=port, workers=1)
 
 
