@@ -1,6 +1,6 @@
 """Draw the app icons (static/icons/*.png): 微 in white on the street's red, with a faint grid.
 
-Run after changing the design: python scripts/make_icons.py. Needs Pillow and Noto Sans
+Run after changing the design: python static/icons/make_icons.py. Needs Pillow and Noto Sans
 CJK (Debian: fonts-noto-cjk). "any" icons are a rounded square; the maskable one is full
 bleed with the glyph inside the 80 % safe zone, so any launcher mask keeps it whole.
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
 RED, DARK, WHITE = (183, 49, 44), (143, 36, 32), (255, 255, 255)
 SCALE = 4  # draw large, shrink: smooth edges without anti-aliasing tricks
