@@ -29,7 +29,7 @@ from server.sync.pwa import PWA_HANDLERS
 from server.sync.routes import PhotoController, SyncController
 from server.visits.routes import VISITS_HANDLERS
 from server.patrols.routes import PATROL_HANDLERS
-from server.web import SECURITY_HEADERS, add_security_headers, configure_jinja, exception_handler
+from server.web import add_security_headers, configure_jinja, exception_handler
 
 ROUTE_HANDLERS = [
     show_home,
@@ -48,33 +48,6 @@ ROUTE_HANDLERS = [
     *ISSUE_HANDLERS,
     *PUBLIC_HANDLERS,
 ]
-
-# Paths anyone may open without a session (the middleware still runs, it just finds no one).
-PUBLIC_PATHS = ["/static", "/sw.js", "/manifest.webmanifest", "/favicon.ico"]
-
-
-class SecurityHeadersMiddleware:
-    """Adds CSP and friends to every response, error pages and static files included."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-        self.headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message) -> None:
-            if message["type"] == "http.response.start":
-                existing = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in self.headers if k not in existing
-                ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
@@ -114,11 +87,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=False,  # the service worker's sync reads it to send the header
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
-        middleware=[
-            SecurityHeadersMiddleware,
-            DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"]),
-        ],
+        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"])],
         exception_handlers={Exception: exception_handler},
+        # CSP and friends on every answer, error pages, static files and unknown URLs included.
         before_send=[add_security_headers],
         # The API description as JSON only, for signed-in people: the HTML viewers load
         # scripts from CDNs (against our CSP) and visitors see nothing but public pages.

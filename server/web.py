@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta, timezone
 from functools import lru_cache
 
 from jinja2 import pass_context
@@ -13,6 +12,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from server import i18n
+from server.db import CHINA, aware
 from server.config import STATIC_DIR
 from server.grid.models import mask_phone
 
@@ -78,9 +78,7 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """UTC from the database, shown on the street's clock (China: UTC+8, no daylight saving)."""
     if value is None:
         return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone(timedelta(hours=8))).strftime(fmt)
+    return aware(value).astimezone(CHINA).strftime(fmt)
 
 
 def configure_jinja(env) -> None:

@@ -7,7 +7,6 @@ is found. Exits non-zero on any failure. Usage: python tests/run.py [pytest args
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time

@@ -20,7 +20,7 @@ import json
 import os
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidSignature
@@ -45,7 +45,7 @@ from webauthn.helpers.structs import (
 )
 
 from server.accounts.models import AuthChallenge, Device
-from server.db import utcnow
+from server.db import aware, utcnow
 from server.i18n import N_
 
 CHALLENGE_MINUTES = 5
@@ -76,12 +76,6 @@ def unb64url(text: str) -> bytes:
     if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9_-]*", text):
         raise CredentialError("bad_base64")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 # --- challenges -------------------------------------------------------------------------
@@ -239,7 +233,7 @@ def check_pin(pin: str, stored: str | None) -> bool:
 
 
 def locked_until(device: Device, now: datetime | None = None) -> datetime | None:
-    until = _aware(device.locked_until)
+    until = aware(device.locked_until)
     return until if until and until > (now or utcnow()) else None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from server.accounts.auth import ENDED_COOKIE, signed_in
 from server.accounts.models import AuditEntry, Device, Invite, Person, Post, Role, WebSession
 from server.accounts.scope import Viewer
 from server.accounts.sessions import COOKIE_NAME, end_session, hash_token, revoke_device_sessions, start_session
-from server.db import utcnow
+from server.db import CHINA, utcnow
 from server.i18n import N_
 from server.grid.models import GridNode, mask_phone
 from server.web import render, t
@@ -61,7 +61,6 @@ AUDIT_ACTIONS = {
     "reveal_phone": N_("Phone number shown"),
     "export": N_("Export"),
 }
-CHINA = timezone(timedelta(hours=8))  # the street's clock; China has no daylight saving
 
 
 def safe_next(target: Any) -> str:

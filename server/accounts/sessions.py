@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Device, Person, Post, WebSession
 from server.accounts.scope import PostScope, Viewer
-from server.db import utcnow
+from server.db import aware, utcnow
 
 COOKIE_NAME = "ww_session"
 TOUCH_EVERY = timedelta(hours=1)
@@ -49,11 +49,6 @@ async def revoke_device_sessions(db: AsyncSession, device_id: int) -> None:
     )
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
     """The person behind a session cookie, or None if it is unknown, expired or revoked.
 
@@ -76,10 +71,10 @@ async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
         return None
     first = rows[0]
     now = utcnow()
-    if first.revoked_at or first.device_revoked_at or not first.active or _aware(first.expires_at) <= now:
+    if first.revoked_at or first.device_revoked_at or not first.active or aware(first.expires_at) <= now:
         return None
     session_id = hash_token(token)
-    if now - _aware(first.last_seen_at) > TOUCH_EVERY:
+    if now - aware(first.last_seen_at) > TOUCH_EVERY:
         await db.execute(
             sa.update(WebSession)
             .where(WebSession.id == session_id)

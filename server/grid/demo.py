@@ -16,7 +16,6 @@ assigned here: a node's path is made of ids, so ids must be known before the ins
 """
 from __future__ import annotations
 
-import math
 import random
 import time
 from dataclasses import dataclass, field

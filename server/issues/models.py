@@ -8,38 +8,15 @@ order in which phones deliver their events never matters.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from server.db import utcnow
+from server.db import CHINA, aware, china_date, month_of, today_in_china, utcnow  # noqa: F401 (re-exported)
 from server.grid.models import PathType
-
-# China has one time zone and no daylight saving: months and deadlines are in it.
-CHINA = timezone(timedelta(hours=8))
-
-
-def aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def china_date(value: datetime) -> date:
-    return aware(value).astimezone(CHINA).date()
-
-
-def month_of(value: datetime) -> str:
-    return aware(value).astimezone(CHINA).strftime("%Y-%m")
-
-
-def today_in_china() -> date:
-    return datetime.now(CHINA).date()
-
 
 class Status(StrEnum):
     reported = "reported"  # 待处理

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Person, Post, Role
 from server.accounts.scope import Viewer
+from server.db import recent_months  # noqa: F401 (the ledger pages call queries.recent_months)
 from server.grid.models import SEGMENT, GridNode, Level, PropertyCompany, subtree_bounds
 from server.issues.models import (
     OPEN_STATUSES, SETTLED_STATUSES, EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status,
@@ -72,18 +73,6 @@ class Filters:
 def month_bounds(month: str) -> tuple[date, date]:
     year, mon = int(month[:4]), int(month[5:7])
     return date(year, mon, 1), date(year, mon, calendar.monthrange(year, mon)[1])
-
-
-def recent_months(n: int = 12, today: date | None = None) -> list[str]:
-    today = today or today_in_china()
-    year, mon = today.year, today.month
-    months = []
-    for _ in range(n):
-        months.append(f"{year:04d}-{mon:02d}")
-        mon -= 1
-        if mon == 0:
-            year, mon = year - 1, 12
-    return months
 
 
 def unindexed(column):

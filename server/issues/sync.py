@@ -14,7 +14,6 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from server.accounts.models import Role
 from server.i18n import N_
 from server.issues import service
-from server.issues.models import Issue
 from server.sync.registry import SyncRecord, SyncType, register
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Person, Post, Role
 from server.accounts.scope import PostScope, Viewer
 from server.grid.models import SEGMENT, GridNode, Level
-from server.issues.models import Issue, IssueCategory, today_in_china
+from server.db import recent_months, today_in_china
+from server.issues.models import Issue, IssueCategory
 from server.patrols.models import Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result
 
 PATROL_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
@@ -163,15 +164,7 @@ def month_key(day: date) -> str:
 
 def months_back(n: int, today: date | None = None) -> list[str]:
     """The last n months, oldest first, ending with this one (China time)."""
-    today = today or today_in_china()
-    year, month = today.year, today.month
-    out = []
-    for _ in range(n):
-        out.append(f"{year:04d}-{month:02d}")
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-    return out[::-1]
+    return recent_months(n, today)[::-1]
 
 
 # ---------------------------------------------------------------- calendar

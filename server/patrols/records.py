@@ -27,7 +27,7 @@ from server.i18n import N_
 from server.issues import service as ledger
 from server.issues.models import Source, month_of
 from server.patrols import queries
-from server.patrols.models import PARTICIPANT_ROLES, Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result
+from server.patrols.models import PARTICIPANT_ROLES, Patrol, PatrolAnswer, PatrolTemplate, PatrolTemplateVersion, Result
 from server.sync.registry import SyncRecord, SyncType, register
 
 MSG_COMPOUND = N_("This compound is not one you patrol.")

@@ -28,7 +28,7 @@ from server.patrols import export, queries
 from server.patrols import records as patrol_records  # noqa: F401  (registers the `patrol` sync type)
 from server.patrols.chart import pass_rate_chart
 from server.patrols.models import (
-    PARTICIPANT_ROLES, RESULT_LABELS, Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
+    PARTICIPANT_ROLES, RESULT_LABELS, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
 )
 from server.sync.service import CREATED, DUPLICATE, store_one
 from server.sync.pwa import offline_pages

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import CHINA, aware
 from server.accounts.models import Person, Post, Role
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Household
@@ -15,18 +16,12 @@ from server.sync.models import Photo
 from server.visits.models import Visit, WorkKind, WorkLogEntry
 
 # Months are the street's months, not UTC's: a visit at 07:00 on the 1st in Dayi counts there.
-LOCAL = ZoneInfo("Asia/Shanghai")
+LOCAL = CHINA
 
 
 def month_start(now: datetime | None = None) -> datetime:
     local = (now or datetime.now(timezone.utc)).astimezone(LOCAL)
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 @dataclass
@@ -71,7 +66,7 @@ async def worklist(db: AsyncSession, viewer: Viewer, now: datetime | None = None
     rows_by: dict[int, list[WorkRow]] = {m.id: [] for m in microgrids}
     unvisited = 0
     for h in households:
-        last_visit = _aware(last.get(h.id))
+        last_visit = aware(last.get(h.id))
         this_month = last_visit is not None and last_visit >= start
         unvisited += not this_month
         rows_by[h.microgrid_id].append(WorkRow(h, last_visit, this_month))

@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import server.visits.records  # noqa: F401  (registers the record types with the outbox)
+from server.db import CHINA, aware
 from server.accounts.auth import signed_in
 from server.accounts.models import Role
 from server.accounts.scope import Viewer
@@ -50,8 +51,8 @@ def local_date(value) -> str:
     """A date as the leader reads it: China time, month-day (with the year when not this year)."""
     if value is None:
         return ""
-    local = queries._aware(value).astimezone(queries.LOCAL)
-    if local.year != datetime.now(queries.LOCAL).year:
+    local = aware(value).astimezone(CHINA)
+    if local.year != datetime.now(CHINA).year:
         return local.strftime("%Y-%m-%d")
     return local.strftime("%m-%d")
 

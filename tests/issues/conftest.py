@@ -1,7 +1,6 @@
 """Ledger fixtures: viewers for the cast, and a problem made through the service."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from server.issues import service
-from server.issues.models import EventKind, Issue, IssueEvent, Source, Status
+from server.issues.models import EventKind, IssueEvent, Source, Status
 
 from .conftest import in_days, later
 

@@ -11,7 +11,6 @@ from server.grid.models import GridNode, Household, Level
 from server.issues import public, service
 from server.issues.models import Issue, Source, Status
 
-from .conftest import HX
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,9 @@
 """Every ledger page renders for the people who may see it, and 404s for the others."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 
-from server.issues.models import IssueMeeting
 
-from .conftest import HX, in_days, later
+from .conftest import HX
 
 
 async def test_it_shows_the_ledger_with_and_without_htmx(signed_in_as, people, new_problem):

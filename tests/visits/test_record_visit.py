@@ -1,4 +1,3 @@
-import uuid
 
 import sqlalchemy as sa
 
