@@ -48,6 +48,13 @@ async def add_security_headers(message, scope) -> None:
             message["headers"] = [*message.get("headers", []), *missing]
 
 
+def safe_next(target: object) -> str:
+    """Where to go after a form: only a local path (an open redirect would let a phishing link borrow our name)."""
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
 def request_language(request: Request) -> str:
     return i18n.pick_language(request.cookies.get(LANG_COOKIE))
 

@@ -29,7 +29,7 @@ from server.accounts.sessions import COOKIE_NAME, end_session, hash_token, revok
 from server.db import CHINA, utcnow
 from server.i18n import N_
 from server.grid.models import GridNode, mask_phone
-from server.web import render, t
+from server.web import render, safe_next, t
 
 # Invite opening, sign-in and PIN attempts share one bucket per address: generous for a
 # person fumbling, tight for a script. PIN lockout itself is in the database.
@@ -61,13 +61,6 @@ AUDIT_ACTIONS = {
     "reveal_phone": N_("Phone number shown"),
     "export": N_("Export"),
 }
-
-
-def safe_next(target: Any) -> str:
-    # Only local paths: an open redirect would let a phishing link borrow our name.
-    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 def device_label(user_agent: str) -> str:
