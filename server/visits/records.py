@@ -79,11 +79,17 @@ async def _prefetch_places(db: AsyncSession, viewer: Viewer, records: list[SyncR
     node_ids.update(p.node_id for p in viewer.posts if p.role == Role.leader)
     # Kept for the batch by (class, id): a dict lookup, where db.get costs a trip through the async bridge.
     kept = db.info.setdefault("sync_prefetched", {})
+    # Only the columns `apply` reads, as plain rows: loading whole ORM households (JSON care
+    # tags, identity map) cost more than the rest of a 200-record batch.
     if household_ids:
-        for h in (await db.execute(sa.select(Household).where(Household.id.in_(household_ids)))).scalars():
+        rows = await db.execute(
+            sa.select(Household.id, Household.grid_path, Household.microgrid_id).where(Household.id.in_(household_ids))
+        )
+        for h in rows:
             kept[(Household, h.id)] = h
     if node_ids:
-        for n in (await db.execute(sa.select(GridNode).where(GridNode.id.in_(node_ids)))).scalars():
+        rows = await db.execute(sa.select(GridNode.id, GridNode.path, GridNode.level).where(GridNode.id.in_(node_ids)))
+        for n in rows:
             kept[(GridNode, n.id)] = n
 
 
