@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=False,  # the service worker's sync reads it to send the header
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
-        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"])],
+        # Every method, OPTIONS and HEAD included: a guard must always find the person (or None).
+        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"], exclude_http_methods=[])],
         exception_handlers={Exception: exception_handler},
         # CSP and friends on every answer, error pages, static files and unknown URLs included.
         before_send=[add_security_headers],

@@ -79,7 +79,7 @@ async def _audit_dead_session(db, connection: ASGIConnection, token: str) -> str
 
 def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard: the page needs a signed-in person (pages redirect to sign-in, JSON gets 401)."""
-    if connection.user is None:
+    if connection.scope.get("user") is None:
         raise NotAuthorizedException("signed_out")
 
 

@@ -29,6 +29,7 @@ from server.accounts.sessions import COOKIE_NAME, end_session, hash_token, revok
 from server.db import CHINA, utcnow
 from server.i18n import N_
 from server.grid.models import GridNode, mask_phone
+from server.validate import PathId
 from server.web import render, safe_next, t
 
 # Invite opening, sign-in and PIN attempts share one bucket per address: generous for a
@@ -351,7 +352,7 @@ class AccountController(Controller):
                       devices=await _devices_of(db, person.id), role_labels=ROLE_LABELS, tab="me")
 
     @post("/me/devices/{device_id:int}/revoke", name="accounts.revoke_my_device")
-    async def revoke_my_device(self, request: Request, db: AsyncSession, viewer: Viewer, device_id: int) -> Redirect:
+    async def revoke_my_device(self, request: Request, db: AsyncSession, viewer: Viewer, device_id: PathId) -> Redirect:
         device = await db.get(Device, device_id)
         if device is None or device.person_id != viewer.person_id:
             raise NotFoundException()
@@ -459,7 +460,7 @@ class AdminController(Controller):
                         headers={"content-disposition": 'attachment; filename="people.xlsx"', "cache-control": "no-store"})
 
     @get("/people/{person_id:int}", name="admin.person")
-    async def show_person(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: int) -> object:
+    async def show_person(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: PathId) -> object:
         viewer.require_role(*PEOPLE_ROLES)
         person = await get_person_for(db, viewer, person_id)
         pending = (await db.execute(sa.select(sa.func.count()).select_from(Invite).where(
@@ -519,7 +520,7 @@ class AdminController(Controller):
 
     @post("/people/{person_id:int}/devices/{device_id:int}/revoke", name="admin.revoke_device")
     async def revoke_person_device(self, request: Request, db: AsyncSession, viewer: Viewer,
-                                   person_id: int, device_id: int) -> Redirect:
+                                   person_id: PathId, device_id: PathId) -> Redirect:
         viewer.require_role(*PEOPLE_ROLES)
         person = await get_person_for(db, viewer, person_id)
         device = await db.get(Device, device_id)

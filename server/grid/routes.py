@@ -13,6 +13,7 @@ from server.cache import cached
 from server.grid import queries
 from server.grid.models import Level
 from server.grid.stats import ARTICLE_FIGURES, tier_table
+from server.validate import PathId
 from server.web import render
 
 GRID_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
@@ -59,7 +60,7 @@ class HouseholdController(Controller):
     guards = [signed_in]
 
     @get("/{household_id:int}", name="household.show")
-    async def show_household(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+    async def show_household(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:
         viewer.require_role(*GRID_ROLES)
         household = await queries.get_household_for(db, viewer, household_id)
         microgrid = await db.get(queries.GridNode, household.microgrid_id)
@@ -67,7 +68,7 @@ class HouseholdController(Controller):
         return render(request, "grid/household.html", household=household, node=microgrid, trail=trail + [microgrid])
 
     @post("/{household_id:int}/phone", name="household.reveal_phone")
-    async def reveal_phone(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+    async def reveal_phone(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:
         """The whole number, for one household, written to the audit log (htmx: the fragment only)."""
         viewer.require_role(*REVEAL_PHONE_ROLES)
         household = await queries.get_household_for(db, viewer, household_id)

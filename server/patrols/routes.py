@@ -32,6 +32,7 @@ from server.patrols.models import (
 )
 from server.sync.service import CREATED, DUPLICATE, store_one
 from server.sync.pwa import offline_pages
+from server.validate import PathId
 from server.web import render, request_language, t
 
 # Roles of roster people, as participant roles.
@@ -251,12 +252,12 @@ class PatrolController(Controller):
         return Redirect(path=f"/patrols/templates/{existing.id}", status_code=303)
 
     @get("/templates/{template_id:int}", name="patrols.template")
-    async def show_template(self, request: Request, db: AsyncSession, viewer: Viewer, template_id: int) -> Any:
+    async def show_template(self, request: Request, db: AsyncSession, viewer: Viewer, template_id: PathId) -> Any:
         template = await _template_for(db, viewer, template_id)
         return await _template_page(request, db, template, {}, {})
 
     @post("/templates/{template_id:int}", name="patrols.publish_version")
-    async def publish_version(self, request: Request, db: AsyncSession, viewer: Viewer, template_id: int) -> Any:
+    async def publish_version(self, request: Request, db: AsyncSession, viewer: Viewer, template_id: PathId) -> Any:
         """Saving the checklist publishes a new version; patrols keep the version they used."""
         template = await _template_for(db, viewer, template_id)
         form = await request.form()

@@ -26,6 +26,7 @@ from server.sync.pwa import offline_pages
 from server.sync.service import CREATED, store_one
 from server.visits import queries
 from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, VISIT_KINDS, WORK_KINDS, WorkKind
+from server.validate import PathId
 from server.web import render, request_language, t
 
 GRID_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
@@ -97,21 +98,21 @@ class VisitController(Controller):
         return household, microgrid
 
     @get("/", name="visit.list")
-    async def list_visits(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+    async def list_visits(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:
         household, microgrid = await self._household(db, viewer, household_id)
         visits = await queries.household_visits(db, household)
         return render(request, "visits/household_visits.html", partial="visits/_visit_list.html",
                       household=household, node=microgrid, visits=visits, **form_context(request))
 
     @get("/new", name="visit.new")
-    async def new_visit(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+    async def new_visit(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:
         household, microgrid = await self._household(db, viewer, household_id)
         return render(request, "visits/visit_form.html", household=household, node=microgrid, values={"kind": "routine"},
                       errors={}, back_url=f"/households/{household.id}", **form_context(request))
 
     @post("/", name="visit.record")
     async def record_visit(
-        self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+        self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:
         household, microgrid = await self._household(db, viewer, household_id)
         form = _form_data(await request.form())
         form["household_id"] = household.id
