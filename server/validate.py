@@ -82,6 +82,14 @@ def parse_day(value: Any, *, earliest: date = EARLIEST_DAY, latest: date | None 
     return day
 
 
+def parse_month(value: Any) -> str:
+    """A month "YYYY-MM" from 2000 to a few years ahead, or "" (a filter then shows every month)."""
+    text = str(value or "").strip()
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text):
+        return ""
+    return text if EARLIEST_DAY.strftime("%Y-%m") <= text <= latest_plan_day().strftime("%Y-%m") else ""
+
+
 def parse_client_time(value: Any, now: datetime, ahead: timedelta) -> datetime | None:
     """An ISO 8601 time with a UTC offset, in UTC, from 2000 up to `ahead` past `now`; else None.
 

@@ -29,7 +29,7 @@ from server.accounts.sessions import COOKIE_NAME, end_session, hash_token, revok
 from server.db import CHINA, utcnow
 from server.i18n import N_
 from server.grid.models import GridNode, mask_phone
-from server.validate import PathId
+from server.validate import PathId, parse_day, parse_id
 from server.web import render, safe_next, t
 
 # Invite opening, sign-in and PIN attempts share one bucket per address: generous for a
@@ -491,9 +491,10 @@ class AdminController(Controller):
                 errors["grid"] = t(request, level_problem)
         person = None
         if form["person_id"]:
-            if not form["person_id"].isdigit():
+            person_id = parse_id(form["person_id"])
+            if person_id is None:
                 raise NotFoundException()
-            person = await get_person_for(db, viewer, int(form["person_id"]))
+            person = await get_person_for(db, viewer, person_id)
         else:
             if not form["name"] or len(form["name"]) > 40:
                 errors["name"] = t(request, "Enter the person's name (up to 40 characters).")
@@ -544,8 +545,8 @@ class AdminController(Controller):
                  .outerjoin(Device, Device.id == AuditEntry.device_id))
         errors: dict[str, str] = {}
         if who:
-            if who.isdigit():
-                query = query.where(AuditEntry.person_id == int(who))
+            if (who_id := parse_id(who)) is not None:
+                query = query.where(AuditEntry.person_id == who_id)
             else:
                 pattern = "%" + who.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 query = query.where(Person.name.like(pattern, escape="\\"))

@@ -26,6 +26,7 @@ from server.db import utcnow
 from server.grid.models import SEGMENT, GridNode, Level
 from server.issues import queries, service
 from server.issues.models import EventKind, Source, Status
+from server.validate import ascii_int
 from server.web import render, t
 
 MIN_FILL_SECONDS = 3
@@ -47,11 +48,12 @@ def form_token(secret: str, code: str, issued: int | None = None) -> str:
 
 
 def check_form_token(secret: str, code: str, token: str, now: float | None = None) -> bool:
-    issued, _, mac = (token or "").partition(".")
-    if not issued.isdigit():
+    issued_text, _, mac = (token or "").partition(".")
+    issued = ascii_int(issued_text, 0)
+    if issued is None:
         return False
-    expected = form_token(secret, code, int(issued)).partition(".")[2]
-    age = (time.time() if now is None else now) - int(issued)
+    expected = form_token(secret, code, issued).partition(".")[2]
+    age = (time.time() if now is None else now) - issued
     return hmac.compare_digest(mac, expected) and MIN_FILL_SECONDS <= age <= MAX_FILL_SECONDS
 
 

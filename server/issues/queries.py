@@ -23,6 +23,7 @@ from server.issues.models import (
     today_in_china,
 )
 from server.issues.service import issue_scope
+from server.validate import ascii_int, parse_id, parse_month
 
 PAGE_SIZE = 50
 COMMUNITY_LEN = 2 * SEGMENT  # street + community segments
@@ -47,17 +48,15 @@ class Filters:
         def one(name: str) -> str:
             value = params.get(name) if hasattr(params, "get") else None
             return str(value or "").strip()[:40]
-        category = one("category")
-        month = one("month")
-        page = one("page")
+        page = ascii_int(one("page"), 1)
         return cls(
             node=one("node"),
             status=one("status") if one("status") in {s.value for s in Status} | {"open", "settled"} else "",
-            category=int(category) if category.isdigit() else None,
+            category=parse_id(one("category")),
             overdue=one("overdue") in ("1", "on", "true"),
-            month=month if len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit() else "",
+            month=parse_month(one("month")),
             source=one("source") if one("source") in {s.value for s in Source} else "",
-            page=max(1, min(int(page), 1000)) if page.isdigit() else 1,
+            page=min(page, 1000) if page else 1,
         )
 
     def query(self, **override: Any) -> str:

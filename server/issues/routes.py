@@ -4,8 +4,6 @@ service.report_issue / service.record_event.
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -25,6 +23,7 @@ from server.cache import cached
 from server.grid import queries as grid_queries
 from server.grid.models import GridNode, Household, Level, PropertyCompany
 from server.i18n import N_
+from server import photos
 from server.issues import export, queries, service
 from server.issues import sync as issue_sync
 from server.db import utcnow
@@ -33,6 +32,7 @@ from server.issues.models import (
 )
 from server.issues.state import ALLOWED
 from server.sync.service import CREATED, DUPLICATE, store_one
+from server.validate import ascii_int, parse_id
 from server.web import render, request_language, t
 
 LEDGER_ROLES = (Role.admin, Role.community, Role.compound, Role.leader, Role.property)
@@ -52,8 +52,6 @@ STATUS_LABELS = {
     Status.unsolvable: N_("Cannot be solved, announced"), Status.fed_back: N_("Feedback given"),
     Status.closed: N_("Closed"),
 }
-PHOTO_MAX_BYTES = 300 * 1024
-PHOTO_MAX_SIDE = 1600
 ATTENDEE_ROLES = [
     N_("Community Party secretary"), N_("Micro-grid leader"), N_("Resident group leader"),
     N_("Branch committee member"), N_("Owners' representative"), N_("Property company staff"),
@@ -74,49 +72,19 @@ def _form_dict(form) -> dict[str, str]:
 
 # ---------------------------------------------------------------- photos (no-JavaScript path)
 
-def shrink_photo(data: bytes) -> tuple[bytes, str, int, int] | None:
-    """What outbox.js does on the phone, for a photo posted without JavaScript:
-    at most 1600 px a side and 300 KB, as JPEG. None if it is not a photo."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
+async def _read_photos(request: Request, form) -> tuple[list[photos.CleanPhoto], str, int]:
+    """(photos, error message or '', the status to answer the form with)."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-            for quality in (85, 75, 65, 55, 45, 35):
-                out = io.BytesIO()
-                image.save(out, "JPEG", quality=quality, optimize=True)
-                if out.tell() <= PHOTO_MAX_BYTES:
-                    break
-            return out.getvalue(), "image/jpeg", image.width, image.height
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return None
+        return await photos.read_form_photos(form), "", 422
+    except photos.PhotoRefused as refused:
+        return [], t(request, refused.message, **refused.params), refused.status
 
 
-async def _read_photos(form) -> tuple[list[tuple[bytes, str, int, int]], bool]:
-    """(shrunk photos, whether a file was not a photo)."""
-    photos, bad = [], False
-    for upload in form.getall("photos", []):
-        if isinstance(upload, str) or not getattr(upload, "filename", ""):
-            continue
-        data = await upload.read()
-        if not data:
-            continue
-        shrunk = shrink_photo(data) if len(data) <= 20 * 1024 * 1024 else None
-        if shrunk is None:
-            bad = True
-        else:
-            photos.append(shrunk)
-    return photos, bad
-
-
-async def _store_photos(db: AsyncSession, viewer: Viewer, event_id: str, photos) -> None:
-    from server.sync.models import Photo
-
-    for data, content_type, width, height in photos:
-        db.add(Photo(id=uuid.uuid4(), record_id=uuid.UUID(event_id), person_id=viewer.person_id,
-                     content_type=content_type, width=width, height=height, size=len(data),
-                     sha256=hashlib.sha256(data).hexdigest(), data=data))
+async def _store_photos(db: AsyncSession, viewer: Viewer, record_id: str, photo_ids: list[str],
+                        cleaned: list[photos.CleanPhoto]) -> None:
+    for photo_id, photo in zip(photo_ids, cleaned):
+        await photos.store_photo(db, photo_id=uuid.UUID(photo_id), record_id=uuid.UUID(record_id),
+                                 person_id=viewer.person_id, photo=photo)
     await db.commit()
 
 
@@ -131,10 +99,10 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
     company = await db.get(PropertyCompany, issue.assignee_company_id) if issue.assignee_company_id else None
     events = await queries.timeline(db, issue)
     # Photos hang off their record: the problem's own (shown on the report) and each rectification's.
-    photos = await queries.photos_by_event(db, [issue.id] + [e.id for e in events if e.kind == EventKind.rectify])
+    event_photos = await queries.photos_by_event(db, [issue.id] + [e.id for e in events if e.kind == EventKind.rectify])
     report = next((e for e in events if e.kind == EventKind.report), None)
-    if report is not None and issue.id in photos:
-        photos[report.id] = photos.pop(issue.id)
+    if report is not None and issue.id in event_photos:
+        event_photos[report.id] = event_photos.pop(issue.id)
     role = service.actor_role(viewer, issue)
     allowed = service.kinds_for(role)
     actions = [k for k in ACTION_ORDER if k in allowed and issue.status in ALLOWED.get(k, {issue.status})]
@@ -149,7 +117,7 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
     companies = all_companies if EventKind.assign in actions else []
     return render(
         request, "issues/show.html", status_code=status_code, issue=issue, node=node, trail=trail + [node],
-        category=category, household=household, company=company, events=events, photos=photos, role=role,
+        category=category, household=household, company=company, events=events, photos=event_photos, role=role,
         company_names={c.id: c.name for c in all_companies},
         actions=actions, companies=companies, errors=errors or {}, values=values or {}, open_kind=open_kind,
         kept=kept, saved=request.query_params.get("saved") == "1", overdue=issue.is_overdue(),
@@ -232,7 +200,8 @@ class IssueController(Controller):
         viewer.require_role(*REPORT_ROLES)
         raw_form = await request.form()
         form = _form_dict(raw_form)
-        node = await db.get(GridNode, int(form["node_id"])) if form.get("node_id", "").isdigit() else None
+        node_id = parse_id(form.get("node_id"))
+        node = await db.get(GridNode, node_id) if node_id else None
         if node is not None and not viewer.sees_path(node.path):
             raise NotFoundException()
         errors: dict[str, str] = {}
@@ -240,27 +209,32 @@ class IssueController(Controller):
             errors["node_id"] = t(request, "Please choose where the problem is.")
         data = {
             "node_id": node.id if node else 0,
-            "category_id": int(form["category_id"]) if form.get("category_id", "").isdigit() else 0,
+            "category_id": parse_id(form.get("category_id")) or 0,
             "description": form.get("description", "").strip(),
             "urgency": form.get("urgency") or "normal",
-            "household_id": int(form["household_id"]) if form.get("household_id", "").isdigit() else None,
+            "household_id": parse_id(form.get("household_id")),
             "reporter_name": form.get("reporter_name", "").strip()[:40],
             "reporter_phone": form.get("reporter_phone", "").strip()[:20],
         }
         if not data["description"]:
             errors["description"] = t(request, "Please fill this in.")
-        photos, bad_photo = await _read_photos(raw_form)
-        if bad_photo:
-            errors["photos"] = t(request, "Please choose a photo (JPEG, PNG or WebP).")
+        cleaned, photo_error, status = await _read_photos(request, raw_form)
+        if photo_error:
+            errors["photos"] = photo_error
+        # The record names its photos, as the outbox's does (server-made ids: no JavaScript here).
+        photo_ids = [str(uuid.uuid4()) for _ in cleaned]
+        if photo_ids:
+            data["photos"] = photo_ids
         if not errors:
             result = await store_one(db, viewer, "issue", data, request_language(request),
                                      record_id=_client_uuid(form.get("id")))
             if result.status in (CREATED, DUPLICATE):
-                if photos and result.status == CREATED:
-                    await _store_photos(db, viewer, result.id, photos)
+                if cleaned and result.status == CREATED:
+                    await _store_photos(db, viewer, result.id, photo_ids, cleaned)
                 return Redirect(path=f"/issues/{result.id}?saved=1", status_code=303)
             errors = {("category_id" if k == "category" else k): v for k, v in result.errors.items()}
-        return await self._report_form(request, db, viewer, node, form, errors, status_code=422)
+        return await self._report_form(request, db, viewer, node, form, errors,
+                                       status_code=status if photo_error else 422)
 
     @get("/{issue_id:str}", name="issues.show")
     async def show_issue(self, request: Request, db: AsyncSession, viewer: Viewer, issue_id: str) -> Any:
@@ -275,15 +249,18 @@ class IssueController(Controller):
         form = await request.form()
         values = _form_dict(form)
         kind = values.get("kind", "")
-        photos, bad_photo = await _read_photos(form)
+        cleaned, photo_error, status = await _read_photos(request, form)
         data: dict[str, Any] = {"issue_id": issue.id, "kind": kind}
         data.update({f: values[f].strip() for f in EVENT_FIELDS if values.get(f)})
-        if values.get("company_id", "").isdigit():
-            data["company_id"] = int(values["company_id"])
-        data["photo_count"] = len(photos) or (int(values["photo_count"]) if values.get("photo_count", "").isdigit() else 0)
-        if bad_photo:
-            errors = {"photo": t(request, "Please choose a photo (JPEG, PNG or WebP).")}
-            return await _issue_page(request, db, viewer, issue, status_code=422, errors=errors, values=values, open_kind=kind)
+        if company_id := parse_id(values.get("company_id")):
+            data["company_id"] = company_id
+        photo_ids = [str(uuid.uuid4()) for _ in cleaned]
+        if photo_ids:
+            data["photos"] = photo_ids
+        data["photo_count"] = len(cleaned) or ascii_int(values.get("photo_count"), 0, photos.MAX_PHOTOS) or 0
+        if photo_error:
+            errors = {"photo": photo_error}
+            return await _issue_page(request, db, viewer, issue, status_code=status, errors=errors, values=values, open_kind=kind)
         result = await store_one(db, viewer, "issue_event", data, request_language(request),
                                  record_id=_client_uuid(values.get("id")))
         if result.status not in (CREATED, DUPLICATE):
@@ -295,8 +272,8 @@ class IssueController(Controller):
                 raise NotFoundException()
             return await _issue_page(request, db, viewer, issue, status_code=422, errors=result.errors,
                                      values=values, open_kind=kind)
-        if photos and result.status == CREATED:
-            await _store_photos(db, viewer, result.id, photos)
+        if cleaned and result.status == CREATED:
+            await _store_photos(db, viewer, result.id, photo_ids, cleaned)
         event = await db.get(IssueEvent, result.id)
         target = f"/issues/{issue.id}?kept={event.id}" if event is not None and not event.applied else f"/issues/{issue.id}?saved=1"
         return Redirect(path=target, status_code=303)
@@ -466,7 +443,7 @@ class CategoryController(Controller):
         name = values.get("name", "").strip()[:40]
         errors = {} if name else {"name": t(request, "Please fill this in.")}
         category_id = values.get("category_id", "")
-        category = await db.get(IssueCategory, int(category_id)) if category_id.isdigit() else None
+        category = await db.get(IssueCategory, parse_id(category_id)) if parse_id(category_id) else None
         if category_id and category is None:
             raise NotFoundException()
         if errors:
@@ -479,8 +456,8 @@ class CategoryController(Controller):
         category.name = name
         category.name_en = values.get("name_en", "").strip()[:60]
         category.active = values.get("active", "on" if not category_id else "") == "on"
-        if values.get("sort_order", "").lstrip("-").isdigit():
-            category.sort_order = int(values["sort_order"])
+        if (sort_order := ascii_int(values.get("sort_order"), -9999, 9999)) is not None:
+            category.sort_order = sort_order
         audit.record(db, "edit_category", viewer=viewer, object_type="issue_category", object_id=category.code,
                      request=request, name=name)
         await db.commit()

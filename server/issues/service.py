@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from server.issues.models import (
     china_date, month_of,
 )
 from server.issues.state import DECISION_OUTCOMES, fold
+from server.photos import MAX_PHOTOS
+from server.validate import ascii_int, parse_id
 
 
 class IssueInvalid(ValueError):
@@ -169,10 +172,8 @@ def _text(data: dict, name: str, errors: dict[str, str], *, required: bool, limi
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    """An id (from JSON or a form field), or None: see server/validate.py."""
+    return parse_id(value)
 
 
 def new_tracking_code() -> str:
@@ -185,7 +186,7 @@ def normalise_tracking_code(code: str) -> str:
 
 def valid_phone(phone: str) -> bool:
     digits = phone.replace("-", "").replace(" ", "")
-    return digits.isdigit() and 7 <= len(digits) <= 13
+    return re.fullmatch(r"[0-9]{7,13}", digits) is not None
 
 
 async def active_categories(db: AsyncSession) -> list[IssueCategory]:
@@ -317,7 +318,7 @@ async def _check_payload(db: AsyncSession, issue: Issue, kind: str, data: dict, 
         payload["note"] = _text(data, "note", errors, required=True)
         # Photos follow their record (PUT /api/photos/{id}, x-record-id: the event's id);
         # the record says how many to expect.
-        photo_count = _int(data.get("photo_count")) or 0
+        photo_count = ascii_int(data.get("photo_count"), 0, MAX_PHOTOS) or 0
         if role == Role.property and photo_count < 1:
             errors["photo"] = N_("Please add a photo of the rectification.")
         payload["photo_count"] = photo_count

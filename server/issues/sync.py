@@ -14,6 +14,8 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from server.accounts.models import Role
 from server.i18n import N_
 from server.issues import service
+from server.photos import MAX_PHOTOS
+from server.validate import DbId
 from server.sync.registry import SyncRecord, SyncType, register
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -22,14 +24,16 @@ Text = Annotated[str, msgspec.Meta(max_length=2000)]
 class IssueData(msgspec.Struct, forbid_unknown_fields=False):
     """A problem found on site. `created_at` of the record is when it was reported."""
 
-    node_id: int
-    category_id: int
+    node_id: DbId
+    category_id: DbId
     description: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
     urgency: str = "normal"
-    household_id: int | None = None
+    household_id: DbId | None = None
     reporter_name: Annotated[str, msgspec.Meta(max_length=40)] = ""
     reporter_phone: Annotated[str, msgspec.Meta(max_length=20)] = ""
     source: str | None = None
+    # Ids of the photos the outbox uploads after this record (PUT /api/photos/{id}).
+    photos: Annotated[list[Annotated[str, msgspec.Meta(max_length=36)]], msgspec.Meta(max_length=MAX_PHOTOS)] = []
 
 
 class IssueEventData(msgspec.Struct, forbid_unknown_fields=False):
@@ -45,17 +49,17 @@ class IssueEventData(msgspec.Struct, forbid_unknown_fields=False):
     note: Text = ""
     text: Text = ""
     reason: Text = ""
-    company_id: int | None = None
+    company_id: DbId | None = None
     department: Annotated[str, msgspec.Meta(max_length=60)] = ""
     deadline: Annotated[str, msgspec.Meta(max_length=10)] = ""
     channel: Annotated[str, msgspec.Meta(max_length=10)] = ""
     outcome: Annotated[str, msgspec.Meta(max_length=10)] = ""
     title: Annotated[str, msgspec.Meta(max_length=100)] = ""
     body: Text = ""
-    meeting_id: str | None = None
-    photo_count: int = 0
+    meeting_id: Annotated[str, msgspec.Meta(max_length=36)] | None = None
+    photo_count: Annotated[int, msgspec.Meta(ge=0, le=MAX_PHOTOS)] = 0
     # Ids of the photos the outbox uploads after this record (PUT /api/photos/{id}).
-    photos: list[Annotated[str, msgspec.Meta(max_length=36)]] = []
+    photos: Annotated[list[Annotated[str, msgspec.Meta(max_length=36)]], msgspec.Meta(max_length=MAX_PHOTOS)] = []
 
 
 def _translated(record: SyncRecord, errors: dict[str, str]) -> dict[str, str]:

@@ -28,6 +28,8 @@ from server.issues import service as ledger
 from server.issues.models import Source, month_of
 from server.patrols import queries
 from server.patrols.models import PARTICIPANT_ROLES, Patrol, PatrolAnswer, PatrolTemplate, PatrolTemplateVersion, Result
+from server.photos import MAX_PHOTOS
+from server.validate import DbId
 from server.sync.registry import SyncRecord, SyncType, register
 
 MSG_COMPOUND = N_("This compound is not one you patrol.")
@@ -45,6 +47,7 @@ MSG_BAD_ID = N_("Not a valid identifier.")
 MSG_PERSON = N_("This person is not known.")
 
 Note = Annotated[str, msgspec.Meta(max_length=500)]
+MAX_ANSWERS = 200
 Uuid = Annotated[str, msgspec.Meta(min_length=32, max_length=36)]
 
 
@@ -52,26 +55,26 @@ class AnswerData(msgspec.Struct):
     """One checklist item: pass, fail or not applicable. A failure is fixed on the spot,
     or becomes a ledger problem whose client UUID is `problem_id`."""
 
-    item_id: int
+    item_id: DbId
     result: Literal["pass", "fail", "na"]
     note: Note = ""
     fixed_on_spot: bool = False
     problem_id: Optional[Uuid] = None
-    photos: Annotated[list[Uuid], msgspec.Meta(max_length=6, description="Ids of photos uploaded after the record.")] = []
+    photos: Annotated[list[Uuid], msgspec.Meta(max_length=MAX_PHOTOS, description="Ids of photos uploaded after the record.")] = []
 
 
 class ParticipantData(msgspec.Struct):
     role: Literal[tuple(PARTICIPANT_ROLES)]  # type: ignore[valid-type]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-    person_id: Optional[int] = None
+    person_id: Optional[DbId] = None
 
 
 class PatrolData(msgspec.Struct):
     """A joint patrol (联动巡查) of one compound, filled against one checklist version."""
 
-    compound_id: int
-    template_version_id: int
-    answers: Annotated[list[AnswerData], msgspec.Meta(min_length=1, max_length=200)]
+    compound_id: DbId
+    template_version_id: DbId
+    answers: Annotated[list[AnswerData], msgspec.Meta(min_length=1, max_length=MAX_ANSWERS)]
     participants: Annotated[list[ParticipantData], msgspec.Meta(max_length=60)] = []
     notes: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
@@ -200,6 +203,7 @@ class _Refused(Exception):
 PATROL = register(SyncType(
     name="patrol", schema=PatrolData, apply=apply_patrol,
     roles=frozenset(queries.PATROL_ROLES),
+    max_photos=MAX_PHOTOS * MAX_ANSWERS,  # up to six for each answer
     description="A joint patrol (联动巡查): the whole checklist with its answers, participants, "
                 "and the client ids of the problems made from its failures. An unknown checklist "
                 "version is rejected, never mapped onto another.",

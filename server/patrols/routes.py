@@ -17,6 +17,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import photos
 from server.accounts import audit
 from server.accounts.auth import signed_in
 from server.accounts.models import Person, Role
@@ -32,7 +33,7 @@ from server.patrols.models import (
 )
 from server.sync.service import CREATED, DUPLICATE, store_one
 from server.sync.pwa import offline_pages
-from server.validate import PathId
+from server.validate import PathId, ascii_int, parse_id
 from server.web import render, request_language, t
 
 # Roles of roster people, as participant roles.
@@ -45,10 +46,7 @@ NEW_ITEM_ROWS = 3
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_id(value)
 
 
 def _client_uuid(value: Any) -> str | None:
@@ -150,7 +148,7 @@ class PatrolController(Controller):
         compound = await queries.get_compound_for(db, viewer, code)
         return await _checklist(request, db, viewer, compound, {}, {})
 
-    @post("/compounds/{code:str}", name="patrols.record")
+    @post("/compounds/{code:str}", name="patrols.record", request_max_body_size=40 * 1024 * 1024)
     async def record_patrol(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Any:
         """The checklist posted without JavaScript (online): stored by the sync type's own apply."""
         viewer.require_role(*queries.PATROL_ROLES)
@@ -159,15 +157,30 @@ class PatrolController(Controller):
         data = form_to_record(form)
         data["compound_id"] = compound.id
         record_id = _client_uuid(form.get("id")) or str(uuid.uuid4())
+        values = {k: v for k in form.keys() if isinstance(v := form.get(k), str)}
+        values["participant"] = form.getall("participant", [])
+        # Each item's photos, as patrol.js would send them: checked and shrunk before anything is stored.
+        item_photos: dict[str, photos.CleanPhoto] = {}
+        try:
+            for answer in data["answers"]:
+                cleaned = await photos.read_form_photos(form, f"photo-{answer['item_id']}")
+                answer["photos"] = [str(uuid.uuid4()) for _ in cleaned]
+                item_photos.update(zip(answer["photos"], cleaned))
+        except photos.PhotoRefused as refused:
+            return await _checklist(request, db, viewer, compound, values,
+                                    {"photos": t(request, refused.message, **refused.params)}, status_code=refused.status)
         for answer in data["answers"]:
             if answer["problem_id"]:
                 # Derived from the patrol's id: resending the same form makes the same problems.
                 answer["problem_id"] = str(uuid.uuid5(uuid.UUID(record_id), f"problem-{answer['item_id']}"))
         result = await store_one(db, viewer, "patrol", data, request_language(request), record_id=record_id)
+        if result.status == CREATED and item_photos:
+            for photo_id, photo in item_photos.items():
+                await photos.store_photo(db, photo_id=uuid.UUID(photo_id), record_id=uuid.UUID(record_id),
+                                         person_id=viewer.person_id, photo=photo, max_photos=patrol_records.PATROL.max_photos)
+            await db.commit()
         if result.status in (CREATED, DUPLICATE):
             return Redirect(path=f"/patrols/{result.id}?saved=1", status_code=303)
-        values = {k: form.get(k) for k in form.keys()}
-        values["participant"] = form.getall("participant", [])
         return await _checklist(request, db, viewer, compound, values, result.errors, status_code=422)
 
     @post("/compounds/{code:str}/analysis", name="patrols.flag_for_analysis")
@@ -264,7 +277,7 @@ class PatrolController(Controller):
         categories = await queries.categories_by_code(db)
         current = {i.key: i for i in await queries.version_items(db, template.current_version_id)}
         rows, errors = [], {}
-        count = _int(form.get("rows")) or 0
+        count = ascii_int(form.get("rows"), 0, 300) or 0
         for n in range(min(count, 300)):
             title = (form.get(f"title-{n}") or "").strip()
             key = (form.get(f"key-{n}") or "").strip()[:40]
@@ -282,7 +295,7 @@ class PatrolController(Controller):
                 key = f"item-{uuid.uuid4().hex[:12]}"  # a new item: a key of its own
             rows.append(PatrolItem(version_id=0, key=key, section=section[:40], title=title[:40],
                                    hint=(form.get(f"hint-{n}") or "").strip()[:200], category_code=category,
-                                   sort_order=_int(form.get(f"order-{n}")) or (n + 1)))
+                                   sort_order=ascii_int(form.get(f"order-{n}"), 1, 9999) or (n + 1)))
         if not rows:
             errors["rows"] = t(request, "A checklist needs at least one item.")
         if len({r.key for r in rows}) != len(rows):

@@ -59,6 +59,7 @@ from datetime import datetime
 from typing import Any
 
 from server import i18n
+from server.photos import MAX_PHOTOS
 
 Errors = dict[str, str]
 
@@ -90,8 +91,8 @@ class SyncType:
     prefetch: PrefetchFn | None = None
     roles: frozenset[str] | None = None
     description: str = ""
-    # Room for later: a type may declare which record types may own photos.
-    accepts_photos: bool = field(default=True)
+    # How many photos one record may own (PUT /api/photos refuses more): what its schema allows.
+    max_photos: int = field(default=MAX_PHOTOS)
 
 
 _TYPES: dict[str, SyncType] = {}

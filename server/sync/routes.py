@@ -14,8 +14,6 @@ records or 5 MB. The request schema at /schema lists every registered type's dat
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import uuid
 from copy import deepcopy
 from dataclasses import dataclass
@@ -32,13 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.auth import signed_in
 from server.accounts.scope import Viewer
+from server import photos
 from server.sync import registry, service
 from server.sync.models import Photo, SyncReceipt
+from server.validate import ascii_int
 from server.web import request_language, t
 
-PHOTO_MAX_BYTES = 300 * 1024
-PHOTO_MAX_SIDE = 1600
-PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 class SyncResult(msgspec.Struct, omit_defaults=True):
@@ -132,7 +129,7 @@ class SyncController(Controller):
     )
     async def sync_records(self, request: Request, db: AsyncSession, viewer: Viewer) -> SyncResponse:
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > service.MAX_BYTES:
+        if (ascii_int(length) or 0) > service.MAX_BYTES:
             raise _too_large(request)
         body = await request.body()
         if len(body) > service.MAX_BYTES:
@@ -158,7 +155,7 @@ class SyncController(Controller):
         "/photos/{photo_id:uuid}",
         name="sync.photo",
         status_code=HTTP_201_CREATED,
-        request_max_body_size=PHOTO_MAX_BYTES + 1024,
+        request_max_body_size=photos.MAX_BYTES + 1024,
         summary="Upload one photo of a synced record (raw image bytes; header x-record-id)",
     )
     async def upload_photo(self, request: Request, db: AsyncSession, viewer: Viewer, photo_id: uuid.UUID) -> Response:
@@ -170,43 +167,21 @@ class SyncController(Controller):
         if receipt is None or receipt.person_id != viewer.person_id:
             # The record is not stored (yet): the outbox uploads photos only after their record.
             raise NotFoundException(detail=t(request, "The record of this photo is not stored yet."))
-        body = await request.body()
-        if len(body) > PHOTO_MAX_BYTES:
-            raise HTTPException(status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                                detail=t(request, "The photo is larger than 300 KB."))
-        digest = hashlib.sha256(body).hexdigest()
-        existing = await db.get(Photo, photo_id)
-        if existing is not None:
-            if existing.sha256 == digest and existing.record_id == record_id:
-                return Response({"id": str(photo_id), "status": service.DUPLICATE}, status_code=HTTP_200_OK)
-            return Response({"id": str(photo_id), "status": service.CONFLICT}, status_code=HTTP_409_CONFLICT)
-        content_type, width, height = _check_image(request, body)
-        db.add(Photo(id=photo_id, record_id=record_id, person_id=viewer.person_id, content_type=content_type,
-                     width=width, height=height, size=len(body), sha256=digest, data=body))
+        sync_type = registry.get(receipt.type)
         try:
+            photo = photos.clean_photo(await request.body())
+            status = await photos.store_photo(db, photo_id=photo_id, record_id=record_id, person_id=viewer.person_id,
+                                              photo=photo, max_photos=sync_type.max_photos if sync_type else photos.MAX_PHOTOS)
             await db.commit()
+        except photos.PhotoRefused as refused:
+            await db.rollback()
+            raise HTTPException(status_code=refused.status, detail=t(request, refused.message, **refused.params)) from None
         except sa.exc.IntegrityError:
             # A concurrent upload of the same photo won the race: answer as a replay would.
             await db.rollback()
-            return Response({"id": str(photo_id), "status": service.DUPLICATE}, status_code=HTTP_200_OK)
-        return Response({"id": str(photo_id), "status": service.CREATED}, status_code=HTTP_201_CREATED)
-
-
-def _check_image(request: Request, body: bytes) -> tuple[str, int, int]:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(body)) as image:
-            kind = image.format
-            width, height = image.size
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise HTTPException(status_code=415, detail=t(request, "This is not a photo (JPEG, PNG or WebP).")) from None
-    if kind not in PHOTO_TYPES:
-        raise HTTPException(status_code=415, detail=t(request, "This is not a photo (JPEG, PNG or WebP)."))
-    if max(width, height) > PHOTO_MAX_SIDE:
-        raise ClientException(detail=t(request, "The photo is larger than 1600 pixels."))
-    return PHOTO_TYPES[kind], width, height
+            status = photos.DUPLICATE
+        codes = {photos.CREATED: HTTP_201_CREATED, photos.DUPLICATE: HTTP_200_OK, photos.CONFLICT: HTTP_409_CONFLICT}
+        return Response({"id": str(photo_id), "status": status}, status_code=codes[status])
 
 
 class PhotoController(Controller):

@@ -16,12 +16,14 @@ from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Household, Level
 from server.i18n import N_
 from server.db import utcnow
+from server.photos import MAX_PHOTOS
+from server.validate import DbId
 from server.sync.registry import SyncRecord, SyncType, add_row, register
 from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, Visit, WorkKind, WorkLogEntry
 
 Note = Annotated[str, msgspec.Meta(max_length=500, description="Free text, at most 500 characters.")]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-PhotoIds = Annotated[list[str], msgspec.Meta(max_length=6, description="Ids of photos uploaded after the record.")]
+PhotoIds = Annotated[list[str], msgspec.Meta(max_length=MAX_PHOTOS, description="Ids of photos uploaded after the record.")]
 
 MSG_HOUSEHOLD_OUTSIDE = N_("This household is not in your part of the grid.")
 MSG_MICROGRID_OUTSIDE = N_("This micro-grid is not in your part of the grid.")
@@ -31,7 +33,7 @@ MSG_MICROGRID_NEEDED = N_("Choose the micro-grid this happened in.")
 class VisitData(msgspec.Struct):
     """A door-to-door visit (走访) to one household."""
 
-    household_id: int
+    household_id: DbId
     kind: Literal["routine", "care", "policy", "survey"]
     note: Note = ""
     needs: list[Literal[tuple(NEEDS)]] = []  # type: ignore[valid-type]
@@ -43,8 +45,8 @@ class ErrandData(msgspec.Struct):
     """An errand done for a resident (帮办代办): which government service."""
 
     service: Literal[tuple(SERVICES)]  # type: ignore[valid-type]
-    household_id: Optional[int] = None
-    microgrid_id: Optional[int] = None
+    household_id: Optional[DbId] = None
+    microgrid_id: Optional[DbId] = None
     note: Note = ""
     photos: PhotoIds = []
 
@@ -54,8 +56,8 @@ class MediationData(msgspec.Struct):
 
     parties: Short
     outcome: Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
-    household_id: Optional[int] = None
-    microgrid_id: Optional[int] = None
+    household_id: Optional[DbId] = None
+    microgrid_id: Optional[DbId] = None
     note: Note = ""
     photos: PhotoIds = []
 
@@ -66,8 +68,8 @@ class HazardCheckData(msgspec.Struct):
     hazard: Short
     place: Short
     fixed: bool = False
-    household_id: Optional[int] = None
-    microgrid_id: Optional[int] = None
+    household_id: Optional[DbId] = None
+    microgrid_id: Optional[DbId] = None
     note: Note = ""
     photos: PhotoIds = []
 

@@ -142,4 +142,5 @@ async def test_it_keeps_the_photos_of_a_reported_problem(signed_in_as, people, c
     bad = await client.post("/issues", data={"node_id": str(people.microgrid.id), "category_id": str(category.id),
                                              "description": "x"}, files={"photos": ("x.jpg", b"not a photo", "image/jpeg")},
                             headers=csrf)
-    assert bad.status_code == 422
+    assert bad.status_code == 415
+    assert "不是照片" in bad.text
