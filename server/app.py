@@ -29,7 +29,7 @@ from server.sync.pwa import PWA_HANDLERS
 from server.sync.routes import PhotoController, SyncController
 from server.visits.routes import VISITS_HANDLERS
 from server.patrols.routes import PATROL_HANDLERS
-from server.web import add_security_headers, configure_jinja, exception_handler
+from server.web import RefuseControlCharacters, add_security_headers, configure_jinja, exception_handler
 
 ROUTE_HANDLERS = [
     show_home,
@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         # Every method, OPTIONS and HEAD included: a guard must always find the person (or None).
-        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"], exclude_http_methods=[])],
+        middleware=[RefuseControlCharacters,
+                    DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"], exclude_http_methods=[])],
         exception_handlers={Exception: exception_handler},
         # CSP and friends on every answer, error pages, static files and unknown URLs included.
         before_send=[add_security_headers],

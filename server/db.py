@@ -76,6 +76,13 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    from sqlalchemy.orm import Session
+
+    from server.validate import clean_pending_text
+
+    # No NUL or direction override reaches a table, whatever the handler read (server/validate.py).
+    if not event.contains(Session, "before_flush", clean_pending_text):
+        event.listen(Session, "before_flush", clean_pending_text)
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -130,17 +130,48 @@ def clean_text(value: str) -> str:
     return value.translate(_STRIP)
 
 
-def clean_tree(value: Any) -> Any:
-    """clean_text() applied to every string (keys too) of a JSON-like value."""
+MAX_DEPTH = 32  # no record of ours nests deeper than four
+
+
+def clean_tree(value: Any, depth: int = 0) -> Any:
+    """clean_text() applied to every string (keys too) of a JSON-like value; ValueError past MAX_DEPTH."""
     if isinstance(value, str):
         return clean_text(value)
+    if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
+        raise ValueError("nested too deep")
     if isinstance(value, dict):
-        return {clean_tree(k) if isinstance(k, str) else k: clean_tree(v) for k, v in value.items()}
+        return {clean_text(k) if isinstance(k, str) else k: clean_tree(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [clean_tree(v) for v in value]
+        return [clean_tree(v, depth + 1) for v in value]
     return value
 
 
 def has_control_characters(text: str) -> bool:
     """True when a URL path or query holds characters no person types (NUL, other controls)."""
     return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def clean_pending_text(session, _flush_context, _instances) -> None:
+    """SQLAlchemy `before_flush`: every text and JSON value an ORM row is about to write, cleaned.
+
+    The net under every form and API: whichever handler reads a field, no NUL (which
+    PostgreSQL refuses with an error) and no direction override reaches a table.
+    """
+    import sqlalchemy as sa
+
+    for obj in (*session.new, *session.dirty):
+        mapper = sa.inspect(obj).mapper
+        for column in mapper.columns:
+            key = mapper.get_property_by_column(column).key
+            value = obj.__dict__.get(key)
+            if isinstance(value, str):
+                cleaned = clean_text(value)
+            elif isinstance(value, (dict, list)) and isinstance(column.type, sa.JSON):
+                try:
+                    cleaned = clean_tree(value)
+                except ValueError:
+                    continue
+            else:
+                continue
+            if cleaned != value:
+                setattr(obj, key, cleaned)

@@ -4,16 +4,18 @@ from __future__ import annotations
 import hashlib
 import logging
 from functools import lru_cache
+from urllib.parse import unquote_plus
 
 from jinja2 import pass_context
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from server import i18n
 from server.db import CHINA, aware
 from server.config import STATIC_DIR
+from server.validate import has_control_characters
 from server.grid.models import mask_phone
 
 log = logging.getLogger("weiwang")
@@ -46,6 +48,24 @@ async def add_security_headers(message, scope) -> None:
         missing = [(k, v) for k, v in _SECURITY_HEADER_PAIRS if k not in existing]
         if missing:
             message["headers"] = [*message.get("headers", []), *missing]
+
+
+class RefuseControlCharacters:
+    """Middleware: a path or query with NUL or another control character is a 400 before any handler.
+
+    Nobody types them; a driver would (PostgreSQL refuses NUL in text with an error).
+    Text in bodies is cleaned where it is stored instead (server/validate.py).
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            query = unquote_plus(scope.get("query_string", b"").decode("latin-1"), errors="replace")
+            if has_control_characters(scope.get("path", "")) or has_control_characters(query):
+                raise ClientException("control characters in the URL")
+        await self.app(scope, receive, send)
 
 
 def safe_next(target: object) -> str:

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from tests.accounts.test_access_matrix import SKIPPED_PATHS, registered_routes
+from tests.accounts.test_access_matrix import env  # noqa: F401 (the fixture)
 from tests.conftest import csrf_headers, sign_in
 
 ODD_IDS = ["0", "-1", str(2**64), "²", "9" * 3000]
@@ -48,4 +49,34 @@ async def test_it_never_answers_5xx_for_odd_ids_in_paths(who, client, engine, pe
             if response.status_code >= 500:
                 failures.append(f"{method} {url[:80]} -> {response.status_code}")
     assert requests > 100
+    assert not failures, "\n".join(failures)
+
+
+# Odd values for every query parameter and form field the app reads: a digit that is not
+# ASCII, ids past 64 bits, dates out of any calendar we keep, NUL, a direction override.
+ODD_VALUES = ["²", "-1", str(2**64), "\x00", "\u202e", "9999-12-31", "0001-01-01", "2026-13", "x" * 3000]
+QUERY_NAMES = ["page", "category", "month", "node", "status", "source", "overdue", "q", "who", "action", "from", "to",
+               "before", "community", "household", "state", "code", "next", "ended", "kept", "saved", "flagged", "lang"]
+
+
+@pytest.mark.parametrize("method,path", [r for r in registered_routes()], ids=[f"{m} {p}" for m, p in registered_routes()])
+async def test_it_never_answers_5xx_for_odd_query_or_form_values(method, path, client, engine, env):
+    from urllib.parse import urlencode
+
+    from tests.accounts.access_matrix import all_entries
+
+    entry = all_entries()[(method, path)]
+    await sign_in(client, engine, env.people.admin)
+    headers = await csrf_headers(client)
+    call = await entry.build(env, "inside", "admin")
+    failures = []
+    for value in ODD_VALUES:
+        separator = "&" if "?" in call.url else "?"
+        url = call.url + separator + urlencode({name: value[:300] for name in QUERY_NAMES})
+        data = {key: value for key in call.data} if isinstance(call.data, dict) else None
+        body = {key: value for key in call.json} if isinstance(call.json, dict) else call.json
+        response = await client.request(method, url, data=data, json=body, headers={**headers, **call.headers},
+                                        follow_redirects=False)
+        if response.status_code >= 500:
+            failures.append(f"{method} {url[:100]!r} data={str(data)[:80]} -> {response.status_code}")
     assert not failures, "\n".join(failures)

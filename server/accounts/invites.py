@@ -51,6 +51,10 @@ class InviteProblem(ValueError):
         self.reason = reason
         self.message = message
         self.invite = invite
+        # Plain values, read now: after a rollback the row object may no longer be loaded
+        # (reading it then is a MissingGreenlet, i.e. a 500 for the phone that lost a race).
+        self.invite_id = invite.id if invite is not None else None
+        self.person_id = invite.person_id if invite is not None else None
 
 
 def hash_token(token: str) -> str:

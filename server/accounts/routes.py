@@ -29,7 +29,7 @@ from server.accounts.sessions import COOKIE_NAME, end_session, hash_token, revok
 from server.db import CHINA, utcnow
 from server.i18n import N_
 from server.grid.models import GridNode, mask_phone
-from server.validate import PathId, parse_day, parse_id
+from server.validate import MAX_ID, PathId, parse_day, parse_id
 from server.web import render, safe_next, t
 
 # Invite opening, sign-in and PIN attempts share one bucket per address: generous for a
@@ -134,7 +134,7 @@ class AuthController(Controller):
             invite = await invites.find_invite(db, token)
         except invites.InviteProblem as problem:
             await _audit_invite_problem(db, request, problem)
-            return json_error(request, problem.message, 410 if problem.invite else 404)
+            return json_error(request, problem.message, 410 if problem.invite_id else 404)
         settings = request.app.state.settings
         if data.get("kind") == "passkey":
             challenge = await cred.new_challenge(db, "enrol_passkey", invite.id)
@@ -157,7 +157,7 @@ class AuthController(Controller):
             invite = await invites.find_invite(db, token)
         except invites.InviteProblem as problem:
             await _audit_invite_problem(db, request, problem)
-            return json_error(request, problem.message, 410 if problem.invite else 404)
+            return json_error(request, problem.message, 410 if problem.invite_id else 404)
         kind = data.get("kind")
         name = str(data.get("name") or "").strip()[:80] or device_label(request.headers.get("user-agent", ""))
         pin_hash = None
@@ -311,9 +311,8 @@ async def _wrong_pin(db: AsyncSession, request: Request, device: Device) -> Resp
 
 
 async def _audit_invite_problem(db: AsyncSession, request: Request, problem: invites.InviteProblem) -> None:
-    invite = problem.invite
-    record(db, "invite_rejected", person_id=invite.person_id if invite else None, object_type="invite",
-           object_id=invite.id if invite else "", request=request, reason=problem.reason)
+    record(db, "invite_rejected", person_id=problem.person_id, object_type="invite",
+           object_id=problem.invite_id if problem.invite_id is not None else "", request=request, reason=problem.reason)
     await db.commit()
 
 
@@ -538,7 +537,7 @@ class AdminController(Controller):
                          action: str = Parameter(default="", max_length=40),
                          date_from: str = Parameter(query="from", default="", max_length=10),
                          date_to: str = Parameter(query="to", default="", max_length=10),
-                         before: int | None = Parameter(default=None, ge=1)) -> object:
+                         before: int | None = Parameter(default=None, ge=1, le=MAX_ID)) -> object:
         viewer.require_role(Role.admin)
         query = (sa.select(AuditEntry, Person.name, Device.name)
                  .outerjoin(Person, Person.id == AuditEntry.person_id)
@@ -555,11 +554,11 @@ class AdminController(Controller):
         for key, value, shift in (("from", date_from, 0), ("to", date_to, 1)):
             if not value:
                 continue
-            try:
-                day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=CHINA) + timedelta(days=shift)
-            except ValueError:
+            parsed = parse_day(value)
+            if parsed is None:
                 errors[key] = t(request, "Use a date like 2026-11-27.")
                 continue
+            day = datetime.combine(parsed, datetime.min.time(), tzinfo=CHINA) + timedelta(days=shift)
             query = query.where(AuditEntry.at >= day if shift == 0 else AuditEntry.at < day)
         if before:
             query = query.where(AuditEntry.id < before)

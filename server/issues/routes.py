@@ -5,7 +5,7 @@ service.report_issue / service.record_event.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -32,7 +32,7 @@ from server.issues.models import (
 )
 from server.issues.state import ALLOWED
 from server.sync.service import CREATED, DUPLICATE, store_one
-from server.validate import ascii_int, parse_id
+from server.validate import ascii_int, parse_day, parse_id
 from server.web import render, request_language, t
 
 LEDGER_ROLES = (Role.admin, Role.community, Role.compound, Role.leader, Role.property)
@@ -349,10 +349,9 @@ class MeetingController(Controller):
         kind = values.get("kind", "")
         if kind not in set(MeetingKind):
             errors["kind"] = t(request, "Please choose one of the options.")
-        try:
-            held_on = date.fromisoformat(values.get("held_on", ""))
-        except ValueError:
-            held_on = None
+        # A meeting is recorded after it is held (a few days' grace for a phone's clock).
+        held_on = parse_day(values.get("held_on"), latest=today_in_china() + timedelta(days=7))
+        if held_on is None:
             errors["held_on"] = t(request, "Please give a date.")
         month = values.get("month") or (held_on.strftime("%Y-%m") if held_on else "")
         if not queries.Filters.from_query({"month": month}).month:

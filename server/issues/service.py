@@ -15,7 +15,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,11 +29,11 @@ from server.grid.models import GridNode, Household, Level, PropertyCompany
 from server.i18n import N_
 from server.issues.models import (
     EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status, Urgency, aware,
-    china_date, month_of,
+    china_date, month_of, today_in_china,
 )
 from server.issues.state import DECISION_OUTCOMES, fold
 from server.photos import MAX_PHOTOS
-from server.validate import ascii_int, parse_id
+from server.validate import ascii_int, latest_plan_day, parse_client_time, parse_day, parse_id
 
 
 class IssueInvalid(ValueError):
@@ -145,20 +145,17 @@ def _client_id(value: Any, errors: dict[str, str]) -> str:
 
 
 def _client_time(value: Any, errors: dict[str, str], field: str = "at") -> datetime:
+    """When it happened on the phone, in UTC (SQLite keeps no offset): from 2000 up to a little ahead."""
     now = utcnow()
     if value in (None, ""):
         return now
     if isinstance(value, datetime):
-        at = aware(value)
-    else:
-        try:
-            at = aware(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
-        except ValueError:
-            errors[field] = N_("Not a valid date and time.")
-            return now
-    at = at.astimezone(timezone.utc)  # SQLite keeps no offset: store UTC only
-    if at > now + CLOCK_SKEW:
-        errors[field] = N_("This time is in the future.")
+        value = aware(value)
+    at = parse_client_time(value, now, CLOCK_SKEW)
+    if at is None:
+        ahead = parse_client_time(value, now, timedelta(days=366 * 100))
+        errors[field] = N_("This time is in the future.") if ahead else N_("Not a valid date and time.")
+        return now
     return at
 
 
@@ -260,14 +257,19 @@ async def report_issue(
     if reporter_phone and not valid_phone(reporter_phone):
         errors["reporter_phone"] = N_("Please enter a valid phone number.")
     reported_at = _client_time(at, errors)
-    if source is None and viewer is None:
+    if viewer is None:
+        # Only the public page reports without a session, and only as a resident.
+        if source not in (None, Source.resident):
+            errors["source"] = N_("Please choose one of the options.")
         source = Source.resident
-    elif source is None:
+    else:
         # A leader on their own micro-grid; anyone holding a staff post over the place is staff.
+        # The sender may say "patrol" (a patrol's failure), never pass for someone else.
         roles = viewer.roles_at(node.path) if node is not None else frozenset()
-        source = Source.staff if roles & set(STAFF_ROLES) else Source.leader
-    if source not in set(Source):
-        errors["source"] = N_("Please choose one of the options.")
+        derived = Source.staff if roles & set(STAFF_ROLES) else Source.leader
+        if source not in (None, derived, Source.patrol):
+            errors["source"] = N_("Please choose one of the options.")
+        source = source or derived
     if errors:
         raise IssueInvalid(errors)
 
@@ -311,6 +313,8 @@ async def _check_payload(db: AsyncSession, issue: Issue, kind: str, data: dict, 
         deadline = _date(data.get("deadline"), errors, "deadline")
         if deadline and deadline < china_date(issue.reported_at):
             errors["deadline"] = N_("The deadline cannot be before the problem was reported.")
+        elif deadline and deadline > latest_plan_day(today_in_china()):
+            errors["deadline"] = N_("The deadline is too far away: at most three years from today.")
         if deadline:
             payload["deadline"] = deadline.isoformat()
         payload["note"] = _text(data, "note", errors, required=False)
@@ -350,13 +354,10 @@ async def _check_payload(db: AsyncSession, issue: Issue, kind: str, data: dict, 
 
 
 def _date(value: Any, errors: dict[str, str], field: str) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
+    day = parse_day(value, latest=date.max)
+    if day is None:
         errors[field] = N_("Please give a date.")
-        return None
+    return day
 
 
 async def record_event(

@@ -16,11 +16,9 @@ import uuid
 from typing import Annotated, Literal, Optional
 
 import msgspec
-import sqlalchemy as sa
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.models import Person
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode
 from server.i18n import N_
@@ -44,7 +42,7 @@ MSG_UNANSWERED = N_("Answer every item: %(n)s not answered yet.")
 MSG_HANDLE_FAILURE = N_("A failed item is either fixed on the spot or turned into a problem.")
 MSG_BOTH = N_("Choose one: fixed on the spot, or a problem for the ledger.")
 MSG_BAD_ID = N_("Not a valid identifier.")
-MSG_PERSON = N_("This person is not known.")
+MSG_PERSON = N_("This person is not on this compound's roster.")
 
 Note = Annotated[str, msgspec.Meta(max_length=500)]
 MAX_ANSWERS = 200
@@ -130,8 +128,10 @@ async def apply_patrol(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> 
             errors.setdefault(f"item-{item_id}", record.t(N_("Not answered yet.")))
 
     participants = []
-    person_ids = {p.person_id for p in data.participants if p.person_id}
-    known = dict((await db.execute(sa.select(Person.id, Person.name).where(Person.id.in_(person_ids)))).all()) if person_ids else {}
+    # Only people of this compound's roster are named from the database: any other id would
+    # read back someone's real name from elsewhere in the street.
+    known = {person.id: person.name for person, _post in await queries.roster_of(db, compound)} \
+        if any(p.person_id for p in data.participants) else {}
     for index, p in enumerate(data.participants):
         if p.person_id and p.person_id not in known:
             errors[f"participant-{index}"] = record.t(MSG_PERSON)

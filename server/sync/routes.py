@@ -135,8 +135,9 @@ class SyncController(Controller):
         if len(body) > service.MAX_BYTES:
             raise _too_large(request)
         try:
+            # Whatever the content type says: the outbox sends JSON. Deep nesting is refused too.
             payload = msgspec.json.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             raise ClientException(detail=t(request, "The body must be JSON: {\"records\": [...]}.")) from None
         records = payload.get("records") if isinstance(payload, dict) else None
         if not isinstance(records, list):

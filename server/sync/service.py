@@ -14,7 +14,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -29,6 +29,7 @@ from server.i18n import N_
 from server.sync import registry
 from server.sync.models import SyncReceipt
 from server.sync.registry import SyncRecord
+from server.validate import clean_tree, parse_client_time
 
 log = logging.getLogger("weiwang.sync")
 
@@ -85,16 +86,6 @@ def schema_errors(exc: msgspec.ValidationError, lang: str) -> dict[str, str]:
     return {name: _translate(lang, MSG_INVALID)}
 
 
-def _parse_created_at(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 @dataclass
 class _Candidate:
     index: int
@@ -119,16 +110,22 @@ def _check_envelope(raw: Any, viewer: Viewer, lang: str, now: datetime) -> tuple
         return Result(shown_id, REJECTED, {"type": _translate(lang, N_("Unknown record type."))}), None
     if sync_type.roles is not None and not viewer.has_role(*sync_type.roles):
         return Result(shown_id, REJECTED, {"type": _translate(lang, N_("Your role may not send this kind of record."))}), None
-    created_at = _parse_created_at(raw.get("created_at"))
+    raw_time = raw.get("created_at")
+    created_at = parse_client_time(raw_time, now, FUTURE_LIMIT)
     if created_at is None:
+        if parse_client_time(raw_time, now, timedelta(days=366 * 100)) is not None:
+            return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("This time is more than a day in the future. Check the phone's clock."))}), None
         return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("The time must be ISO 8601 with a UTC offset."))}), None
-    if created_at > now + FUTURE_LIMIT:
-        return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("This time is more than a day in the future. Check the phone's clock."))}), None
     data = raw.get("data")
-    if not isinstance(data, dict):
+    try:
+        cleaned = clean_tree(data) if isinstance(data, dict) else None
+    except ValueError:
+        cleaned = None
+    if cleaned is None:
         return Result(shown_id, REJECTED, {"data": _translate(lang, MSG_INVALID)}), None
-    record = SyncRecord(id=record_id, type=sync_type.name, created_at=created_at.astimezone(timezone.utc),
-                        data=None, raw=data, lang=lang)
+    # The hash is of the record as sent (a replay matches it); what is stored is cleaned text.
+    record = SyncRecord(id=record_id, type=sync_type.name, created_at=created_at,
+                        data=None, raw=cleaned, lang=lang)
     return None, _Candidate(-1, sync_type, record, content_hash(sync_type.name, data))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +27,7 @@ from server.sync.pwa import offline_pages
 from server.sync.service import CREATED, store_one
 from server.visits import queries
 from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, VISIT_KINDS, WORK_KINDS, WorkKind
-from server.validate import PathId
+from server.validate import PathId, parse_id
 from server.web import render, request_language, t
 
 GRID_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
@@ -155,13 +156,13 @@ class WorkLogController(Controller):
 
     @get("/new/{kind:str}", name="worklog.new")
     async def new_entry(self, request: Request, db: AsyncSession, viewer: Viewer, kind: str,
-                        household: int | None = None) -> object:
+                        household: str = Parameter(default="", max_length=20)) -> object:
         viewer.require_role(*GRID_ROLES)
         work_kind = _work_kind(kind)
         microgrids = await queries.leader_microgrids(db, viewer)
         values: dict[str, Any] = {"fixed": "false"}
-        if household:
-            h = await grid_queries.get_household_for(db, viewer, household)
+        if household_id := parse_id(household):
+            h = await grid_queries.get_household_for(db, viewer, household_id)
             values["household_id"] = h.id
         return render(request, "visits/work_form.html", kind=work_kind, microgrids=microgrids, microgrid_options=microgrid_options(microgrids), values=values,
                       errors={}, back_url="/worklog", **form_context(request))

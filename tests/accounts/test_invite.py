@@ -57,10 +57,38 @@ async def test_it_refuses_an_expired_invite_in_chinese(client, fresh_leader, new
 
 
 async def test_it_refuses_an_unknown_token_without_a_500(client, engine):
-    for token in ["nope", "x" * 40, "../../etc/passwd", "%00" * 5]:
+    for token in ["nope", "x" * 40]:
         page = await client.get(f"/invite/{token}")
-        assert page.status_code in (404, 410), token
-        assert "无效" in page.text or page.status_code == 404
+        assert page.status_code == 404, token
+        assert "无效" in page.text
+    assert (await client.get("/invite/../../etc/passwd")).status_code == 404
+    # NUL in a URL is refused before any handler (server/web.py RefuseControlCharacters).
+    assert (await client.get("/invite/" + "%00" * 5)).status_code == 400
+
+
+async def test_it_tells_the_phone_that_lost_the_race_for_one_link(client, fresh_leader, new_invite, engine, monkeypatch):
+    """Both phones found the link unused; the other one redeemed it first (MissingGreenlet was a 500 here)."""
+    from server.accounts import invites
+
+    token = await new_invite(fresh_leader)
+    original = invites.redeem_invite
+
+    async def other_phone_first(db, invite):
+        # What the other phone's request did a moment earlier (in this transaction: SQLite
+        # would not let a second writer in, and the effect on the UPDATE is the same).
+        await db.execute(sa.update(Invite).where(Invite.id == invite.id).values(used_at=sa.func.current_timestamp()))
+        await original(db, invite)
+
+    monkeypatch.setattr(invites, "redeem_invite", other_phone_first)
+    key = SoftDeviceKey()
+    challenge = (await post_json(client, f"/api/invite/{token}/options", {"kind": "device_key"})).json()["challenge"]
+    answer = await post_json(client, f"/api/invite/{token}/enrol", {
+        "kind": "device_key", "public_key": b64url(key.spki), "challenge": challenge,
+        "signature": key.sign(f"weiwang:enrol_device_key:http://localhost:8000:{challenge}"), "pin": GOOD_PIN})
+    assert answer.status_code == 410
+    assert "已经使用" in answer.json()["message"]
+    assert len(await devices_of(engine, fresh_leader.id)) == 0
+    assert (await _audit(engine, "invite_rejected", person_id=fresh_leader.id)).detail["reason"] == "used"
 
 
 async def test_it_lets_only_one_of_two_phones_racing_with_one_link_enrol(client, fresh_leader, new_invite, engine):

@@ -55,3 +55,24 @@ async def test_it_keeps_a_patrol_report_inside_its_community(db, people, signed_
 async def test_it_shows_no_patrols_to_property_staff(db, people, signed_in_as):
     client = await signed_in_as(people.property_staff)
     assert (await client.get("/patrols")).status_code == 403
+
+
+async def test_it_does_not_read_a_name_from_outside_the_compounds_roster(db, people, signed_in_as, compound, checklist):
+    """A participant's person_id picks a name from the database: only from this compound's roster."""
+    import uuid as _uuid
+
+    from server.patrols.models import Patrol
+    from tests.patrols.conftest import patrol_record, post_sync
+
+    version_id, items = checklist
+    client = await signed_in_as(people.leader)
+    outsider = patrol_record(compound, version_id, items,
+                             participants=[{"role": "staff", "name": "随便", "person_id": people.other_secretary.id}])
+    result = (await post_sync(client, [outsider])).json()["results"][0]
+    assert result["status"] == "rejected" and "participant-0" in result["errors"]
+    assert people.other_secretary.name not in str(result)
+    assert await db.get(Patrol, outsider["id"]) is None
+    insider = patrol_record(compound, version_id, items, id=str(_uuid.uuid4()),
+                            participants=[{"role": "leader", "name": "x", "person_id": people.leader.id}])
+    assert (await post_sync(client, [insider])).json()["results"][0]["status"] == "created"
+    assert (await db.get(Patrol, insider["id"])).participants[0]["name"] == people.leader.name

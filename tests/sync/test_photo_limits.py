@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from PIL import Image
 
 from server.sync.models import Photo
-from tests.conftest import csrf_headers
 from tests.sync.helpers import households_of, post_sync, visit
 from tests.sync.test_photos import jpeg, put_photo
 
