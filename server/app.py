@@ -1,6 +1,7 @@
 """create_app(): every controller listed once, middleware, plugins."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
@@ -15,6 +16,7 @@ from litestar.router import Router
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
 from server.accounts.auth import SessionAuthMiddleware, provide_viewer, signed_in
@@ -23,12 +25,18 @@ from server.config import STATIC_DIR, TEMPLATES_DIR, Settings, load_settings
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
+from server.issues import sync as issue_records
 from server.issues.public import PUBLIC_HANDLERS
 from server.issues.routes import ISSUE_HANDLERS
+from server.patrols import records as patrol_records
+from server.patrols import routes as patrol_routes
+from server.patrols.routes import PATROL_HANDLERS
+from server.sync import registry
 from server.sync.pwa import PWA_HANDLERS
 from server.sync.routes import PhotoController, SyncController
+from server.visits import records as visit_records
+from server.visits import routes as visit_routes
 from server.visits.routes import VISITS_HANDLERS
-from server.patrols.routes import PATROL_HANDLERS
 from server.web import RefuseControlCharacters, add_security_headers, configure_jinja, exception_handler
 
 ROUTE_HANDLERS = [
@@ -49,8 +57,39 @@ ROUTE_HANDLERS = [
     *PUBLIC_HANDLERS,
 ]
 
+# Every record type a phone may send to POST /api/sync (server/sync/registry.py).
+SYNC_TYPES = [
+    *visit_records.SYNC_TYPES,  # visit, errand, mediation, hazard_check
+    *issue_records.SYNC_TYPES,  # issue, issue_event
+    *patrol_records.SYNC_TYPES,  # patrol
+]
+
+# Who keeps which pages on the phone (GET /api/offline-pages, server/sync/pwa.py).
+OFFLINE_PAGES = [
+    *visit_routes.OFFLINE_PAGES,  # the worklist, households, visit and work-log forms
+    *patrol_routes.OFFLINE_PAGES,  # the checklists of the compounds a person patrols
+]
+
+def shared_stores(settings: Settings) -> tuple[StoreRegistry | None, Callable[[], Awaitable[None]]]:
+    """Litestar stores (rate limits...) on Redis when WEIWANG_REDIS_URL is set, so several app
+    processes count together; else the default: memory, per process. Returns the registry
+    (None for the default) and how to close it."""
+    if not settings.redis_url:
+        async def nothing() -> None:
+            return None
+        return None, nothing
+    from redis.asyncio import Redis
+    from litestar.stores.redis import RedisStore
+
+    client = Redis.from_url(settings.redis_url)
+    root = RedisStore(client, namespace="weiwang", handle_client_shutdown=False)
+    return StoreRegistry(default_factory=root.with_namespace), client.aclose
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
+    registry.install(SYNC_TYPES)
+    stores, close_stores = shared_stores(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -61,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await engine.dispose()
+            await close_stores()
 
     template_config = TemplateConfig(
         directory=TEMPLATES_DIR,
@@ -99,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Weiwang", version="1", path="/schema", render_plugins=[JsonRenderPlugin()],
             openapi_router=Router(path="/schema", route_handlers=[], guards=[signed_in], include_in_schema=False),
         ),
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "offline_pages": OFFLINE_PAGES}),
+        stores=stores,
         debug=False,
     )

@@ -13,10 +13,10 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from server import i18n
-from server.db import CHINA, aware
+from server.clock import CHINA, aware
 from server.config import STATIC_DIR
+from server.privacy import mask_phone
 from server.validate import has_control_characters
-from server.grid.models import mask_phone
 
 log = logging.getLogger("weiwang")
 

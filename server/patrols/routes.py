@@ -26,13 +26,12 @@ from server.grid.models import GridNode, Level
 from server.i18n import N_
 from server.issues.service import can_see as can_see_issue
 from server.patrols import export, queries
-from server.patrols import records as patrol_records  # noqa: F401  (registers the `patrol` sync type)
+from server.patrols import records as patrol_records
 from server.patrols.chart import pass_rate_chart
 from server.patrols.models import (
     PARTICIPANT_ROLES, RESULT_LABELS, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
 )
 from server.sync.service import CREATED, DUPLICATE, store_one
-from server.sync.pwa import offline_pages
 from server.validate import PathId, ascii_int, parse_id
 from server.web import render, request_language, t
 
@@ -439,7 +438,6 @@ async def _communities_for(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
 MAX_OFFLINE_COMPOUNDS = 30
 
 
-@offline_pages
 async def patrol_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
     """The checklist of each compound the person patrols, kept on the phone for the stairwell."""
     if not viewer.has_role(*queries.PATROL_ROLES):
@@ -454,6 +452,7 @@ async def patrol_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
 
 
 PATROL_HANDLERS = [PatrolController]
+OFFLINE_PAGES = [patrol_offline_pages]
 
 # Used in templates through _(); listed so the extractor sees them.
 _STATES = [N_("Done"), N_("Due"), N_("Overdue")]

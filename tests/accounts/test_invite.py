@@ -60,7 +60,8 @@ async def test_it_refuses_an_unknown_token_without_a_500(client, engine):
     for token in ["nope", "x" * 40]:
         page = await client.get(f"/invite/{token}")
         assert page.status_code == 404, token
-        assert "无效" in page.text
+        assert "邀请链接无效" in page.text, token
+    # Not an invite URL at all: the plain "page not found".
     assert (await client.get("/invite/../../etc/passwd")).status_code == 404
     # NUL in a URL is refused before any handler (server/web.py RefuseControlCharacters).
     assert (await client.get("/invite/" + "%00" * 5)).status_code == 400
