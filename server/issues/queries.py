@@ -22,7 +22,7 @@ from server.issues.models import (
     OPEN_STATUSES, SETTLED_STATUSES, EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status,
 )
 from server.clock import today_in_china
-from server.issues.service import issue_scope
+from server.issues.scope import issue_scope
 from server.validate import ascii_int, parse_id, parse_month
 
 PAGE_SIZE = 50
@@ -374,13 +374,16 @@ async def meetings_of(db: AsyncSession, community: GridNode, month: str) -> list
     return list(rows.scalars())
 
 
-async def decisions_of(db: AsyncSession, meeting: IssueMeeting) -> list[tuple[IssueEvent, Issue, str, str]]:
+async def decisions_of(db: AsyncSession, viewer: Viewer, meeting: IssueMeeting) -> list[tuple[IssueEvent, Issue, str, str]]:
+    """The meeting's decisions on problems the reader may see: a meeting spans a whole community,
+    a micro-grid leader reading its minutes sees only their own part of it."""
     rows = await db.execute(
         sa.select(IssueEvent, Issue, IssueCategory.name, GridNode.name)
         .join(Issue, Issue.id == IssueEvent.issue_id)
         .join(IssueCategory, IssueCategory.id == Issue.category_id)
         .join(GridNode, GridNode.id == Issue.node_id)
-        .where(IssueEvent.meeting_id == meeting.id).order_by(IssueEvent.at, IssueEvent.id)
+        .where(IssueEvent.meeting_id == meeting.id, issue_scope(viewer))
+        .order_by(IssueEvent.at, IssueEvent.id)
     )
     return [tuple(row) for row in rows]
 

@@ -24,7 +24,7 @@ from server.grid import queries as grid_queries
 from server.grid.models import GridNode, Household, Level, PropertyCompany
 from server.i18n import N_
 from server import photos
-from server.issues import export, queries, service
+from server.issues import export, queries, scope
 from server.issues import sync as issue_sync
 from server.clock import recent_months, utcnow
 from server.issues.models import EventKind, IssueCategory, IssueEvent, IssueMeeting, MeetingKind, Status
@@ -35,8 +35,6 @@ from server.validate import ascii_int, parse_day, parse_id
 from server.web import render, request_language, t
 
 LEDGER_ROLES = (Role.admin, Role.community, Role.compound, Role.leader, Role.property)
-REPORT_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
-MEETING_ROLES = (Role.admin, Role.community)
 # What the issue page offers, in this order (decisions are made in meetings).
 ACTION_ORDER = [
     EventKind.solve_on_spot, EventKind.assign, EventKind.rectify, EventKind.verify, EventKind.send_back,
@@ -102,8 +100,8 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
     report = next((e for e in events if e.kind == EventKind.report), None)
     if report is not None and issue.id in event_photos:
         event_photos[report.id] = event_photos.pop(issue.id)
-    role = service.actor_role(viewer, issue)
-    allowed = service.kinds_for(role)
+    role = scope.actor_role(viewer, issue)
+    allowed = scope.kinds_for(role)
     actions = [k for k in ACTION_ORDER if k in allowed and issue.status in ALLOWED.get(k, {issue.status})]
     # Tell the sender when their action was kept as a note: named in the URL (form posted
     # without JavaScript), or their own event that arrived in the last minutes (through
@@ -180,7 +178,7 @@ class IssueController(Controller):
 
     @get("/new", name="issues.new")
     async def new_issue(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
-        viewer.require_role(*REPORT_ROLES)
+        viewer.require_role(*scope.REPORT_ROLES)
         code = request.query_params.get("node") or ""
         node = await grid_queries.get_node_for(db, viewer, code) if code else None
         household_id = request.query_params.get("household")
@@ -196,7 +194,7 @@ class IssueController(Controller):
 
     @post("/", name="issues.report", request_max_body_size=40 * 1024 * 1024)
     async def report_issue(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
-        viewer.require_role(*REPORT_ROLES)
+        viewer.require_role(*scope.REPORT_ROLES)
         raw_form = await request.form()
         form = _form_dict(raw_form)
         node_id = parse_id(form.get("node_id"))
@@ -238,13 +236,13 @@ class IssueController(Controller):
     @get("/{issue_id:str}", name="issues.show")
     async def show_issue(self, request: Request, db: AsyncSession, viewer: Viewer, issue_id: str) -> Any:
         viewer.require_role(*LEDGER_ROLES)
-        issue = await service.get_issue_for(db, viewer, issue_id)
+        issue = await scope.get_issue_for(db, viewer, issue_id)
         return await _issue_page(request, db, viewer, issue)
 
     @post("/{issue_id:str}/events", name="issues.record_event", request_max_body_size=40 * 1024 * 1024)
     async def record_event(self, request: Request, db: AsyncSession, viewer: Viewer, issue_id: str) -> Any:
         viewer.require_role(*LEDGER_ROLES)
-        issue = await service.get_issue_for(db, viewer, issue_id)
+        issue = await scope.get_issue_for(db, viewer, issue_id)
         form = await request.form()
         values = _form_dict(form)
         kind = values.get("kind", "")
@@ -282,7 +280,7 @@ class IssueController(Controller):
         """Show the reporter's whole number once, and write that down (个人信息保护).
         Only the people who phone residents back: not the street's office."""
         viewer.require_role(Role.community, Role.compound, Role.leader)
-        issue = await service.get_issue_for(db, viewer, issue_id)
+        issue = await scope.get_issue_for(db, viewer, issue_id)
         audit.record(db, "reveal_phone", viewer=viewer, object_type="issue", object_id=issue.id, request=request)
         await db.commit()
         return render(request, "issues/_phone.html", issue=issue, revealed=True)
@@ -322,7 +320,7 @@ class MeetingController(Controller):
 
     @get("/", name="meetings.agenda")
     async def show_agenda(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
-        viewer.require_role(*REPORT_ROLES)
+        viewer.require_role(*scope.REPORT_ROLES)
         communities = await queries.communities_for(db, viewer)
         code = request.query_params.get("community") or (communities[0].code if communities else "")
         if not code:
@@ -333,13 +331,13 @@ class MeetingController(Controller):
         meetings = await queries.meetings_of(db, community, month)
         return render(request, "issues/agenda.html", agenda=agenda, community=community, communities=communities,
                       month=month, months=recent_months(), meetings=meetings,
-                      can_record=viewer.has_role(*MEETING_ROLES) and viewer.sees_path(community.path),
+                      can_record=viewer.has_role(*scope.MEETING_ROLES) and viewer.sees_path(community.path),
                       attendee_roles=ATTENDEE_ROLES, errors={}, values={}, today=today_in_china().isoformat(),
                       tab="ledger", back_url="/issues")
 
     @post("/", name="meetings.record")
     async def record_meeting(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
-        viewer.require_role(*MEETING_ROLES)
+        viewer.require_role(*scope.MEETING_ROLES)
         form = await request.form()
         values = _form_dict(form)
         community = await _community_for(db, viewer, values.get("community", ""))
@@ -377,7 +375,7 @@ class MeetingController(Controller):
 
     async def _meeting_page(self, request, db, viewer, meeting, community, template, **extra):
         agenda = await queries.agenda(db, viewer, community, meeting.month)
-        decisions = await queries.decisions_of(db, meeting)
+        decisions = await queries.decisions_of(db, viewer, meeting)
         by_issue: dict[str, list] = {}
         for event, issue, _category, _place in decisions:
             by_issue.setdefault(issue.id, []).append(event)
@@ -389,29 +387,29 @@ class MeetingController(Controller):
         decided_elsewhere = [row for row in decided_elsewhere if not (row[0].id in seen or seen.add(row[0].id))]
         return render(request, template, meeting=meeting, community=community, items=items, agenda=agenda,
                       decisions=decisions, by_issue=by_issue, decided_elsewhere=decided_elsewhere,
-                      can_decide=viewer.has_role(*MEETING_ROLES) and viewer.sees_path(community.path),
+                      can_decide=viewer.has_role(*scope.MEETING_ROLES) and viewer.sees_path(community.path),
                       today=today_in_china().isoformat(), tab="ledger",
                       back_url=f"/meetings?community={community.code}&month={meeting.month}", **extra)
 
     @get("/{meeting_id:str}", name="meetings.show")
     async def show_meeting(self, request: Request, db: AsyncSession, viewer: Viewer, meeting_id: str) -> Any:
-        viewer.require_role(*REPORT_ROLES)
+        viewer.require_role(*scope.REPORT_ROLES)
         meeting, community = await _meeting_for(db, viewer, meeting_id)
         return await self._meeting_page(request, db, viewer, meeting, community, "issues/meeting.html",
                                         errors={}, values={}, error_issue="")
 
     @get("/{meeting_id:str}/minutes", name="meetings.minutes")
     async def show_minutes(self, request: Request, db: AsyncSession, viewer: Viewer, meeting_id: str) -> Any:
-        viewer.require_role(*REPORT_ROLES)
+        viewer.require_role(*scope.REPORT_ROLES)
         meeting, community = await _meeting_for(db, viewer, meeting_id)
         return await self._meeting_page(request, db, viewer, meeting, community, "issues/minutes.html")
 
     @post("/{meeting_id:str}/decisions", name="meetings.decide")
     async def record_decision(self, request: Request, db: AsyncSession, viewer: Viewer, meeting_id: str) -> Any:
-        viewer.require_role(*MEETING_ROLES)
+        viewer.require_role(*scope.MEETING_ROLES)
         meeting, community = await _meeting_for(db, viewer, meeting_id)
         values = _form_dict(await request.form())
-        issue = await service.get_issue_for(db, viewer, values.get("issue_id", ""))
+        issue = await scope.get_issue_for(db, viewer, values.get("issue_id", ""))
         data = {"issue_id": issue.id, "kind": EventKind.decision.value, "meeting_id": meeting.id}
         data.update({f: values[f].strip() for f in ("outcome", "text", "title", "body") if values.get(f)})
         result = await store_one(db, viewer, "issue_event", data, request_language(request),

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Role
@@ -29,6 +29,7 @@ from server.grid.models import GridNode, Household, Level, PropertyCompany
 from server.i18n import N_
 from server.issues.models import EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status, Urgency
 from server.clock import aware, china_date, month_of, today_in_china
+from server.issues import scope
 from server.issues.state import DECISION_OUTCOMES, fold
 from server.photos import MAX_PHOTOS
 from server.validate import ascii_int, latest_plan_day, parse_client_time, parse_day, parse_id
@@ -41,17 +42,6 @@ class IssueInvalid(ValueError):
         super().__init__(errors)
         self.errors = errors
 
-
-STAFF_ROLES = (Role.admin, Role.community, Role.compound)
-# Who may record which kind of event (besides the report itself).
-LEADER_KINDS = frozenset({
-    EventKind.solve_on_spot, EventKind.assign, EventKind.rectify, EventKind.verify, EventKind.send_back,
-    EventKind.flag, EventKind.escalate, EventKind.feedback, EventKind.close, EventKind.reopen, EventKind.comment,
-})
-STAFF_KINDS = LEADER_KINDS | {EventKind.supervise, EventKind.decision, EventKind.announce}
-PROPERTY_KINDS = frozenset({EventKind.rectify, EventKind.comment})
-RESIDENT_KINDS = frozenset({EventKind.reopen})
-ROLE_RANK = [Role.admin, Role.community, Role.compound, Role.leader, Role.property]
 
 FEEDBACK_CHANNELS = ("visit", "phone", "wechat", "sms", "notice")
 TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
@@ -70,57 +60,6 @@ class EventResult:
     @property
     def applied(self) -> bool:
         return not self.note
-
-
-# ---------------------------------------------------------------- scope
-
-def issue_scope(viewer: Viewer, path_column=None) -> sa.ColumnElement[bool]:
-    """Problems this person may see: their grid subtree, or what is assigned to their company."""
-    clauses = []
-    if viewer.grid_paths:
-        clauses.append(viewer.subtree_clause(Issue.node_path if path_column is None else path_column))
-    if viewer.company_ids:
-        clauses.append(Issue.assignee_company_id.in_(viewer.company_ids))
-    if not clauses:
-        return sa.false()
-    return sa.or_(*clauses) if len(clauses) > 1 else clauses[0]
-
-
-def can_see(viewer: Viewer, issue: Issue) -> bool:
-    return viewer.sees_path(issue.node_path) or (
-        issue.assignee_company_id is not None and issue.assignee_company_id in viewer.company_ids
-    )
-
-
-async def get_issue_for(db: AsyncSession, viewer: Viewer, issue_id: str) -> Issue:
-    issue = await db.get(Issue, issue_id) if _is_uuid(issue_id) else None
-    if issue is None or not can_see(viewer, issue):
-        raise NotFoundException()
-    return issue
-
-
-def actor_role(viewer: Viewer, issue: Issue) -> str:
-    """The strongest role the person holds over this problem ('' if none)."""
-    # Property staff act through their company's assignment, never through where their post sits.
-    roles = set(viewer.roles_at(issue.node_path)) - {Role.property}
-    if issue.assignee_company_id is not None and issue.assignee_company_id in viewer.company_ids:
-        roles.add(Role.property)
-    for role in ROLE_RANK:
-        if role in roles:
-            return role
-    return ""
-
-
-def kinds_for(role: str) -> frozenset[str]:
-    if role in STAFF_ROLES:
-        return STAFF_KINDS
-    if role == Role.leader:
-        return LEADER_KINDS
-    if role == Role.property:
-        return PROPERTY_KINDS
-    if role == "resident":
-        return RESIDENT_KINDS
-    return frozenset()
 
 
 # ---------------------------------------------------------------- helpers
@@ -229,18 +168,19 @@ async def report_issue(
     errors: dict[str, str] = {}
     issue_id = _client_id(id, errors)
     if issue_id and (existing := await db.get(Issue, issue_id)) is not None:
-        if viewer is not None and not can_see(viewer, existing):
+        if viewer is not None and not (scope.can_see(viewer, existing)
+                                       or scope.may_report_at(viewer, existing.node_path, source)):
             raise NotFoundException()
         return existing, False
 
     if node is None and node_code:
         node = (await db.execute(sa.select(GridNode).where(GridNode.code == node_code))).scalar_one_or_none()
+    if viewer is not None:
+        viewer.require_role(*scope.REPORT_ROLES)
     if node is None:
         errors["node"] = N_("Please choose where the problem is.")
-    elif viewer is not None and not viewer.sees_path(node.path):
-        raise NotFoundException()
-    if viewer is not None:
-        viewer.require_role(*STAFF_ROLES, Role.leader)
+    elif viewer is not None:
+        scope.require_report_at(viewer, node, source)
     cat = await _category(db, category, errors)
     description = _text({"description": description}, "description", errors, required=True, limit=MAX_TEXT)
     if urgency not in (Urgency.normal, Urgency.urgent):
@@ -264,7 +204,7 @@ async def report_issue(
         # A leader on their own micro-grid; anyone holding a staff post over the place is staff.
         # The sender may say "patrol" (a patrol's failure), never pass for someone else.
         roles = viewer.roles_at(node.path) if node is not None else frozenset()
-        derived = Source.staff if roles & set(STAFF_ROLES) else Source.leader
+        derived = Source.staff if roles & set(scope.STAFF_ROLES) else Source.leader
         if source not in (None, derived, Source.patrol):
             errors["source"] = N_("Please choose one of the options.")
         source = source or derived
@@ -279,7 +219,7 @@ async def report_issue(
         reported_at=reported_at, month=month_of(reported_at),
     )
     db.add(issue)
-    role = "resident" if viewer is None else (actor_role(viewer, issue) or Role.leader)
+    role = "resident" if viewer is None else (scope.actor_role(viewer, issue) or Role.leader)
     report = IssueEvent(
         # The report event's id is derived from the issue's, so replaying either is a no-op.
         id=str(uuid.uuid5(uuid.UUID(issue_id), "report")), issue_id=issue_id, kind=EventKind.report,
@@ -379,7 +319,7 @@ async def record_event(
     event_id = _client_id(id, errors)
     if event_id and (existing := await db.get(IssueEvent, event_id)) is not None:
         issue = await db.get(Issue, existing.issue_id)
-        if str(existing.issue_id) != str(issue_id) or (viewer is not None and not can_see(viewer, issue)):
+        if str(existing.issue_id) != str(issue_id) or (viewer is not None and not scope.can_see(viewer, issue)):
             raise IssueInvalid({"id": N_("This identifier is already used by another record.")})
         return EventResult(existing, issue, False, existing.note)
 
@@ -389,16 +329,12 @@ async def record_event(
     # the other's event (PostgreSQL locks the row; SQLite takes its write lock).
     locked = await db.execute(sa.update(Issue).where(Issue.id == str(issue_id)).values(event_count=Issue.event_count))
     issue = await db.get(Issue, str(issue_id), populate_existing=True)
-    if locked.rowcount == 0 or issue is None or (viewer is not None and not can_see(viewer, issue)):
+    if locked.rowcount == 0 or issue is None or (viewer is not None and not scope.can_see(viewer, issue)):
         raise NotFoundException()
 
-    role = "resident" if viewer is None else actor_role(viewer, issue)
     if kind not in set(EventKind) or kind == EventKind.report:
         raise IssueInvalid({"kind": N_("Unknown action.")})
-    if kind not in kinds_for(role):
-        raise PermissionDeniedException("Your role may not do this")
-    if kind == EventKind.rectify and role == Role.property and issue.assignee_company_id not in viewer.company_ids:
-        raise PermissionDeniedException("Not assigned to your company")
+    role = scope.require_event(viewer, issue, kind)  # the one check, for the form and the API alike
 
     payload = await _check_payload(db, issue, kind, data, role, errors)
     when = _client_time(at, errors)

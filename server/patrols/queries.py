@@ -15,9 +15,9 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Person, Post, Role
-from server.accounts.scope import PostScope, Viewer
+from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Level
-from server.tree import SEGMENT
+from server.tree import SEGMENT, in_subtree
 from server.clock import recent_months, today_in_china
 from server.issues.models import Issue, IssueCategory
 from server.patrols.models import Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result
@@ -52,28 +52,12 @@ def patrol_clause(viewer: Viewer, column) -> sa.ColumnElement[bool]:
     """Rows (patrols, answers, compounds) whose compound path the viewer may patrol."""
     clauses = []
     staff_paths = sorted({p.path for p in viewer.posts if p.role in (Role.admin, Role.community, Role.compound)})
-    if staff_paths:
-        staff = Viewer(viewer.person_id, viewer.name, tuple(PostScope(Role.community, 0, p) for p in staff_paths))
-        clauses.append(staff.subtree_clause(column))
+    clauses += [in_subtree(column, path) for path in staff_paths]
     if leader_paths := leader_compound_paths(viewer):
         clauses.append(column.in_(sorted(leader_paths)))
     if not clauses:
         return sa.false()
     return sa.or_(*clauses) if len(clauses) > 1 else clauses[0]
-
-
-def acting_viewer(viewer: Viewer, compound: GridNode) -> Viewer:
-    """The viewer as a patrol member: a leader acts for the whole compound they patrol.
-
-    The ledger's report_issue checks that the place is in the reporter's part of the grid;
-    a problem found on a patrol belongs to the compound, which a leader's own micro-grid
-    does not cover. Only used once can_patrol() said yes.
-    """
-    if viewer.sees_path(compound.path):
-        return viewer
-    return Viewer(viewer.person_id, viewer.name,
-                  viewer.posts + (PostScope(Role.leader, compound.id, compound.path),),
-                  viewer.device_id, viewer.session_id)
 
 
 async def get_compound_for(db: AsyncSession, viewer: Viewer, code: str) -> GridNode:

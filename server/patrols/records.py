@@ -144,7 +144,6 @@ async def apply_patrol(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> 
     patrol_id = str(record.id)
     categories = await queries.categories_by_code(db)
     fallback = categories.get("other")
-    reporter = queries.acting_viewer(viewer, compound)
     issue_ids: dict[int, str] = {}
     try:
         # A savepoint: report_issue flushes, so a problem refused halfway must take the
@@ -159,8 +158,10 @@ async def apply_patrol(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> 
                     category = fallback
                 description = f"{item.section}·{item.title}：{answer.note.strip() or item.hint}"
                 try:
+                    # The ledger decides whether a patrol member may report at the compound
+                    # (server/issues/scope.py require_report_at): no stand-in viewer here.
                     issue, _created = await ledger.report_issue(
-                        db, reporter, node=compound, id=_uuid(answer.problem_id), category=category.id if category else None,
+                        db, viewer, node=compound, id=_uuid(answer.problem_id), category=category.id if category else None,
                         description=description[:1000], source=Source.patrol, at=record.created_at,
                     )
                 except ledger.IssueInvalid as exc:

@@ -24,7 +24,7 @@ from server.accounts.models import Person, Role
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Level
 from server.i18n import N_
-from server.issues.service import can_see as can_see_issue
+from server.issues.scope import can_see as can_see_issue
 from server.patrols import export, queries
 from server.patrols import records as patrol_records
 from server.patrols.chart import pass_rate_chart
