@@ -78,6 +78,34 @@ def assert_only_own_microgrid(page, server, own: tuple[str, str], neighbour: tup
     screenshot(page, shot)
 
 
+def assert_stays_on_site_after_a_hostile_next(page, server) -> None:
+    """A phishing link's ?next= never takes the phone off-site after sign-in: the server's safe_next,
+    and the script's own check when an answer names a foreign place anyway (issue 12, item 9)."""
+    import json
+
+    for hostile in ("/%09/evil.example/x", "/%0A/evil.example/x", "/%5Cevil.example/x"):
+        page.goto(server.base_url + "/me")
+        page.get_by_role("button", name="退出登录").click()
+        expect(page).to_have_url(re.compile(r"/signin\?ended=signed_out"))
+        page.goto(f"{server.base_url}/signin?next={hostile}")
+        page.get_by_role("button", name="用通行密钥登录").click()
+        expect_signed_in(page)
+        assert page.url.startswith(server.base_url + "/"), page.url
+
+    def foreign_next(route):
+        answer = route.fetch()
+        route.fulfill(response=answer, body=json.dumps({**answer.json(), "next": "/\t/evil.example/x"}))
+
+    page.route("**/api/signin", foreign_next)
+    page.goto(server.base_url + "/me")
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/signin\?ended=signed_out"))
+    page.get_by_role("button", name="用通行密钥登录").click()
+    expect_signed_in(page)
+    assert page.url.startswith(server.base_url + "/"), page.url
+    page.unroute("**/api/signin")
+
+
 def test_it_enrols_a_passkey_signs_in_sees_only_its_grid_and_is_signed_out_when_revoked(browser, live_server):
     server = live_server
     own, neighbour = neighbouring_microgrids(server)
@@ -113,6 +141,7 @@ def test_it_enrols_a_passkey_signs_in_sees_only_its_grid_and_is_signed_out_when_
     screenshot(page, "accounts-04-signin-passkey")
     page.get_by_role("button", name="用通行密钥登录").click()
     expect_signed_in(page)
+    assert_stays_on_site_after_a_hostile_next(page, server)
 
     assert_only_own_microgrid(page, server, own, neighbour, "accounts-05-neighbour-404")
 

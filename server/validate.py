@@ -147,8 +147,13 @@ def clean_tree(value: Any, depth: int = 0) -> Any:
 
 
 def has_control_characters(text: str) -> bool:
-    """True when a URL path or query holds characters no person types (NUL, other controls)."""
+    """True for any control character, tab and line breaks included (never in a URL we make)."""
     return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def has_unstorable_characters(text: str) -> bool:
+    """True for what clean_text() strips as controls: NUL and the rest, but not tab or line breaks."""
+    return any(ord(ch) in _CONTROLS for ch in text)
 
 
 def clean_pending_text(session, _flush_context, _instances) -> None:

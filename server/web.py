@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from functools import lru_cache
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from jinja2 import pass_context
 from litestar import MediaType, Request, Response
@@ -16,7 +17,7 @@ from server import i18n
 from server.clock import CHINA, aware
 from server.config import STATIC_DIR
 from server.privacy import mask_phone
-from server.validate import has_control_characters
+from server.validate import has_control_characters, has_unstorable_characters
 
 log = logging.getLogger("weiwang")
 
@@ -51,7 +52,8 @@ async def add_security_headers(message, scope) -> None:
 
 
 class RefuseControlCharacters:
-    """Middleware: a path or query with NUL or another control character is a 400 before any handler.
+    """Middleware: NUL or another control character in a path (or, tab and line breaks aside, in
+    a query) is a 400 before any handler.
 
     Nobody types them; a driver would (PostgreSQL refuses NUL in text with an error).
     Text in bodies is cleaned where it is stored instead (server/validate.py).
@@ -63,14 +65,33 @@ class RefuseControlCharacters:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             query = unquote_plus(scope.get("query_string", b"").decode("latin-1"), errors="replace")
-            if has_control_characters(scope.get("path", "")) or has_control_characters(query):
+            if has_control_characters(scope.get("path", "")) or has_unstorable_characters(query):
                 raise ClientException("control characters in the URL")
         await self.app(scope, receive, send)
 
 
+# A path on this site, in plain ASCII URL characters: no whitespace, no control characters
+# (browsers drop tab, CR and LF from URLs, so "/\t/evil.example" is "//evil.example"), no
+# backslash (read as a slash), no second slash or backslash right after the first.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?#]*")
+
+
 def safe_next(target: object) -> str:
-    """Where to go after a form: only a local path (an open redirect would let a phishing link borrow our name)."""
-    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Where to go after a form or sign-in: a path on this site, or "/".
+
+    An open redirect would let a phishing link borrow our name. static/js/accounts.js
+    applies the same rule again before it navigates (sameSiteNext).
+    """
+    if not isinstance(target, str) or len(target) > 2000 or not _LOCAL_PATH.fullmatch(target):
+        return "/"
+    # Encoded variants of the same tricks ("/%2F/evil", "/%5Cevil", "/%09/evil"), decoded twice.
+    decoded = target
+    for _ in range(2):
+        decoded = unquote(decoded)
+        if decoded.startswith(("//", "/\\")) or "\\" in decoded or has_control_characters(decoded):
+            return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 
@@ -160,7 +181,7 @@ def exception_handler(request: Request, exc: Exception) -> Response:
         status, detail = HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error"
 
     if isinstance(exc, NotAuthorizedException) and not _wants_json(request):
-        target = "/signin?next=" + request.url.path if request.method == "GET" else "/signin"
+        target = "/signin?next=" + quote(request.url.path, safe="/") if request.method == "GET" else "/signin"
         ended = request.scope.get("ww_session_ended")  # set by SessionAuthMiddleware
         if ended:
             target += ("&" if "?" in target else "?") + "ended=" + ended

@@ -116,6 +116,23 @@
     return typeof AbortSignal !== "undefined" && AbortSignal.timeout ? AbortSignal.timeout(PASSKEY_TIMEOUT_MS) : undefined;
   }
 
+  // Where to go after signing in: only a path on this site, by the same rule as the server's
+  // safe_next (server/web.py), applied again here whatever the answer says.
+  var LOCAL_PATH = /^\/(?![\/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%\/?#]*$/;
+  function sameSiteNext(value) {
+    if (typeof value !== "string" || value.length > 2000 || !LOCAL_PATH.test(value)) return "/";
+    var decoded = value;
+    for (var i = 0; i < 2; i++) {
+      try { decoded = decodeURIComponent(decoded); } catch (err) { return "/"; }
+      if (/^\/[\/\\]/.test(decoded) || decoded.indexOf("\\") >= 0 || /[\u0000-\u001f\u007f-\u009f]/.test(decoded)) return "/";
+    }
+    try {
+      if (new URL(value, location.origin).origin !== location.origin) return "/";
+    } catch (err) { return "/"; }
+    return value;
+  }
+  function goOn(next) { window.location.assign(sameSiteNext(next || "/")); }
+
   // --- page helpers --------------------------------------------------------------------
   function show(el, visible) { if (el) el.hidden = !visible; }
   function say(section, id, message) {
@@ -167,7 +184,7 @@
         });
         if (!result.ok) return say(section, "enrol-error", result.data.message || (result.network ? msg.msgNetwork : msg.msgFailed));
         show(document.getElementById("enrol-done"), true);
-        window.location.assign(result.data.next || "/");
+        goOn(result.data.next);
       } finally {
         busy(passkeyBox, false);
       }
@@ -206,7 +223,7 @@
         record.pending = false;
         await keyStore("readwrite", function (store) { return store.put(record); });
         show(document.getElementById("enrol-done"), true);
-        window.location.assign(result.data.next || "/");
+        goOn(result.data.next);
       } catch (failure) {
         if (id) await keyStore("readwrite", function (store) { return store.delete(id); }).catch(function () {});
         var data = (failure && failure.data) || {};
@@ -246,7 +263,7 @@
         }
         var result = await postJSON("/api/signin", { kind: "passkey", credential: credentialJSON(credential), next: next });
         if (!result.ok) return say(section, "signin-error", result.data.message || (result.network ? msg.msgNetwork : msg.msgFailed));
-        window.location.assign(result.data.next || "/");
+        goOn(result.data.next);
       } finally {
         busy(passkeyBox, false);
       }
@@ -270,7 +287,7 @@
           deviceForm.elements.pin.value = "";
           return say(section, "signin-error", result.data.message || (result.network ? msg.msgNetwork : msg.msgFailed));
         }
-        window.location.assign(result.data.next || "/");
+        goOn(result.data.next);
       } finally {
         busy(deviceForm, false);
       }
