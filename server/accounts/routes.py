@@ -434,29 +434,24 @@ class AdminController(Controller):
         """The roster of the viewer's part of the grid, whole phone numbers included: audited."""
         if not viewer.can_export:
             raise PermissionDeniedException("Your role may not export")
-        from io import BytesIO
-
-        from openpyxl import Workbook
+        from server.spreadsheets import BOLD, XLSX, Book
 
         rows = (await db.execute(
             sa.select(Person, Post, GridNode).join(Post, Post.person_id == Person.id)
             .join(GridNode, GridNode.id == Post.node_id)
             .where(viewer.subtree_clause(Post.node_path)).order_by(GridNode.path, Person.id)
         )).all()
-        book = Workbook()
-        sheet = book.active
-        sheet.title = t(request, "People")
+        book = Book()
+        sheet = book.sheet(t(request, "People"))
         sheet.append([t(request, "Name"), t(request, "Mobile number"), t(request, "Role"), t(request, "Leader post"),
-                      t(request, "Grid"), t(request, "Grid code")])
+                      t(request, "Grid"), t(request, "Grid code")], font=BOLD)
         for person, post_row, node in rows:
             sheet.append([person.name, person.phone, post_row.title or t(request, ROLE_LABELS.get(post_row.role, post_row.role)),
                           post_row.post_kind or "", node.name, node.code])
-        buffer = BytesIO()
-        book.save(buffer)
         record(db, "export", viewer=viewer, object_type="people", object_id=",".join(viewer.grid_paths)[:64],
                request=request, rows=len(rows))
         await db.commit()
-        return Response(content=buffer.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        return Response(content=book.save(), media_type=XLSX,
                         headers={"content-disposition": 'attachment; filename="people.xlsx"', "cache-control": "no-store"})
 
     @get("/people/{person_id:int}", name="admin.person")

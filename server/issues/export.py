@@ -7,21 +7,17 @@ in the audit log (the route writes it).
 """
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
 import sqlalchemy as sa
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.clock import CHINA, aware, today_in_china
 from server.grid.models import GridNode, Level, PropertyCompany
 from server.issues.models import Issue, IssueCategory
-from server.clock import CHINA, aware, today_in_china
 from server.issues.queries import COMMUNITY_LEN, COMPOUND_LEN
+from server.spreadsheets import BOLD, XLSX, Book  # noqa: F401 (XLSX: the routes' media type)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 HEADERS = [
     ("编号", 12), ("上报时间", 17), ("社区/村", 12), ("小区/院落", 16), ("位置", 22), ("问题类别", 12),
@@ -63,18 +59,12 @@ async def ledger_workbook(db: AsyncSession, conds: list) -> tuple[bytes, int]:
         )).all()})
 
     today = today_in_china()
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("问题台账")
+    book = Book(write_only=True)
+    sheet = book.sheet("问题台账")
     for index, (_, width) in enumerate(HEADERS):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header_cells = []
-    for title, _ in HEADERS:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
+        sheet.ws.column_dimensions[chr(ord("A") + index)].width = width
+    sheet.ws.freeze_panes = "A2"
+    sheet.append([title for title, _ in HEADERS], font=BOLD)
     for issue, category, place, company in rows:
         community = names.get(issue.node_path[:COMMUNITY_LEN], ("", ""))[0]
         compound_name, compound_level = names.get(issue.node_path[:COMPOUND_LEN], ("", ""))
@@ -87,6 +77,4 @@ async def ledger_workbook(db: AsyncSession, conds: list) -> tuple[bytes, int]:
             _time(issue.resolved_at), _yes(issue.on_time), issue.feedback_count, _time(issue.closed_at),
             _yes(issue.flagged), _yes(issue.escalated), _yes(issue.announced),
         ])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue(), len(rows)
+    return book.save(), len(rows)
