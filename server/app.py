@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -22,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from server.accounts.auth import SessionAuthMiddleware, provide_viewer, signed_in
 from server.accounts.routes import AccountController, AdminController, AuthController
 from server.config import STATIC_DIR, TEMPLATES_DIR, Settings, load_settings
+from server.csrf import CSRFMiddleware
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
@@ -37,7 +37,7 @@ from server.sync.routes import PhotoController, SyncController
 from server.visits import records as visit_records
 from server.visits import routes as visit_routes
 from server.visits.routes import VISITS_HANDLERS
-from server.web import RefuseControlCharacters, add_security_headers, configure_jinja, exception_handler
+from server.web import RefuseControlCharacters, TrustedProxies, add_security_headers, configure_jinja, exception_handler
 
 ROUTE_HANDLERS = [
     show_home,
@@ -120,16 +120,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         template_config=template_config,
         plugins=[HTMXPlugin()],
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_secure=settings.secure_cookies,
-            cookie_samesite="lax",
-            cookie_httponly=False,  # the service worker's sync reads it to send the header
-        ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         # Every method, OPTIONS and HEAD included: a guard must always find the person (or None).
-        middleware=[RefuseControlCharacters,
-                    DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"], exclude_http_methods=[])],
+        middleware=[TrustedProxies, RefuseControlCharacters,
+                    DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"], exclude_http_methods=[]),
+                    # A token tied to the session and an Origin check on every change (server/csrf.py).
+                    CSRFMiddleware],
         exception_handlers={Exception: exception_handler},
         # CSP and friends on every answer, error pages, static files and unknown URLs included.
         before_send=[add_security_headers],

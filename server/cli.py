@@ -226,7 +226,9 @@ def serve(host: str, port: int, workers: int) -> None:
     _print_first_run_invite(settings)
     click.echo(f"微网 serving at {settings.base_url}  (listening on {host}:{port})")
     uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", proxy_headers=True)
+                # X-Forwarded-For is read by the app itself, from WEIWANG_TRUSTED_PROXIES only
+                # (server/web.py TrustedProxies): uvicorn's own default trusts 127.0.0.1.
+                log_level="warning", proxy_headers=False)
 
 
 @main.command()

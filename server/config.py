@@ -34,6 +34,9 @@ class Settings:
     # Shared state of several app processes (rate limits, anything kept between requests):
     # Redis when set, else each process keeps its own in memory (one process: the default).
     redis_url: str | None = None
+    # Reverse proxies whose X-Forwarded-For names the real client (addresses or networks);
+    # empty: the header is ignored and the connecting address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -65,6 +68,23 @@ def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> i
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses or networks (127.0.0.1, 10.0.0.0/8, ::1)."""
+    import ipaddress
+
+    found = []
+    for part in (env.get(name) or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{name} must be IP addresses or networks separated by commas "
+                              f"(like 127.0.0.1,10.0.0.0/8), got {part!r}") from None
+    return tuple(found)
 
 
 def _secret_key(env: dict[str, str], var_dir: Path) -> str:
@@ -110,6 +130,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
+        trusted_proxies=_networks(env, "WEIWANG_TRUSTED_PROXIES"),
         secret_key=_secret_key(env, var_dir),
         base_url=base_url,
         var_dir=var_dir,

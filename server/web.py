@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import re
 from functools import lru_cache
@@ -42,13 +43,73 @@ SECURITY_HEADERS = {
 _SECURITY_HEADER_PAIRS = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+def _is_secure_cookie(header: bytes) -> bool:
+    return any(part.strip().lower() == b"secure" for part in header.split(b";")[1:])
+
+
 async def add_security_headers(message, scope) -> None:
-    """before_send hook: also covers answers no route middleware sees (an unknown URL's 404)."""
-    if message["type"] == "http.response.start":
-        existing = {k.lower() for k, _ in message.get("headers", [])}
-        missing = [(k, v) for k, v in _SECURITY_HEADER_PAIRS if k not in existing]
-        if missing:
-            message["headers"] = [*message.get("headers", []), *missing]
+    """before_send hook: also covers answers no route middleware sees (an unknown URL's 404).
+
+    Besides CSP and friends, in one place so no route can forget them:
+    - `Cache-Control: no-store` on every answer to a signed-in person that does not say
+      otherwise (pages with households and phone numbers stay out of shared and back-button
+      caches; the service worker keeps what it must in its own Cache, which ignores this);
+    - under https, HSTS, and `Secure` on every cookie, whoever set it (session, csrftoken,
+      lang, ww_ended, and any cookie added later).
+    """
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", []))
+    existing = {k.lower() for k, _ in headers}
+    headers += [(k, v) for k, v in _SECURITY_HEADER_PAIRS if k not in existing]
+    if scope.get("user") is not None and b"cache-control" not in existing:
+        headers.append((b"cache-control", b"no-store"))
+    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+    if settings is not None and settings.secure_cookies:
+        if b"strict-transport-security" not in existing:
+            headers.append(HSTS)
+        headers = [(k, v + b"; Secure") if k.lower() == b"set-cookie" and not _is_secure_cookie(v) else (k, v)
+                   for k, v in headers]
+    message["headers"] = headers
+
+
+class TrustedProxies:
+    """Middleware: the client's address from X-Forwarded-For, only when the connection comes from a
+    configured proxy (WEIWANG_TRUSTED_PROXIES); otherwise the header is ignored.
+
+    Rate limits, the audit log and the residents' report limit all read `scope["client"]`:
+    trusting the header from anyone would let a script pick a fresh address per request.
+    Of the addresses listed, the right-most one that is not itself a trusted proxy is the client.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._networks: tuple | None = None
+
+    def _trusted(self, scope, address: str) -> bool:
+        if self._networks is None:
+            self._networks = tuple(ipaddress.ip_network(n) for n in scope["litestar_app"].state.settings.trusted_proxies)
+        if not self._networks:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+    async def __call__(self, scope, receive, send) -> None:
+        client = scope.get("client")
+        if scope["type"] == "http" and client and self._trusted(scope, client[0]):
+            forwarded = [v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"]
+            hops = [h.strip() for h in ",".join(forwarded).split(",") if h.strip()]
+            for hop in reversed(hops):
+                if not self._trusted(scope, hop):
+                    scope["client"] = (hop[:45], 0)
+                    break
+        await self.app(scope, receive, send)
 
 
 class RefuseControlCharacters:

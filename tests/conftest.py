@@ -179,6 +179,8 @@ async def sign_in(client: AsyncTestClient, engine, person: Person, device_id: in
         token = await start_session(db, person.id, device_id, days=30)
         await db.commit()
     client.cookies.set(COOKIE_NAME, token)
+    # The CSRF token is tied to the session (server/csrf.py): the next csrf_headers() gets a new one.
+    client.cookies.delete("csrftoken")
     return token
 
 

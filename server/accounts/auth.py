@@ -7,6 +7,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from server import csrf
 from server.accounts.scope import Viewer
 from server.accounts.sessions import COOKIE_NAME, load_viewer
 
@@ -32,7 +33,9 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
                 # the session dead may be a background one (the outbox's status poll), and
                 # the sign-in page should still say why the person was signed out.
                 ended = (b"set-cookie", f"{ENDED_COOKIE}={reason}; Max-Age=600; Path=/; HttpOnly; SameSite=Lax".encode())
-                message["headers"] = [*message.get("headers", []), _CLEAR_COOKIE, ended]
+                # Without the session the CSRF token must be one made for no session (server/csrf.py).
+                fresh = csrf.cookie_header(csrf.new_token(scope["litestar_app"].state.settings.secret_key, None))
+                message["headers"] = [*message.get("headers", []), _CLEAR_COOKIE, ended, fresh]
             await send(message)
 
         await super().__call__(scope, receive, send_clearing_dead_cookie)

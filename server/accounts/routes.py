@@ -19,6 +19,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import csrf
 from server.accounts import credentials as cred
 from server.accounts import invites
 from server.accounts.audit import record
@@ -81,6 +82,9 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
     settings = request.app.state.settings
     # The cookie outlives the session on purpose: the database decides (30 days, sliding).
     response.set_cookie(COOKIE_NAME, token, max_age=400 * 24 * 3600, httponly=True, samesite="lax",
+                        secure=settings.secure_cookies, path="/")
+    # The CSRF token is tied to the session: the new session gets its own at once.
+    response.set_cookie(csrf.COOKIE_NAME, csrf.new_token(settings.secret_key, token), httponly=False, samesite="lax",
                         secure=settings.secure_cookies, path="/")
     response.delete_cookie(ENDED_COOKIE, path="/")
 
@@ -265,9 +269,10 @@ class AuthController(Controller):
             record(db, "sign_in_failed", person_id=device.person_id if device else None,
                    device_id=device.id if device else None, request=request, reason=exc.reason, kind=str(kind)[:20])
             await db.commit()
-            if exc.reason == "unknown_or_revoked_credential":
-                return json_error(request, N_("This phone's key is not (or no longer) registered. Ask your administrator for a new invitation."), 401)
-            return json_error(request, N_("Sign-in failed: the answer from this phone did not check out. Reload the page and try again."), 401)
+            # One answer whatever failed (unknown key, revoked key, bad signature, stale challenge):
+            # the reason is in the audit log, not in a reply that would tell a prober which keys exist.
+            return json_error(request, N_("Sign-in failed: this phone could not be recognised. Reload the page and try "
+                                          "again; if it keeps failing, ask your administrator for a new invitation."), 401)
         person = await db.get(Person, device.person_id)
         if person is None or not person.active:
             record(db, "sign_in_failed", person_id=device.person_id, device_id=device.id, request=request, reason="inactive_person")

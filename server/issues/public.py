@@ -18,6 +18,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,9 @@ MAX_FILL_SECONDS = 2 * 3600
 PER_ADDRESS_PER_HOUR = 5
 PER_MICROGRID_PER_DAY = 30
 HONEYPOT = "website"
+TRACK_LOOKUPS_PER_MINUTE = 30
+TRACK_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", TRACK_LOOKUPS_PER_MINUTE), store="track_rate_limit",
+                                   set_rate_limit_headers=False)
 # What a resident may see of the timeline (internal steps stay internal).
 PUBLIC_KINDS = {
     EventKind.report, EventKind.solve_on_spot, EventKind.assign, EventKind.rectify, EventKind.verify,
@@ -137,6 +141,8 @@ def _can_reopen(issue, events) -> bool:
 
 class TrackingController(Controller):
     path = "/track"
+    # A tracking code is the key to a problem's page: guessing them is slowed to a crawl.
+    middleware = [TRACK_RATE_LIMIT.middleware]
 
     @get("/", name="residents.track_form")
     async def find_problem(self, request: Request, db: AsyncSession) -> Any:

@@ -40,7 +40,7 @@ async def test_it_rejects_a_signature_from_another_key(client, fresh_leader, new
     thief = SoftDeviceKey()
     response = await sign_in_device_key(client, thief, credential_id=key.credential_id)
     assert response.status_code == 401
-    assert "验证信息不正确" in response.json()["message"]
+    assert "无法识别这部手机" in response.json()["message"]
     async with make_sessionmaker(engine)() as db:
         failure = (await db.execute(sa.select(AuditEntry).where(AuditEntry.action == "sign_in_failed")
                                     .order_by(AuditEntry.id.desc()))).scalars().first()

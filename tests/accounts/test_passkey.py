@@ -106,7 +106,7 @@ async def test_it_refuses_a_revoked_passkey(client, fresh_leader, new_invite, en
     client.cookies.clear()
     response = await sign_in_passkey(client, authenticator)
     assert response.status_code == 401
-    assert "停用" in response.json()["message"]
+    assert "无法识别这部手机" in response.json()["message"]
 
 
 async def test_it_answers_garbage_with_a_message_not_a_500(client):

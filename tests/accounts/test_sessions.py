@@ -52,7 +52,7 @@ async def test_it_treats_a_tampered_cookie_as_signed_out_with_a_message_and_an_a
     assert response.status_code == 303
     assert "ended=unknown" in response.headers["location"]
     page = await client.get(response.headers["location"])
-    assert page.status_code == 200 and "可能被篡改" in page.text
+    assert page.status_code == 200 and "您的登录已结束" in page.text and "篡改" not in page.text
     client.cookies.set(COOKIE_NAME, "forged-" + "A" * 40)
     api = await client.get("/api/sync", headers={"accept": "application/json"})
     assert api.status_code == 401 and api.json()["status_code"] == 401
@@ -113,3 +113,23 @@ async def test_it_records_a_burst_of_requests_with_a_dead_cookie_once(client, en
         entries = (await db.execute(sa.select(AuditEntry).where(
             AuditEntry.action == "session_rejected", AuditEntry.person_id == people.neighbour.id))).scalars().all()
     assert len(entries) == 1 and entries[0].detail["reason"] == "revoked"
+
+
+async def test_it_says_the_session_ended_when_its_row_was_deleted(client, people, engine):
+    """A session cleaned up on the server (or lost to a restore) is not "tampered with"."""
+    import sqlalchemy as sa
+
+    from server.accounts.models import WebSession
+    from server.accounts.sessions import hash_token
+    from server.db import make_sessionmaker
+    from tests.conftest import sign_in
+
+    token = await sign_in(client, engine, people.leader)
+    assert (await client.get("/me")).status_code == 200
+    async with make_sessionmaker(engine)() as db:
+        await db.execute(sa.delete(WebSession).where(WebSession.id == hash_token(token)))
+        await db.commit()
+    response = await client.get("/me", follow_redirects=False)
+    assert response.status_code == 303 and "ended=unknown" in response.headers["location"]
+    page = await client.get(response.headers["location"])
+    assert "您的登录已结束，请重新登录。" in page.text and "篡改" not in page.text
