@@ -51,7 +51,7 @@ async def test_it_rejects_an_assertion_signed_by_another_key(client, fresh_leade
     forger.credential_id = authenticator.credential_id  # same id, wrong key
     response = await sign_in_passkey(client, forger)
     assert response.status_code == 401
-    assert "验证信息不正确" in response.json()["message"]
+    assert "无法识别这部手机" in response.json()["message"]
     assert COOKIE_NAME not in response.cookies
     failure = await _last_audit(engine, "sign_in_failed")
     assert failure.person_id == fresh_leader.id and failure.detail["reason"].startswith("assertion_rejected")

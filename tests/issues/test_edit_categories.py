@@ -17,7 +17,7 @@ async def test_it_lets_the_street_administrator_add_rename_and_retire_a_category
     assert "电动车管理" in (await leader.get(f"/r/{people.microgrid.code}")).text
     client = await signed_in_as(people.admin)
     await client.post("/issue-categories", data={"category_id": str(category.id), "name": "电动车充电管理", "name_en": "E-bikes",
-                                                 "sort_order": "9"}, headers=csrf)
+                                                 "sort_order": "9"}, headers=await csrf_headers(client))
     await db.refresh(category)
     assert category.name == "电动车充电管理" and not category.active
     assert "电动车充电管理" not in (await client.get(f"/r/{people.microgrid.code}")).text

@@ -39,6 +39,7 @@ async def test_it_walks_a_problem_from_assignment_to_closing(signed_in_as, peopl
 
     # The property staff see it now, and report it fixed with a photo (shrunk on the server).
     client = await signed_in_as(people.property_staff)
+    csrf = await csrf_headers(client)  # tied to the session
     page = await client.get(f"/issues/{issue.id}")
     assert page.status_code == 200 and 'value="rectify"' in page.text and 'value="verify"' not in page.text
     without_photo = await post_event(client, csrf, issue, "rectify", note="已更换电梯部件")
@@ -54,6 +55,8 @@ async def test_it_walks_a_problem_from_assignment_to_closing(signed_in_as, peopl
     assert (await client.get(f"/photos/{photo.id}")).status_code == 200
 
     client = await signed_in_as(people.admin)
+
+    csrf = await csrf_headers(client)  # tied to the session
     page = await client.get(f"/issues/{issue.id}")
     assert f"/photos/{photo.id}" in page.text
     assert (await post_event(client, csrf, issue, "verify")).status_code == 303
@@ -71,6 +74,7 @@ async def test_it_walks_a_problem_from_assignment_to_closing(signed_in_as, peopl
 async def test_it_keeps_property_staff_to_their_companys_problems(signed_in_as, people, new_problem, csrf_headers, db):
     issue = await new_problem(description="只给微网格长看")
     client = await signed_in_as(people.property_staff)
+    csrf = await csrf_headers(client)  # tied to the session
     assert (await client.get(f"/issues/{issue.id}")).status_code == 404
     assert "只给微网格长看" not in (await client.get("/issues")).text
     csrf = await csrf_headers(client)
@@ -104,6 +108,7 @@ async def test_it_rerenders_an_invalid_form_with_the_users_input(signed_in_as, p
 async def test_it_records_who_revealed_a_residents_phone(signed_in_as, people, new_problem, csrf_headers, db):
     issue = await new_problem(reporter_phone="13912345678")
     client = await signed_in_as(people.leader)
+    csrf = await csrf_headers(client)  # tied to the session
     page = await client.get(f"/issues/{issue.id}")
     assert "13912345678" not in page.text and "139****5678" in page.text
     response = await client.post(f"/issues/{issue.id}/phone", headers={**await csrf_headers(client), "HX-Request": "true"})
