@@ -63,8 +63,11 @@ def seed_history(live, compound_id: int, person_id: int, version_id: int, item_i
     from server.accounts.models import Post
     from server.accounts.scope import PostScope, Viewer
     from server.db import make_engine, make_sessionmaker
+    from server.app import SYNC_TYPES
+    from server.sync import registry
     from server.sync.service import store_records
-    import server.patrols.records  # noqa: F401  (registers the `patrol` type in this process)
+
+    registry.install(SYNC_TYPES)  # this test process stores records itself, as the app would
 
     async def seed():
         engine = make_engine(live.database_url)

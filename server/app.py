@@ -23,12 +23,18 @@ from server.config import STATIC_DIR, TEMPLATES_DIR, Settings, load_settings
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
+from server.issues import sync as issue_records
 from server.issues.public import PUBLIC_HANDLERS
 from server.issues.routes import ISSUE_HANDLERS
+from server.patrols import records as patrol_records
+from server.patrols import routes as patrol_routes
+from server.patrols.routes import PATROL_HANDLERS
+from server.sync import registry
 from server.sync.pwa import PWA_HANDLERS
 from server.sync.routes import PhotoController, SyncController
+from server.visits import records as visit_records
+from server.visits import routes as visit_routes
 from server.visits.routes import VISITS_HANDLERS
-from server.patrols.routes import PATROL_HANDLERS
 from server.web import add_security_headers, configure_jinja, exception_handler
 
 ROUTE_HANDLERS = [
@@ -49,8 +55,22 @@ ROUTE_HANDLERS = [
     *PUBLIC_HANDLERS,
 ]
 
+# Every record type a phone may send to POST /api/sync (server/sync/registry.py).
+SYNC_TYPES = [
+    *visit_records.SYNC_TYPES,  # visit, errand, mediation, hazard_check
+    *issue_records.SYNC_TYPES,  # issue, issue_event
+    *patrol_records.SYNC_TYPES,  # patrol
+]
+
+# Who keeps which pages on the phone (GET /api/offline-pages, server/sync/pwa.py).
+OFFLINE_PAGES = [
+    *visit_routes.OFFLINE_PAGES,  # the worklist, households, visit and work-log forms
+    *patrol_routes.OFFLINE_PAGES,  # the checklists of the compounds a person patrols
+]
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
+    registry.install(SYNC_TYPES)
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -97,6 +117,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Weiwang", version="1", path="/schema", render_plugins=[JsonRenderPlugin()],
             openapi_router=Router(path="/schema", route_handlers=[], guards=[signed_in], include_in_schema=False),
         ),
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "offline_pages": OFFLINE_PAGES}),
         debug=False,
     )

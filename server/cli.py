@@ -1,10 +1,18 @@
-"""The `weiwang` command: serve | migrate | demo | stats | invite | up."""
+"""The `weiwang` command: serve | migrate | demo | stats | invite | up.
+
+The command line owns the database engines: each command opens one, hands a session
+or the engine to the area's async function, and disposes of it (areas never make
+engines of their own).
+"""
 from __future__ import annotations
 
 import asyncio
 import json
 import os
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import click
 
@@ -16,6 +24,28 @@ def _settings():
         return load_settings()
     except ConfigError as exc:
         raise click.ClickException(f"配置错误 / configuration error: {exc}") from None
+
+
+@asynccontextmanager
+async def _engine(settings) -> AsyncIterator[Any]:
+    from server.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _with_session(settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run `work(db)` in one session of a fresh engine (a command's whole life)."""
+    from server.db import make_sessionmaker
+
+    async def run():
+        async with _engine(settings) as engine, make_sessionmaker(engine)() as db:
+            return await work(db)
+
+    return asyncio.run(run())
 
 
 @click.group()
@@ -42,31 +72,59 @@ def migrate() -> None:
               help="Also fill the ledger with this many made-up problems (a year of them, five events each).")
 def demo(seed: int, scale: float, if_empty: bool, problems: int) -> None:
     """Load the Jinyuan demo street (晋原街道)."""
-    from server.grid.demo import load_demo_command
-
     settings = _settings()
-    asyncio.run(load_demo_command(settings, seed=seed, scale=scale, if_empty=if_empty))
+    asyncio.run(_load_demo(settings, seed=seed, scale=scale, if_empty=if_empty))
     if problems > 0:
         asyncio.run(_load_demo_problems(settings, problems, seed))
+
+
+async def _load_demo(settings, seed: int, scale: float, if_empty: bool) -> None:
+    """The caller has migrated the database already."""
+    import sqlalchemy as sa
+
+    from server.accounts.invites import demo_invites
+    from server.db import make_sessionmaker
+    from server.grid.demo import STREET_CODE, STREET_NAME, DemoAlreadyLoaded, load_demo, street_exists
+    from server.grid.models import GridNode
+    from server.grid.stats import format_table, tier_table
+
+    async with _engine(settings) as engine:
+        async with engine.connect() as conn:
+            exists = await street_exists(conn)
+        if exists and if_empty:
+            click.echo("demo street already loaded, skipping")
+            return
+        click.echo(f"loading the {STREET_NAME} demo street (seed {seed}, scale {scale:g})…")
+        try:
+            result = await load_demo(engine, seed=seed, scale=scale, progress=True)
+        except DemoAlreadyLoaded as exc:
+            raise click.ClickException(f"{exc}; use a fresh database or `weiwang demo --if-empty`") from None
+        click.echo(f"loaded in {result['seconds']:.1f} s: " + ", ".join(
+            f"{v} {k.replace('_', ' ')}" for k, v in result.items() if k != "seconds"))
+        async with make_sessionmaker(engine)() as db:
+            root = (await db.execute(sa.select(GridNode).where(GridNode.code == STREET_CODE))).scalar_one()
+            table = await tier_table(db, root.path)
+            click.echo(format_table({"root": {"code": root.code, "name": root.name, "level": root.level}, **table}))
+            links = await demo_invites(db, settings)  # sign-in links for the demo cast
+        if links:
+            click.echo(f"\nOne-time sign-in invitations for the demo (each works once, {settings.invite_hours} h):")
+            for label, url in links:
+                click.echo(f"  {label}\n    {url}")
 
 
 async def _load_demo_problems(settings, problems: int, seed: int) -> None:
     """A lived-in ledger for the demo, only into an empty one (running `up` twice adds nothing)."""
     import sqlalchemy as sa
 
-    from server.db import make_engine
     from server.issues.demo import load_ledger_demo
     from server.issues.models import Issue
 
-    engine = make_engine(settings.database_url)
-    try:
+    async with _engine(settings) as engine:
         async with engine.begin() as conn:
             if (await conn.execute(sa.select(sa.func.count()).select_from(Issue))).scalar_one():
                 return
             counts = await load_ledger_demo(conn, issues=problems, events=problems * 5, seed=seed)
         click.echo(f"demo ledger: {counts}")
-    finally:
-        await engine.dispose()
 
 
 @main.command()
@@ -74,9 +132,9 @@ async def _load_demo_problems(settings, problems: int, seed: int) -> None:
 @click.option("--grid", "code", default=None, help="Grid code of the subtree (default: every street).")
 def stats(as_json: bool, code: str | None) -> None:
     """Print the grid table for a subtree: tiers, types, households, leaders."""
-    from server.grid.stats import stats_command
+    from server.grid.stats import stats_for
 
-    table = asyncio.run(stats_command(_settings(), code))
+    table = _with_session(_settings(), lambda db: stats_for(db, code))
     if table is None:
         raise click.ClickException(f"no grid node with code {code!r}")
     if as_json:
@@ -100,7 +158,8 @@ def invite(name: str, role: str, grid: str | None, post_kind: str | None, phone:
 
     settings = _settings()
     try:
-        url = asyncio.run(invite_command(settings, name=name, role=role, grid=grid, post_kind=post_kind, phone=phone))
+        url = _with_session(settings, lambda db: invite_command(db, settings, name=name, role=role, grid=grid,
+                                                               post_kind=post_kind, phone=phone))
     except CommandError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(url)
@@ -144,11 +203,9 @@ def up(ctx: click.Context, port: int) -> None:
 
 
 def _print_first_run_invite(settings) -> None:
-    try:
-        from server.accounts.invites import first_run_invite
-    except ImportError:  # accounts not built yet
-        return
-    url = asyncio.run(first_run_invite(settings))
+    from server.accounts.invites import first_run_invite
+
+    url = _with_session(settings, lambda db: first_run_invite(db, settings))
     if url:
         click.echo("\nNo administrator yet. Open this one-time link to enrol one:\n  " + url + "\n")
 

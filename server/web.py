@@ -12,9 +12,9 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from server import i18n
-from server.db import CHINA, aware
+from server.clock import CHINA, aware
 from server.config import STATIC_DIR
-from server.grid.models import mask_phone
+from server.privacy import mask_phone
 
 log = logging.getLogger("weiwang")
 

@@ -69,6 +69,15 @@ def settings(database_url, tmp_path_factory) -> Settings:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sync_types():
+    """The record types /api/sync accepts, as create_app installs them (some tests store records directly)."""
+    from server.app import SYNC_TYPES
+    from server.sync import registry
+
+    registry.install(SYNC_TYPES)
+
+
 @pytest.fixture(scope="session")
 async def engine(settings):
     engine = make_engine(settings.database_url)

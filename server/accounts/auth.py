@@ -57,7 +57,7 @@ async def _audit_dead_session(db, connection: ASGIConnection, token: str) -> str
     from server.accounts.audit import client_ip, record
     from server.accounts.models import AuditEntry
     from server.accounts.routes import session_problem
-    from server.db import utcnow
+    from server.clock import utcnow
 
     reason, person_id, device_id = await session_problem(db, token)
     # A phone's service worker may send a dozen requests with the dead cookie at once:

@@ -45,7 +45,7 @@ from webauthn.helpers.structs import (
 )
 
 from server.accounts.models import AuthChallenge, Device
-from server.db import aware, utcnow
+from server.clock import aware, utcnow
 from server.i18n import N_
 
 CHALLENGE_MINUTES = 5

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Device, Invite, Person, Post, Role, current_post
 from server.accounts.scope import APPOINTABLE_BY
-from server.db import make_engine, make_sessionmaker, today_in_china, utcnow
+from server.clock import today_in_china, utcnow
 from server.grid.models import GridNode, Level
 from server.i18n import N_
 
@@ -182,7 +182,7 @@ async def describe(db: AsyncSession, invite: Invite) -> InviteDescription:
                              invite.role, invite.post_kind, invite.expires_at)
 
 
-# --- command line: first run, `weiwang invite`, `weiwang demo` ---------------------------
+# --- command line: first run, `weiwang invite`, `weiwang demo` (server/cli.py owns the engine) ---
 
 async def _street(db: AsyncSession) -> GridNode | None:
     return (await db.execute(
@@ -216,60 +216,50 @@ async def _street_admin(db: AsyncSession, street: GridNode) -> Person:
     return person
 
 
-async def first_run_invite(settings) -> str | None:
+async def first_run_invite(db: AsyncSession, settings) -> str | None:
     """`weiwang serve`: an administrator invite URL while no administrator has a device."""
-    engine = make_engine(settings.database_url)
-    try:
-        async with make_sessionmaker(engine)() as db:
-            if await admin_with_device_exists(db):
-                return None
-            street = await _street(db)
-            if street is None:
-                return None  # nothing to administer yet: load a street first (`weiwang demo`)
-            person = await _street_admin(db, street)
-            _, token = await create_invite(db, person=person, role=Role.admin, node=street, post_kind=None,
-                                           created_by=None, hours=settings.invite_hours)
-            await db.commit()
-            return invite_url(settings.base_url, token)
-    finally:
-        await engine.dispose()
+    if await admin_with_device_exists(db):
+        return None
+    street = await _street(db)
+    if street is None:
+        return None  # nothing to administer yet: load a street first (`weiwang demo`)
+    person = await _street_admin(db, street)
+    _, token = await create_invite(db, person=person, role=Role.admin, node=street, post_kind=None,
+                                   created_by=None, hours=settings.invite_hours)
+    await db.commit()
+    return invite_url(settings.base_url, token)
 
 
 class CommandError(ValueError):
     pass
 
 
-async def invite_command(settings, *, name: str, role: str, grid: str | None, post_kind: str | None,
-                         phone: str = "") -> str:
+async def invite_command(db: AsyncSession, settings, *, name: str, role: str, grid: str | None,
+                         post_kind: str | None, phone: str = "") -> str:
     """`weiwang invite`: find or create the person, then print a one-time URL."""
     if role not in INVITABLE_BY[Role.admin]:
         raise CommandError(f"unknown role {role!r}; use one of: " + ", ".join(r.value for r in Role))
-    engine = make_engine(settings.database_url)
-    try:
-        async with make_sessionmaker(engine)() as db:
-            if grid:
-                node = (await db.execute(sa.select(GridNode).where(GridNode.code == grid))).scalar_one_or_none()
-                if node is None:
-                    raise CommandError(f"no grid node with code {grid!r}")
-            elif role == Role.admin:
-                node = await _street(db)
-                if node is None:
-                    raise CommandError("no street in the database yet; load one first (weiwang demo)")
-            else:
-                raise CommandError("--grid is required for this role")
-            problem = role_level_problem(role, node)
-            if problem:
-                raise CommandError(f"{problem} ({role} on a {node.level})")
-            if post_kind and role != Role.leader:
-                raise CommandError("--post (A/B) is only for micro-grid leaders")
-            person = await find_or_create_person(db, name=name, phone=phone, node=node)
-            _, token = await create_invite(db, person=person, role=role, node=node,
-                                           post_kind=(post_kind or "A") if role == Role.leader else None,
-                                           created_by=None, hours=settings.invite_hours)
-            await db.commit()
-            return invite_url(settings.base_url, token)
-    finally:
-        await engine.dispose()
+    if grid:
+        node = (await db.execute(sa.select(GridNode).where(GridNode.code == grid))).scalar_one_or_none()
+        if node is None:
+            raise CommandError(f"no grid node with code {grid!r}")
+    elif role == Role.admin:
+        node = await _street(db)
+        if node is None:
+            raise CommandError("no street in the database yet; load one first (weiwang demo)")
+    else:
+        raise CommandError("--grid is required for this role")
+    problem = role_level_problem(role, node)
+    if problem:
+        raise CommandError(f"{problem} ({role} on a {node.level})")
+    if post_kind and role != Role.leader:
+        raise CommandError("--post (A/B) is only for micro-grid leaders")
+    person = await find_or_create_person(db, name=name, phone=phone, node=node)
+    _, token = await create_invite(db, person=person, role=role, node=node,
+                                   post_kind=(post_kind or "A") if role == Role.leader else None,
+                                   created_by=None, hours=settings.invite_hours)
+    await db.commit()
+    return invite_url(settings.base_url, token)
 
 
 async def find_or_create_person(db: AsyncSession, *, name: str, phone: str, node: GridNode) -> Person:
@@ -295,56 +285,41 @@ async def find_or_create_person(db: AsyncSession, *, name: str, phone: str, node
     return person
 
 
-async def demo_invites(settings) -> list[tuple[str, str]]:
+async def demo_invites(db: AsyncSession, settings) -> list[tuple[str, str]]:
     """Invite URLs for the demo's street admin, a community secretary and two neighbouring leaders."""
-    engine = make_engine(settings.database_url)
     out: list[tuple[str, str]] = []
-    try:
-        async with make_sessionmaker(engine)() as db:
-            street = await _street(db)
-            if street is None:
-                return out
+    street = await _street(db)
+    if street is None:
+        return out
 
-            async def first_post(*conditions):
-                return (await db.execute(
-                    sa.select(Post, Person, GridNode).join(Person, Person.id == Post.person_id)
-                    .join(GridNode, GridNode.id == Post.node_id).where(current_post(), *conditions)
-                    .order_by(GridNode.path, Post.id)
-                )).first()
+    async def first_post(*conditions):
+        return (await db.execute(
+            sa.select(Post, Person, GridNode).join(Person, Person.id == Post.person_id)
+            .join(GridNode, GridNode.id == Post.node_id).where(current_post(), *conditions)
+            .order_by(GridNode.path, Post.id)
+        )).first()
 
-            picks: list[tuple[str, Post, Person, GridNode]] = []
-            admin = await _street_admin(db, street)
-            picks.append(("street admin", Post(role=Role.admin, node_id=street.id, node_path=street.path, person_id=admin.id), admin, street))
-            row = await first_post(Post.role == Role.community, Post.title == "社区党委书记")
-            if row:
-                picks.append(("community secretary", *row))
-            # Two A-post leaders of micro-grids under the same parent: neighbours.
-            leaders = (await db.execute(
-                sa.select(Post, Person, GridNode).join(Person, Person.id == Post.person_id)
-                .join(GridNode, GridNode.id == Post.node_id)
-                .where(Post.role == Role.leader, Post.post_kind == "A", current_post(), GridNode.kind == "residential")
-                .order_by(GridNode.path).limit(50)
-            )).all()
-            for first, second in zip(leaders, leaders[1:]):
-                if first[2].parent_id == second[2].parent_id and first[1].id != second[1].id:
-                    picks.append(("leader", *first))
-                    picks.append(("neighbouring leader", *second))
-                    break
-            for label, post, person, node in picks:
-                _, token = await create_invite(db, person=person, role=post.role, node=node, post_kind=post.post_kind,
-                                               created_by=None, hours=settings.invite_hours)
-                out.append((f"{label}: {person.name} · {node.name} ({node.code})", invite_url(settings.base_url, token)))
-            await db.commit()
-    finally:
-        await engine.dispose()
+    picks: list[tuple[str, Post, Person, GridNode]] = []
+    admin = await _street_admin(db, street)
+    picks.append(("street admin", Post(role=Role.admin, node_id=street.id, node_path=street.path, person_id=admin.id), admin, street))
+    row = await first_post(Post.role == Role.community, Post.title == "社区党委书记")
+    if row:
+        picks.append(("community secretary", *row))
+    # Two A-post leaders of micro-grids under the same parent: neighbours.
+    leaders = (await db.execute(
+        sa.select(Post, Person, GridNode).join(Person, Person.id == Post.person_id)
+        .join(GridNode, GridNode.id == Post.node_id)
+        .where(Post.role == Role.leader, Post.post_kind == "A", current_post(), GridNode.kind == "residential")
+        .order_by(GridNode.path).limit(50)
+    )).all()
+    for first, second in zip(leaders, leaders[1:]):
+        if first[2].parent_id == second[2].parent_id and first[1].id != second[1].id:
+            picks.append(("leader", *first))
+            picks.append(("neighbouring leader", *second))
+            break
+    for label, post, person, node in picks:
+        _, token = await create_invite(db, person=person, role=post.role, node=node, post_kind=post.post_kind,
+                                       created_by=None, hours=settings.invite_hours)
+        out.append((f"{label}: {person.name} · {node.name} ({node.code})", invite_url(settings.base_url, token)))
+    await db.commit()
     return out
-
-
-async def print_demo_invites(settings) -> None:
-    import click
-
-    links = await demo_invites(settings)
-    if links:
-        click.echo(f"\nOne-time sign-in invitations for the demo (each works once, {settings.invite_hours} h):")
-        for label, url in links:
-            click.echo(f"  {label}\n    {url}")

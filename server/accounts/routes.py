@@ -27,9 +27,10 @@ from server.accounts.auth import ENDED_COOKIE, signed_in
 from server.accounts.models import AuditEntry, Device, Invite, Person, Post, Role, WebSession, current_post
 from server.accounts.scope import Viewer
 from server.accounts.sessions import COOKIE_NAME, end_session, hash_token, revoke_device_sessions, start_session
-from server.db import CHINA, utcnow
+from server.clock import CHINA, utcnow
 from server.i18n import N_
-from server.grid.models import GridNode, mask_phone
+from server.grid.models import GridNode
+from server.privacy import mask_phone
 from server.web import render, safe_next, t
 
 # Invite opening, sign-in and PIN attempts share one bucket per address: generous for a

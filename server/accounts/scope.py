@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from server.accounts.models import Role
-from server.grid.models import subtree_bounds
+from server.tree import subtree_bounds
 
 # Roles that work with the grid tree and its households.
 GRID_ROLES = frozenset({Role.admin, Role.community, Role.compound, Role.leader})

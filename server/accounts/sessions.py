@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Device, Person, Post, WebSession, current_post
 from server.accounts.scope import PostScope, Viewer
-from server.db import aware, utcnow
+from server.clock import aware, utcnow
 
 COOKIE_NAME = "ww_session"
 TOUCH_EVERY = timedelta(hours=1)

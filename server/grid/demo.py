@@ -25,10 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from server.accounts.models import Person, Post, Role
-from server.db import make_engine, utcnow
-from server.grid.models import (
-    CareTag, CompoundKind, GridNode, Household, Level, MicrogridKind, PropertyCompany, child_path,
-)
+from server.clock import utcnow
+from server.grid.models import CareTag, CompoundKind, GridNode, Household, Level, MicrogridKind, PropertyCompany
+from server.tree import child_path
 
 STREET_CODE = "JY"
 STREET_NAME = "晋原街道"
@@ -586,34 +585,3 @@ async def load_demo(target: AsyncEngine | AsyncConnection | AsyncSession, seed: 
 async def load_demo_into(engine: AsyncEngine, seed: int = 1, scale: float = 1.0, progress: bool = False) -> dict[str, Any]:
     """For tests: load into an already migrated database, quietly."""
     return await load_demo(engine, seed=seed, scale=scale, progress=progress)
-
-
-async def load_demo_command(settings, seed: int = 1, scale: float = 1.0, if_empty: bool = False) -> None:
-    """`weiwang demo`: the caller has migrated the database already."""
-    import click
-
-    from server.grid.stats import format_table, tier_table
-
-    engine = make_engine(settings.database_url)
-    try:
-        async with engine.connect() as conn:
-            exists = await street_exists(conn)
-        if exists and if_empty:
-            click.echo("demo street already loaded, skipping")
-            return
-        click.echo(f"loading the {STREET_NAME} demo street (seed {seed}, scale {scale:g})…")
-        try:
-            result = await load_demo(engine, seed=seed, scale=scale, progress=True)
-        except DemoAlreadyLoaded as exc:
-            raise click.ClickException(f"{exc}; use a fresh database or `weiwang demo --if-empty`") from None
-        click.echo(f"loaded in {result['seconds']:.1f} s: " + ", ".join(
-            f"{v} {k.replace('_', ' ')}" for k, v in result.items() if k != "seconds"))
-        async with AsyncSession(engine) as db:
-            root = (await db.execute(sa.select(GridNode).where(GridNode.code == STREET_CODE))).scalar_one()
-            table = await tier_table(db, root.path)
-            click.echo(format_table({"root": {"code": root.code, "name": root.name, "level": root.level}, **table}))
-        from server.accounts.invites import print_demo_invites  # accounts: sign-in links for the demo cast
-
-        await print_demo_invites(settings)
-    finally:
-        await engine.dispose()

@@ -4,10 +4,7 @@ Street (街道) → community (社区/村) → compound (小区/院落/林盘) �
 unit (单元) → micro-grid (微网格). Levels may be skipped: a rural micro-grid hangs
 directly off its settlement, a business micro-grid off its community.
 
-"Everything under this node" is one indexed range query on `path`: each node's path is
-its parent's path plus its own id as 8 zero-padded digits, so a subtree is
-`path >= P AND path < P || ':'` (':' sorts right after '9' in every collation we use;
-the column is declared COLLATE "C" on PostgreSQL to be sure).
+"Everything under this node" is one indexed range query on `path` (server/tree.py).
 """
 from __future__ import annotations
 
@@ -18,8 +15,8 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-SEGMENT = 8  # digits per path segment: room for 99,999,999 nodes, a whole province.
-PathType = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
+from server.tree import PathType, ancestor_paths
+
 
 
 class Level(StrEnum):
@@ -66,14 +63,6 @@ class CareTag(StrEnum):
 CARE_PRIORITY = [t.value for t in CareTag]
 
 
-def child_path(parent_path: str, node_id: int) -> str:
-    return f"{parent_path}{node_id:0{SEGMENT}d}"
-
-
-def subtree_bounds(path: str) -> tuple[str, str]:
-    return path, path + ":"
-
-
 class PropertyCompany(SQLModel, table=True):
     __tablename__ = "property_company"
 
@@ -109,7 +98,7 @@ class GridNode(SQLModel, table=True):
 
     def ancestor_paths(self) -> list[str]:
         """Paths of this node and every ancestor, root first (for breadcrumbs)."""
-        return [self.path[:i] for i in range(SEGMENT, len(self.path) + 1, SEGMENT)]
+        return ancestor_paths(self.path)
 
 
 class HouseholdStatus(StrEnum):
@@ -154,11 +143,3 @@ class Household(SQLModel, table=True):
 def active_household(column=None) -> sa.ColumnElement[bool]:
     """The one clause for "a household living here now": worklists, counts and searches use it."""
     return (Household.status if column is None else column) == HouseholdStatus.active.value
-
-
-def mask_phone(phone: str) -> str:
-    """138****1234: lists never show a whole number (个人信息保护)."""
-    if len(phone) < 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.cache import cached
-from server.grid.models import SEGMENT, GridNode, Household, Level, active_household, active_node, subtree_bounds
+from server.grid.models import GridNode, Household, Level, active_household, active_node
+from server.tree import SEGMENT, subtree_bounds
 
 MAX_DEPTH = 8  # path is String(64): eight segments of eight digits
 

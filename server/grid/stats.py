@@ -11,10 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Post, Role, current_post
-from server.db import make_engine
-from server.grid.models import (
-    CompoundKind, GridNode, Household, Level, MicrogridKind, active_household, active_node, subtree_bounds,
-)
+from server.grid.models import CompoundKind, GridNode, Household, Level, MicrogridKind, active_household, active_node
+from server.tree import subtree_bounds
 
 # Jinyuan Street as the article reports it, for the street overview to show beside
 # the database's own counts.
@@ -117,20 +115,15 @@ async def tier_table(db: AsyncSession, root_path: str | None) -> dict[str, Any]:
     }
 
 
-async def stats_command(settings, code: str | None) -> dict[str, Any] | None:
+async def stats_for(db: AsyncSession, code: str | None) -> dict[str, Any] | None:
     """`weiwang stats`: the table for the grid with this code, or for everything; None if no such code."""
-    engine = make_engine(settings.database_url)
-    try:
-        async with AsyncSession(engine) as db:
-            if code is None:
-                return {"root": None, **await tier_table(db, None)}
-            node = (await db.execute(sa.select(GridNode).where(GridNode.code == code))).scalar_one_or_none()
-            if node is None:
-                return None
-            root = {"code": node.code, "name": node.name, "level": node.level}
-            return {"root": root, **await tier_table(db, node.path)}
-    finally:
-        await engine.dispose()
+    if code is None:
+        return {"root": None, **await tier_table(db, None)}
+    node = (await db.execute(sa.select(GridNode).where(GridNode.code == code))).scalar_one_or_none()
+    if node is None:
+        return None
+    root = {"code": node.code, "name": node.name, "level": node.level}
+    return {"root": root, **await tier_table(db, node.path)}
 
 
 def format_table(table: dict[str, Any]) -> str:

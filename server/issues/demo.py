@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.accounts.models import Post, Role, current_post
 from server.grid.models import GridNode, Level
-from server.issues.models import Issue, IssueCategory, IssueEvent, month_of
+from server.issues.models import Issue, IssueCategory, IssueEvent
+from server.clock import month_of
 from server.issues.service import TRACKING_ALPHABET
 from server.issues.state import fold
 

@@ -17,7 +17,8 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.grid.models import GridNode, Level, PropertyCompany
-from server.issues.models import CHINA, Issue, IssueCategory, aware, today_in_china
+from server.issues.models import Issue, IssueCategory
+from server.clock import CHINA, aware, today_in_china
 from server.issues.queries import COMMUNITY_LEN, COMPOUND_LEN
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

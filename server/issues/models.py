@@ -15,8 +15,8 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from server.db import CHINA, aware, china_date, month_of, today_in_china, utcnow  # noqa: F401 (re-exported)
-from server.grid.models import PathType
+from server.clock import aware, today_in_china, utcnow
+from server.tree import PathType
 
 class Status(StrEnum):
     reported = "reported"  # 待处理

@@ -22,8 +22,9 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.audit import client_ip
-from server.db import utcnow
-from server.grid.models import SEGMENT, GridNode, Level
+from server.clock import utcnow
+from server.grid.models import GridNode, Level
+from server.tree import ancestor_paths
 from server.issues import queries, service
 from server.issues.models import EventKind, Source, Status
 from server.web import render, t
@@ -62,7 +63,7 @@ def _secret(request: Request) -> str:
 async def _compound_of(db: AsyncSession, node: GridNode) -> GridNode | None:
     import sqlalchemy as sa
 
-    paths = [node.path[:i] for i in range(SEGMENT, len(node.path) + 1, SEGMENT)]
+    paths = ancestor_paths(node.path)
     rows = await db.execute(sa.select(GridNode).where(GridNode.path.in_(paths), GridNode.level == Level.compound))
     return rows.scalars().first()
 

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
-from server.db import recent_months  # noqa: F401 (the ledger pages call queries.recent_months)
-from server.grid.models import SEGMENT, GridNode, Level, PropertyCompany, subtree_bounds
+from server.grid.models import GridNode, Level, PropertyCompany
+from server.tree import SEGMENT, subtree_bounds
 from server.issues.models import (
     OPEN_STATUSES, SETTLED_STATUSES, EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status,
-    today_in_china,
 )
+from server.clock import today_in_china
 from server.issues.service import issue_scope
 
 PAGE_SIZE = 50

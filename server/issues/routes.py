@@ -27,10 +27,9 @@ from server.grid.models import GridNode, Household, Level, PropertyCompany
 from server.i18n import N_
 from server.issues import export, queries, service
 from server.issues import sync as issue_sync
-from server.db import utcnow
-from server.issues.models import (
-    EventKind, IssueCategory, IssueEvent, IssueMeeting, MeetingKind, Status, aware, today_in_china,
-)
+from server.clock import recent_months, utcnow
+from server.issues.models import EventKind, IssueCategory, IssueEvent, IssueMeeting, MeetingKind, Status
+from server.clock import aware, today_in_china
 from server.issues.state import ALLOWED
 from server.sync.service import CREATED, DUPLICATE, store_one
 from server.web import render, request_language, t
@@ -175,7 +174,7 @@ class IssueController(Controller):
             filters=filters, rows=rows, counts=counts, root=root,
             places=places, place_options=[(p.code, ("· " * max(0, p.depth - 1)) + p.name) for p in places],
             category_options=[(c.id, c.label(lang)) for c in await queries.categories(db)],
-            months=queries.recent_months(), statuses=[s.value for s in Status], tab="ledger",
+            months=recent_months(), statuses=[s.value for s in Status], tab="ledger",
             status_text={s: t(request, label) for s, label in STATUS_LABELS.items()},
             page_size=queries.PAGE_SIZE, today=today_in_china(),
         )
@@ -187,7 +186,7 @@ class IssueController(Controller):
         filters = queries.Filters.from_query(request.query_params)
         root = await grid_queries.get_node_for(db, viewer, filters.node) if filters.node and viewer.grid_paths else None
         conds = queries.conditions(viewer, filters, root)
-        since = None if filters.month else queries.recent_months(3)[-1]
+        since = None if filters.month else recent_months(3)[-1]
         names = await cached(("issues.community_names",), lambda: queries.community_names(db))
         rate_rows = await queries.cached_aggregate(db, "rates", viewer, (filters.query(), root.path if root else "", since),
                                                    lambda: queries.rates(db, conds, names, since))
@@ -356,7 +355,7 @@ class MeetingController(Controller):
         agenda = await queries.agenda(db, viewer, community, month)
         meetings = await queries.meetings_of(db, community, month)
         return render(request, "issues/agenda.html", agenda=agenda, community=community, communities=communities,
-                      month=month, months=queries.recent_months(), meetings=meetings,
+                      month=month, months=recent_months(), meetings=meetings,
                       can_record=viewer.has_role(*MEETING_ROLES) and viewer.sees_path(community.path),
                       attendee_roles=ATTENDEE_ROLES, errors={}, values={}, today=today_in_china().isoformat(),
                       tab="ledger", back_url="/issues")
@@ -388,7 +387,7 @@ class MeetingController(Controller):
             agenda = await queries.agenda(db, viewer, community, month or today_in_china().strftime("%Y-%m"))
             return render(request, "issues/agenda.html", status_code=422, agenda=agenda, community=community,
                           communities=await queries.communities_for(db, viewer), month=agenda.month,
-                          months=queries.recent_months(), meetings=await queries.meetings_of(db, community, agenda.month),
+                          months=recent_months(), meetings=await queries.meetings_of(db, community, agenda.month),
                           can_record=True, attendee_roles=ATTENDEE_ROLES, errors=errors, values=values,
                           today=today_in_china().isoformat(), tab="ledger")
         meeting_id = _client_uuid(values.get("id")) or str(uuid.uuid4())

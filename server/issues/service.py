@@ -23,13 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Role
 from server.accounts.scope import Viewer
-from server.db import utcnow
+from server.clock import utcnow
 from server.grid.models import GridNode, Household, Level, PropertyCompany
 from server.i18n import N_
-from server.issues.models import (
-    EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status, Urgency, aware,
-    china_date, month_of,
-)
+from server.issues.models import EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status, Urgency
+from server.clock import aware, china_date, month_of
 from server.issues.state import DECISION_OUTCOMES, fold
 
 

@@ -20,7 +20,8 @@ from datetime import date, datetime
 from typing import Any, Iterable, Protocol
 
 from server.i18n import N_
-from server.issues.models import OPEN_STATUSES, EventKind, Status, aware, china_date
+from server.issues.models import OPEN_STATUSES, EventKind, Status
+from server.clock import aware, china_date
 
 
 class EventLike(Protocol):

@@ -14,7 +14,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from server.accounts.models import Role
 from server.i18n import N_
 from server.issues import service
-from server.sync.registry import SyncRecord, SyncType, register
+from server.sync.registry import SyncRecord, SyncType
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 
@@ -105,14 +105,16 @@ async def apply_issue_event(db, viewer, record: SyncRecord) -> dict[str, str] | 
     return None
 
 
-ISSUE = register(SyncType(
+ISSUE = SyncType(
     name="issue", schema=IssueData, apply=apply_issue,
     roles=frozenset({Role.admin, Role.community, Role.compound, Role.leader}),
     description="A problem for the ledger (问题台账), reported by a leader or staff.",
-))
-ISSUE_EVENT = register(SyncType(
+)
+ISSUE_EVENT = SyncType(
     name="issue_event", schema=IssueEventData, apply=apply_issue_event,
     roles=frozenset({Role.admin, Role.community, Role.compound, Role.leader, Role.property}),
     description="One event in a problem's life (assign, rectify, verify, feedback, close...). "
                 "An event no longer valid where it falls in the log is kept as a note on the problem.",
-))
+)
+
+SYNC_TYPES = [ISSUE, ISSUE_EVENT]

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from server.grid.models import GridNode
-from server.issues.models import CHINA, aware
+from server.clock import CHINA, aware
 from server.patrols.models import PARTICIPANT_ROLES, Patrol, PatrolTemplateVersion
 from server.patrols.queries import AnswerRow
 

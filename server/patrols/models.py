@@ -18,8 +18,8 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from server.db import utcnow
-from server.grid.models import PathType
+from server.clock import utcnow
+from server.tree import PathType
 from server.i18n import N_
 
 

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import PostScope, Viewer
-from server.grid.models import SEGMENT, GridNode, Level
-from server.db import recent_months, today_in_china
+from server.grid.models import GridNode, Level
+from server.tree import SEGMENT
+from server.clock import recent_months, today_in_china
 from server.issues.models import Issue, IssueCategory
 from server.patrols.models import Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result
 

@@ -25,10 +25,11 @@ from server.accounts.scope import Viewer
 from server.grid.models import GridNode
 from server.i18n import N_
 from server.issues import service as ledger
-from server.issues.models import Source, month_of
+from server.issues.models import Source
+from server.clock import month_of
 from server.patrols import queries
 from server.patrols.models import PARTICIPANT_ROLES, Patrol, PatrolAnswer, PatrolTemplate, PatrolTemplateVersion, Result
-from server.sync.registry import SyncRecord, SyncType, register
+from server.sync.registry import SyncRecord, SyncType
 
 MSG_COMPOUND = N_("This compound is not one you patrol.")
 MSG_UNKNOWN_VERSION = N_(
@@ -197,10 +198,12 @@ class _Refused(Exception):
         self.errors = errors
 
 
-PATROL = register(SyncType(
+PATROL = SyncType(
     name="patrol", schema=PatrolData, apply=apply_patrol,
     roles=frozenset(queries.PATROL_ROLES),
     description="A joint patrol (联动巡查): the whole checklist with its answers, participants, "
                 "and the client ids of the problems made from its failures. An unknown checklist "
                 "version is rejected, never mapped onto another.",
-))
+)
+
+SYNC_TYPES = [PATROL]

@@ -31,7 +31,6 @@ from server.patrols.models import (
     PARTICIPANT_ROLES, RESULT_LABELS, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
 )
 from server.sync.service import CREATED, DUPLICATE, store_one
-from server.sync.pwa import offline_pages
 from server.web import render, request_language, t
 
 # Roles of roster people, as participant roles.
@@ -425,7 +424,6 @@ async def _communities_for(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
 MAX_OFFLINE_COMPOUNDS = 30
 
 
-@offline_pages
 async def patrol_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
     """The checklist of each compound the person patrols, kept on the phone for the stairwell."""
     if not viewer.has_role(*queries.PATROL_ROLES):
@@ -440,6 +438,7 @@ async def patrol_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
 
 
 PATROL_HANDLERS = [PatrolController]
+OFFLINE_PAGES = [patrol_offline_pages]
 
 # Used in templates through _(); listed so the extractor sees them.
 _STATES = [N_("Done"), N_("Due"), N_("Overdue")]

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from server.accounts.models import Person, Post, Role
-from server.grid.models import GridNode, Household, Level, PropertyCompany, active_household, subtree_bounds
+from server.grid.models import GridNode, Household, Level, PropertyCompany, active_household
+from server.tree import subtree_bounds
 from server.registers import sheets
 from server.registers.cells import text_cell
 

@@ -34,10 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.audit import record
 from server.accounts.invites import void_invites_for_post
 from server.accounts.models import Person, Post, Role
-from server.db import today_in_china, utcnow
-from server.grid.models import (
-    SEGMENT, GridNode, Household, HouseholdStatus, Level, PropertyCompany, child_path, subtree_bounds,
-)
+from server.clock import today_in_china, utcnow
+from server.grid.models import GridNode, Household, HouseholdStatus, Level, PropertyCompany
+from server.tree import SEGMENT, child_path, subtree_bounds
 from server.i18n import N_
 from server.registers import sheets
 from server.registers.paths import MAX_DEPTH, rewrite_subtree, subtree_depth

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Post
-from server.grid.models import SEGMENT, GridNode, Household, subtree_bounds
+from server.grid.models import GridNode, Household
+from server.tree import SEGMENT, subtree_bounds
 from server.issues.models import Issue, IssueMeeting
 from server.patrols.models import Patrol, PatrolAnswer, PatrolTemplate
 from server.registers.models import HouseholdChange

@@ -1,9 +1,11 @@
 """What makes the app installable and usable offline: the service worker, the manifest,
 the outbox and offline pages, and the list of pages a person keeps on the phone.
 
-Areas add pages to the offline set with `offline_pages(fn)`: `fn(db, viewer)` returns
-local URLs (the worklist and household pages come from server/visits; the ledger adds
-its report form). The service worker fetches the list on sign-in and after each sync.
+Each area lists its providers of pages to keep in `OFFLINE_PAGES`: `fn(db, viewer)`
+returns local URLs (the worklist and household pages come from server/visits, the patrol
+checklists from server/patrols). server/app.py passes every area's list to create_app,
+which keeps them in `app.state.offline_pages`. The service worker fetches the list on
+sign-in and after each sync.
 """
 from __future__ import annotations
 
@@ -34,13 +36,6 @@ SHELL = [
 ]
 
 OfflinePagesFn = Callable[[AsyncSession, Viewer], Awaitable[list[str]]]
-_PROVIDERS: list[OfflinePagesFn] = []
-
-
-def offline_pages(fn: OfflinePagesFn) -> OfflinePagesFn:
-    """Register a provider of pages to keep on the phone (decorator)."""
-    _PROVIDERS.append(fn)
-    return fn
 
 
 def shell_urls() -> list[str]:
@@ -109,9 +104,10 @@ async def outbox_page(request: Request) -> object:
 
 
 @get("/api/offline-pages", name="pwa.offline_pages", guards=[signed_in], summary="Pages to keep on the phone", cache=False)
-async def list_offline_pages(db: AsyncSession, viewer: Viewer) -> dict[str, object]:
+async def list_offline_pages(request: Request, db: AsyncSession, viewer: Viewer) -> dict[str, object]:
     urls: list[str] = []
-    for provider in _PROVIDERS:
+    providers: list[OfflinePagesFn] = request.app.state.offline_pages
+    for provider in providers:
         urls.extend(await provider(db, viewer))
     urls = list(dict.fromkeys(urls))[:MAX_OFFLINE_PAGES]
     return {"person_id": viewer.person_id, "urls": urls, "max": MAX_OFFLINE_PAGES}

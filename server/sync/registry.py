@@ -1,9 +1,11 @@
 """The record types the outbox may carry, and how each one reaches the database.
 
 Every form a phone can fill in offline sends its records through `POST /api/sync`
-(server/sync/routes.py). An area makes a form offline-capable by registering a type:
+(server/sync/routes.py). An area makes a form offline-capable by declaring a type in its
+`SYNC_TYPES` list, which server/app.py lists next to the route handlers (one file shows
+every record type; nothing registers itself by being imported):
 
-    from server.sync.registry import SyncType, register
+    from server.sync.registry import SyncType
 
     class IssueData(msgspec.Struct):          # or a dataclass: validation + OpenAPI schema
         microgrid_id: int
@@ -17,7 +19,7 @@ Every form a phone can fill in offline sends its records through `POST /api/sync
         record.grid_path = node.path          # lets the owner's photos be scoped
         return None
 
-    register(SyncType(name="issue", schema=IssueData, apply=apply_issue))
+    SYNC_TYPES = [SyncType(name="issue", schema=IssueData, apply=apply_issue)]
 
 The contract for `apply(db, viewer, record)`:
 - `record` is a `SyncRecord`: `id` (uuid.UUID, the client's id: use it as the row's
@@ -103,13 +105,14 @@ def add_row(db: Any, model: type, values: dict[str, Any]) -> None:
     db.info.setdefault(STAGED, {}).setdefault(model.__table__, []).append(values)
 
 
-def register(sync_type: SyncType) -> SyncType:
-    """Add a record type; registering the same name twice is a mistake, unless it is the same object."""
-    existing = _TYPES.get(sync_type.name)
-    if existing is not None and existing is not sync_type:
-        raise ValueError(f"sync type {sync_type.name!r} is already registered")
-    _TYPES[sync_type.name] = sync_type
-    return sync_type
+def install(types: list[SyncType]) -> None:
+    """Make exactly these the record types /api/sync accepts (create_app passes the list in
+    server/app.py). Two types of one name are a mistake."""
+    names = [t.name for t in types]
+    if len(set(names)) != len(names):
+        raise ValueError(f"sync types named twice: {sorted(n for n in set(names) if names.count(n) > 1)}")
+    _TYPES.clear()
+    _TYPES.update({t.name: t for t in types})
 
 
 def get(name: str) -> SyncType | None:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import i18n
 from server.accounts.scope import Viewer
-from server.db import utcnow
+from server.clock import utcnow
 from server.i18n import N_
 from server.sync import registry
 from server.sync.models import SyncReceipt

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import CHINA, aware
+from server.clock import CHINA, aware
 from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Household, active_household

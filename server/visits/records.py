@@ -15,8 +15,8 @@ from server.accounts.models import Role
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Household, Level
 from server.i18n import N_
-from server.db import utcnow
-from server.sync.registry import SyncRecord, SyncType, add_row, register
+from server.clock import utcnow
+from server.sync.registry import SyncRecord, SyncType, add_row
 from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, Visit, WorkKind, WorkLogEntry
 
 Note = Annotated[str, msgspec.Meta(max_length=500, description="Free text, at most 500 characters.")]
@@ -173,11 +173,13 @@ def _apply_work(kind: WorkKind):
     return apply
 
 
-VISIT = register(SyncType(name="visit", schema=VisitData, apply=apply_visit, prefetch=_prefetch_places,
-                          description="A door-to-door visit (走访) to one household."))
-ERRAND = register(SyncType(name="errand", schema=ErrandData, apply=_apply_work(WorkKind.errand),
-                           prefetch=_prefetch_places, description="An errand done for a resident (帮办代办)."))
-MEDIATION = register(SyncType(name="mediation", schema=MediationData, apply=_apply_work(WorkKind.mediation),
-                              prefetch=_prefetch_places, description="A dispute mediated (调解纠纷)."))
-HAZARD_CHECK = register(SyncType(name="hazard_check", schema=HazardCheckData, apply=_apply_work(WorkKind.hazard_check),
-                                 prefetch=_prefetch_places, description="A safety-hazard check (安全隐患排查)."))
+VISIT = SyncType(name="visit", schema=VisitData, apply=apply_visit, prefetch=_prefetch_places,
+                          description="A door-to-door visit (走访) to one household.")
+ERRAND = SyncType(name="errand", schema=ErrandData, apply=_apply_work(WorkKind.errand),
+                           prefetch=_prefetch_places, description="An errand done for a resident (帮办代办).")
+MEDIATION = SyncType(name="mediation", schema=MediationData, apply=_apply_work(WorkKind.mediation),
+                              prefetch=_prefetch_places, description="A dispute mediated (调解纠纷).")
+HAZARD_CHECK = SyncType(name="hazard_check", schema=HazardCheckData, apply=_apply_work(WorkKind.hazard_check),
+                                 prefetch=_prefetch_places, description="A safety-hazard check (安全隐患排查).")
+
+SYNC_TYPES = [VISIT, ERRAND, MEDIATION, HAZARD_CHECK]

@@ -16,13 +16,12 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import server.visits.records  # noqa: F401  (registers the record types with the outbox)
-from server.db import CHINA, aware
+from server.clock import CHINA, aware
 from server.accounts.auth import signed_in
 from server.accounts.models import Role
 from server.accounts.scope import Viewer
 from server.grid import queries as grid_queries
 from server.grid.models import GridNode
-from server.sync.pwa import offline_pages
 from server.sync.service import CREATED, store_one
 from server.visits import queries
 from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, VISIT_KINDS, WORK_KINDS, WorkKind
@@ -182,7 +181,6 @@ class WorkLogController(Controller):
 VISITS_HANDLERS: list = [WorklistController, VisitController, WorkLogController]
 
 
-@offline_pages
 async def leader_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
     """A leader's day on the phone: the worklist, each household, its visit form, the work-log forms."""
     worklist = await queries.worklist(db, viewer)
@@ -194,3 +192,6 @@ async def leader_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
         for row in worklist.rows_by_microgrid[microgrid.id]:
             urls += [f"/households/{row.household.id}", f"/households/{row.household.id}/visits/new"]
     return urls
+
+
+OFFLINE_PAGES = [leader_offline_pages]

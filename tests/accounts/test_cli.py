@@ -4,8 +4,14 @@ import sqlalchemy as sa
 
 from server.accounts import invites
 from server.accounts.models import Device, Invite, Person, Post, Role
-from server.db import make_sessionmaker, utcnow
+from server.db import make_sessionmaker
+from server.clock import utcnow
 from tests.accounts.conftest import enrol_passkey
+
+
+async def _in_session(engine, work):
+    async with make_sessionmaker(engine)() as db:
+        return await work(db)
 
 
 async def _revoke_admin_devices(engine):
@@ -18,23 +24,23 @@ async def _revoke_admin_devices(engine):
 
 async def test_it_prints_a_first_run_admin_invite_until_an_admin_has_a_device(settings, engine, client, people):
     await _revoke_admin_devices(engine)
-    url = await invites.first_run_invite(settings)
+    url = await _in_session(engine, lambda db: invites.first_run_invite(db, settings))
     assert url and url.startswith("http://localhost:8000/invite/")
     _, response = await enrol_passkey(client, url.rsplit("/", 1)[1])
     assert response.status_code == 200
-    assert await invites.first_run_invite(settings) is None
+    assert await _in_session(engine, lambda db: invites.first_run_invite(db, settings)) is None
     await _revoke_admin_devices(engine)  # leave the shared database as other tests expect it
 
 
 async def test_it_invites_from_the_command_line_and_finds_the_person_by_name_nearby(settings, engine, people):
-    url = await invites.invite_command(settings, name=people.leader.name, role="leader",
-                                       grid=people.microgrid.code, post_kind="A")
+    url = await _in_session(engine, lambda db: invites.invite_command(db, settings, name=people.leader.name, role="leader",
+                                       grid=people.microgrid.code, post_kind="A"))
     token = url.rsplit("/", 1)[1]
     async with make_sessionmaker(engine)() as db:
         invite = await invites.find_invite(db, token)
     assert invite.person_id == people.leader.id and invite.role == "leader" and invite.post_kind == "A"
 
-    new = await invites.invite_command(settings, name="李春秀新", role="leader", grid=people.microgrid.code, post_kind=None)
+    new = await _in_session(engine, lambda db: invites.invite_command(db, settings, name="李春秀新", role="leader", grid=people.microgrid.code, post_kind=None))
     async with make_sessionmaker(engine)() as db:
         invite = await invites.find_invite(db, new.rsplit("/", 1)[1])
         person = await db.get(Person, invite.person_id)
@@ -42,7 +48,7 @@ async def test_it_invites_from_the_command_line_and_finds_the_person_by_name_nea
 
 
 async def test_it_defaults_an_admin_invite_to_the_whole_street(settings, engine):
-    url = await invites.invite_command(settings, name="新管理员", role="admin", grid=None, post_kind=None)
+    url = await _in_session(engine, lambda db: invites.invite_command(db, settings, name="新管理员", role="admin", grid=None, post_kind=None))
     async with make_sessionmaker(engine)() as db:
         invite = await invites.find_invite(db, url.rsplit("/", 1)[1])
         node = await db.get(invites.GridNode, invite.node_id)
@@ -56,13 +62,13 @@ async def test_it_defaults_an_admin_invite_to_the_whole_street(settings, engine)
     ({"role": "boss", "grid": "JY"}, "unknown role"),
     ({"role": "community", "grid": "JY-01", "post_kind": "A"}, "only for micro-grid leaders"),
 ])
-async def test_it_explains_a_bad_command_line(settings, kwargs, message):
+async def test_it_explains_a_bad_command_line(settings, engine, kwargs, message):
     with pytest.raises(invites.CommandError, match=message):
-        await invites.invite_command(settings, name="某人", **{"post_kind": None, **kwargs})
+        await _in_session(engine, lambda db: invites.invite_command(db, settings, name="某人", **{"post_kind": None, **kwargs}))
 
 
 async def test_it_prints_demo_invitations_for_admin_secretary_and_two_neighbouring_leaders(settings, engine):
-    links = await invites.demo_invites(settings)
+    links = await _in_session(engine, lambda db: invites.demo_invites(db, settings))
     labels = [label.split(":")[0] for label, _ in links]
     assert labels == ["street admin", "community secretary", "leader", "neighbouring leader"]
     async with make_sessionmaker(engine)() as db:

@@ -5,7 +5,8 @@ import sqlalchemy as sa
 
 from server.accounts import credentials
 from server.accounts.models import AuditEntry, Device
-from server.db import make_sessionmaker, utcnow
+from server.db import make_sessionmaker
+from server.clock import utcnow
 from tests.accounts.conftest import GOOD_PIN, devices_of, enrol_device_key, sign_in_device_key
 from tests.accounts.softkeys import SoftDeviceKey
 

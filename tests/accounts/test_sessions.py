@@ -5,7 +5,8 @@ import sqlalchemy as sa
 
 from server.accounts.models import AuditEntry, WebSession
 from server.accounts.sessions import COOKIE_NAME, hash_token, load_viewer, start_session
-from server.db import make_sessionmaker, utcnow
+from server.db import make_sessionmaker
+from server.clock import utcnow
 from tests.accounts.conftest import devices_of, enrol_passkey
 from tests.conftest import csrf_headers, sign_in
 

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from server.grid.models import GridNode, Level
 from server.issues import queries, service
-from server.issues.models import IssueCategory, IssueEvent, IssueMeeting, today_in_china
+from server.issues.models import IssueCategory, IssueEvent, IssueMeeting
+from server.clock import today_in_china
 
 from .conftest import in_days
 

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from server.accounts.models import AuditEntry
 from server.issues.export import HEADERS
-from server.issues.models import today_in_china
+from server.clock import today_in_china
 
 
 async def test_it_exports_a_communitys_month_with_chinese_headers(signed_in_as, people, new_problem, db):

@@ -1,7 +1,7 @@
 """Every ledger page renders for the people who may see it, and 404s for the others."""
 from __future__ import annotations
 
-
+from server.clock import recent_months
 
 from .conftest import HX
 
@@ -51,7 +51,7 @@ async def test_it_lists_the_same_problems_whichever_index_it_walks(db, people, a
     for n in range(3):
         await new_problem(description=f"索引测试{n}")
     viewer = await as_viewer(people.admin)
-    for filters in (queries.Filters(), queries.Filters(status="reported"), queries.Filters(month=queries.recent_months(1)[0])):
+    for filters in (queries.Filters(), queries.Filters(status="reported"), queries.Filters(month=recent_months(1)[0])):
         seek = await queries.list_issues(db, queries.conditions(viewer, filters, None))
         walk = await queries.list_issues(db, queries.conditions(viewer, filters, None, walk=True))
         assert [r.issue.id for r in seek] == [r.issue.id for r in walk] and seek
@@ -79,7 +79,7 @@ async def test_it_never_shows_counts_older_than_the_last_change(signed_in_as, pe
 
 async def test_it_loads_the_rates_as_a_lazy_part_of_the_ledger(signed_in_as, people, new_problem, as_viewer, db):
     from server.issues import service
-    from server.issues.models import today_in_china
+    from server.clock import today_in_china
 
     issue = await new_problem(description="比率测试")
     leader = await as_viewer(people.leader)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from server.db import make_sessionmaker
 from server.grid.models import GridNode
-from server.issues.models import month_of
+from server.clock import month_of
 from server.patrols import queries
 from server.patrols.models import Patrol, PatrolTemplate, PatrolTemplateVersion
 from tests.accounts.access_matrix import SIGNIN, entry, expect
