@@ -46,7 +46,7 @@ CHUNK = 500  # ids or keys per IN (...): under every driver's parameter limit
 INSERT_CHUNK = 2000
 
 MSG_REQUIRED = N_("Required.")
-MSG_DUPLICATE = N_("The same %(key)s appears again (first on row %(row)s).")
+MSG_DUPLICATE = N_("The same %(key)s appears again (first on row %(first)s).")
 MSG_BAD_CODE = N_("A code is letters, digits, - _ or . (at most 40 characters).")
 MSG_BAD_LEVEL = N_("Unknown level \"%(value)s\". Use 街道, 社区, 小区, 楼栋, 单元 or 微网格.")
 MSG_BAD_KIND = N_("Unknown type \"%(value)s\" for this level. Use one of: %(allowed)s.")
@@ -291,7 +291,7 @@ class _Planner:
                 self.plan.problem(sheet, number, "名称", MSG_TOO_LONG_FIELD, max=100)
                 continue
             if name in first:
-                self.plan.problem(sheet, number, "名称", MSG_DUPLICATE, key="名称", row=first[name])
+                self.plan.problem(sheet, number, "名称", MSG_DUPLICATE, key="名称", first=first[name])
                 continue
             first[name] = number
             if phone and not _valid_phone(phone):
@@ -328,7 +328,7 @@ class _Planner:
                 self.bad_codes.add(code)
                 continue
             if code in self.file_nodes:
-                self.plan.problem(sheet, number, col["code"], MSG_DUPLICATE, key=col["code"], row=self.file_nodes[code][0])
+                self.plan.problem(sheet, number, col["code"], MSG_DUPLICATE, key=col["code"], first=self.file_nodes[code][0])
                 continue
             if not name:
                 self.plan.problem(sheet, number, col["name"], MSG_REQUIRED)
@@ -414,12 +414,8 @@ class _Planner:
                 self.plan.problem(sheet, number, "上级编码", MSG_UNKNOWN_PARENT, code=parent_code)
             row["ok"] = False
             return
-        if sheets.LEVEL_RANK[Level(parent.level)] >= sheets.LEVEL_RANK[row["level"]]:
-            self.plan.problem(sheet, number, "上级编码", MSG_WRONG_PARENT_LEVEL,
-                              level=sheets.LEVEL_WORDS[row["level"]], parent=sheets.LEVEL_WORDS[Level(parent.level)])
-            row["ok"] = False
-            return
-        # Walk up: through the file's parent codes, then the database's paths.
+        # Walk up: through the file's parent codes, then the database's paths (a cycle first:
+        # it would also break the level order, but "a circle" says what to fix).
         chain = [code]
         current = parent_code
         existing_ids = {self.nodes[code].id} if self.nodes.get(code) and self.nodes[code].id else set()
@@ -439,7 +435,7 @@ class _Planner:
                 current = file_row[1]["parent"]
                 continue
             if ref is None or ref.path is None:
-                return  # a bad row further up has its own problem
+                break  # a bad row further up has its own problem
             # A database node not restated in the file: its ancestors are in its path.
             ancestor_ids = {int(ref.path[i:i + SEGMENT]) for i in range(0, len(ref.path), SEGMENT)}
             if existing_ids & ancestor_ids:
@@ -449,6 +445,11 @@ class _Planner:
             depth += len(ref.path) // SEGMENT - 1
             break
         row["depth"] = depth
+        if sheets.LEVEL_RANK[Level(parent.level)] >= sheets.LEVEL_RANK[row["level"]]:
+            self.plan.problem(sheet, number, "上级编码", MSG_WRONG_PARENT_LEVEL,
+                              level=sheets.LEVEL_WORDS[row["level"]], parent=sheets.LEVEL_WORDS[Level(parent.level)])
+            row["ok"] = False
+            return
         if depth > MAX_DEPTH:
             self.plan.problem(sheet, number, "上级编码", MSG_TOO_DEEP)
             row["ok"] = False
@@ -534,7 +535,7 @@ class _Planner:
                 self.plan.problem(sheet, number, "手机号", MSG_BAD_MOBILE)
                 continue
             if phone in self.file_people:
-                self.plan.problem(sheet, number, "手机号", MSG_DUPLICATE, key="手机号", row=self.file_people[phone][0])
+                self.plan.problem(sheet, number, "手机号", MSG_DUPLICATE, key="手机号", first=self.file_people[phone][0])
                 continue
             gender = sheets.GENDER_SYNONYMS.get(gender_word, None if gender_word else "")
             if gender is None:
@@ -674,7 +675,7 @@ class _Planner:
         for number, r in parsed_rows:
             key = (r["phone"], r["role"], r["code"], r["post_kind"], r["ended_on"])
             if key in first:
-                self.plan.problem(sheet, number, "手机号", MSG_DUPLICATE, key="岗位", row=first[key])
+                self.plan.problem(sheet, number, "手机号", MSG_DUPLICATE, key="岗位", first=first[key])
                 continue
             first[key] = number
             node: NodeRef = r["node"]
@@ -830,7 +831,7 @@ class _Planner:
                                   allowed="、".join(sheets.HOUSEHOLD_STATUS_WORDS.values()))
             key = (code, address)
             if code and address and key in first:
-                self.plan.problem(sheet, number, "地址", MSG_DUPLICATE, key="微网格编码＋地址", row=first[key])
+                self.plan.problem(sheet, number, "地址", MSG_DUPLICATE, key="微网格编码＋地址", first=first[key])
                 continue
             first[key] = number
             if self.plan.problem_count == before:
