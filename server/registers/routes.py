@@ -128,10 +128,9 @@ class RegistersController(Controller):
         return render(request, "registers/import.html", recent=recent, error="")
 
     @post("/import", name="registers.upload", request_max_body_size=reader.MAX_BYTES + 64 * 1024)
-    async def upload(self, request: Request, db: AsyncSession, viewer: Viewer,
-                     data: dict[str, UploadFile | str] = Body(media_type=RequestEncodingType.MULTI_PART)) -> object:
+    async def upload(self, request: Request, db: AsyncSession, viewer: Viewer) -> object:
         _require_registers(viewer)
-        upload = data.get("file")
+        upload = (await request.form()).get("file")
         error = ""
         content = b""
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -296,6 +295,7 @@ class RegistersController(Controller):
             _post, errors = await edits.hand_over(db, viewer, node, form["post_kind"], person, request)
         if errors:
             await db.rollback()
+            node = await grid_queries.get_node_for(db, viewer, code)
             return await self._handover_page(request, db, viewer, node, errors=_translated(request, errors), form=form,
                                              status_code=422)
         await db.commit()
@@ -331,6 +331,7 @@ class RegistersController(Controller):
         household, errors = await edits.add_household(db, viewer, node, form, request)
         if errors:
             await db.rollback()
+            node = await grid_queries.get_node_for(db, viewer, code)
             return render(request, "registers/household_new.html", status_code=422, node=node,
                           errors=_translated(request, errors), form=form, **_labels())
         await db.commit()

@@ -63,6 +63,9 @@ def workbook(**sheets_rows: list[list]) -> bytes:
             ws.append(sheet.headers)
             for row in sheets_rows[sheet.kind]:
                 ws.append(row)
+                for cell in ws[ws.max_row]:
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        cell.data_type = "s"  # typed as text ('=...), not a formula
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
