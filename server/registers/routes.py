@@ -222,13 +222,14 @@ class RegistersController(Controller):
 
     async def _after(self, request: Request, db: AsyncSession, viewer: Viewer, node: GridNode, errors: dict,
                      form: dict) -> object:
+        node_id = sa.inspect(node).identity[0]  # read before the rollback expires the row
         if errors:
             await db.rollback()
-            node = (await db.execute(sa.select(GridNode).where(GridNode.id == node.id))).scalar_one()
+            node = await db.get(GridNode, node_id)
             return await self._node_page(request, db, viewer, node, errors=_translated(request, errors), form=form,
                                          status_code=422)
         await db.commit()
-        code = (await db.execute(sa.select(GridNode.code).where(GridNode.id == node.id))).scalar_one()
+        code = (await db.execute(sa.select(GridNode.code).where(GridNode.id == node_id))).scalar_one()
         return Redirect(path=f"/registers/grid/{code}", status_code=303)
 
     @post("/grid/{code:str}/children", name="registers.add_node")
@@ -352,13 +353,14 @@ class RegistersController(Controller):
         return await self._household_done(request, db, viewer, household, errors, form)
 
     async def _household_done(self, request, db, viewer, household, errors, form):
+        household_id = sa.inspect(household).identity[0]
         if errors:
             await db.rollback()
-            household = await db.get(Household, household.id)
+            household = await db.get(Household, household_id)
             return await self._household_page(request, db, viewer, household, errors=_translated(request, errors),
                                               form={**household.model_dump(), **form}, status_code=422)
         await db.commit()
-        return Redirect(path=f"/registers/households/{household.id}", status_code=303)
+        return Redirect(path=f"/registers/households/{household_id}", status_code=303)
 
     @post("/households/{household_id:int}/move", name="registers.move_household")
     async def move_household(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int,
