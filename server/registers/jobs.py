@@ -60,6 +60,8 @@ def progress_of(job: ImportJob) -> tuple[str, int, int]:
     live = LIVE.get(job.id)
     if live is not None:
         return live
+    if job.status == JobStatus.applying:
+        return ("applying", 0, job.progress_total)  # its progress lives in the process that writes
     return (job.status, job.progress_done, job.progress_total)
 
 
