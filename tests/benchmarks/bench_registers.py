@@ -120,13 +120,18 @@ async def _move(url: str) -> dict:
             )).all())
             biggest_path = max(counts, key=counts.get)
             community = (await db.execute(sa.select(GridNode).where(GridNode.path == biggest_path))).scalar_one()
-            second = GridNode(level=Level.street, code="BENCH2", name="第二街道", path="!BENCH2", depth=0)
+            code = "BENCH-" + str(int(time.time()))
+            second = GridNode(level=Level.street, code=code, name="第二街道", path="!" + code, depth=0)
             db.add(second)
             await db.flush()
             second.path = child_path("", second.id)
             await db.commit()
-            # The command line's authority (it owns the database), as a Viewer of both streets.
-            viewer = Viewer(0, "bench", (PostScope("admin", street.id, street.path), PostScope("admin", second.id, second.path)))
+            # A street administrator of both streets (the audit log names a real person).
+            from server.accounts.models import Post
+
+            admin_id = (await db.execute(sa.select(Post.person_id).where(Post.role == "admin").limit(1))).scalar_one()
+            viewer = Viewer(admin_id, "bench", (PostScope("admin", street.id, street.path),
+                                                PostScope("admin", second.id, second.path)))
             timings = []
             for target in (second.code, street.code):
                 community = await db.get(GridNode, community.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from contextlib import asynccontextmanager
 import secrets
 import uuid
 
@@ -22,24 +23,32 @@ from server.tree import child_path
 from tests.conftest import BACKEND, _admin_execute, _postgres_server_url
 
 
-@pytest.fixture
-async def empty_engine(tmp_path):
-    """A migrated database with nothing in it, on the backend under test."""
+@asynccontextmanager
+async def empty_database(tmp_path, label: str = "empty"):
+    """A migrated database with nothing in it, on the backend under test; dropped afterwards."""
     import asyncio
 
     if BACKEND == "postgresql":
         server_url = _postgres_server_url()
-        name = f"weiwang_empty_{os.getpid()}_{secrets.token_hex(3)}"
+        name = f"weiwang_{label}_{os.getpid()}_{secrets.token_hex(3)}"
         await _admin_execute(server_url, f'CREATE DATABASE "{name}"')
         url = server_url.rsplit("/", 1)[0] + "/" + name
     else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        url = f"sqlite+aiosqlite:///{tmp_path / (label + '.db')}"
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
-    yield engine
-    await engine.dispose()
-    if BACKEND == "postgresql":
-        await _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        if BACKEND == "postgresql":
+            await _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def empty_engine(tmp_path):
+    async with empty_database(tmp_path) as engine:
+        yield engine
 
 
 async def real_viewer(engine, person_id: int) -> Viewer:

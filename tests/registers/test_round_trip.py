@@ -1,6 +1,7 @@
 """Export → import into an empty database → the same stats and the same export; re-import changes nothing."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from server.accounts.models import AuditEntry, Person
@@ -34,7 +35,19 @@ async def _stats(engine) -> dict:
         return await tier_table(db, None)
 
 
-async def test_it_round_trips_the_demo_street_into_an_empty_database(engine, empty_engine, demo):
+@pytest.fixture
+async def demo_source(tmp_path):
+    """A demo street of its own (the shared one is changed by other tests: people without a phone...)."""
+    from server.grid.demo import load_demo
+    from tests.registers.conftest import empty_database
+
+    async with empty_database(tmp_path, "source") as engine:
+        await load_demo(engine, seed=2, scale=0.1, progress=False)
+        yield engine
+
+
+async def test_it_round_trips_the_demo_street_into_an_empty_database(demo_source, empty_engine):
+    engine = demo_source
     first = await _export(engine)
     plan = await _import(empty_engine, first)
     assert plan.ok, plan.problems[:5]
@@ -48,7 +61,8 @@ async def test_it_round_trips_the_demo_street_into_an_empty_database(engine, emp
     assert again.counts["住户"].unchanged == plan.counts["住户"].added
 
 
-async def test_a_dry_run_writes_nothing(engine, empty_engine, demo):
+async def test_a_dry_run_writes_nothing(demo_source, empty_engine):
+    engine = demo_source
     content = await _export(engine)
     plan = await _import(empty_engine, content, dry_run=True)
     assert plan.ok and plan.changes > 0
@@ -57,7 +71,8 @@ async def test_a_dry_run_writes_nothing(engine, empty_engine, demo):
             assert (await db.execute(sa.select(sa.func.count()).select_from(model))).scalar_one() == 0
 
 
-async def test_the_import_is_audited_with_the_files_sha256_and_counts(engine, empty_engine, demo):
+async def test_the_import_is_audited_with_the_files_sha256_and_counts(demo_source, empty_engine):
+    engine = demo_source
     content = await _export(engine)
     await _import(empty_engine, content)
     async with make_sessionmaker(empty_engine)() as db:
