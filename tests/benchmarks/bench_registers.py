@@ -133,14 +133,15 @@ async def _move(url: str) -> dict:
             viewer = Viewer(admin_id, "bench", (PostScope("admin", street.id, street.path),
                                                 PostScope("admin", second.id, second.path)))
             timings = []
-            for target in (second.code, street.code):
-                community = await db.get(GridNode, community.id)
+            community_id, community_code, targets = community.id, community.code, (second.code, street.code)
+            for target in targets:
+                community = await db.get(GridNode, community_id)
                 started = time.perf_counter()
                 errors = await edits.move_node(db, viewer, community, target)
                 await db.commit()
                 timings.append(round(time.perf_counter() - started, 3))
                 assert errors == {}, errors
-        return {"community": community.code, "households": counts[biggest_path], "seconds_there": timings[0],
+        return {"community": community_code, "households": counts[biggest_path], "seconds_there": timings[0],
                 "seconds_back": timings[1]}
     finally:
         await engine.dispose()
