@@ -135,7 +135,8 @@ async def _move(url: str) -> dict:
             timings = []
             community_id, community_code, targets = community.id, community.code, (second.code, street.code)
             for target in targets:
-                community = await db.get(GridNode, community_id)
+                community = (await db.execute(sa.select(GridNode).where(GridNode.id == community_id)
+                                              .execution_options(populate_existing=True))).scalar_one()
                 started = time.perf_counter()
                 errors = await edits.move_node(db, viewer, community, target)
                 await db.commit()
