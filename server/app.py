@@ -1,6 +1,7 @@
 """create_app(): every controller listed once, middleware, plugins."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
@@ -15,6 +16,7 @@ from litestar.router import Router
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
 from server.accounts.auth import SessionAuthMiddleware, provide_viewer, signed_in
@@ -72,9 +74,26 @@ OFFLINE_PAGES = [
     *patrol_routes.OFFLINE_PAGES,  # the checklists of the compounds a person patrols
 ]
 
+def shared_stores(settings: Settings) -> tuple[StoreRegistry | None, Callable[[], Awaitable[None]]]:
+    """Litestar stores (rate limits...) on Redis when WEIWANG_REDIS_URL is set, so several app
+    processes count together; else the default: memory, per process. Returns the registry
+    (None for the default) and how to close it."""
+    if not settings.redis_url:
+        async def nothing() -> None:
+            return None
+        return None, nothing
+    from redis.asyncio import Redis
+    from litestar.stores.redis import RedisStore
+
+    client = Redis.from_url(settings.redis_url)
+    root = RedisStore(client, namespace="weiwang", handle_client_shutdown=False)
+    return StoreRegistry(default_factory=root.with_namespace), client.aclose
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     registry.install(SYNC_TYPES)
+    stores, close_stores = shared_stores(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -85,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await engine.dispose()
+            await close_stores()
 
     template_config = TemplateConfig(
         directory=TEMPLATES_DIR,
@@ -122,5 +142,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             openapi_router=Router(path="/schema", route_handlers=[], guards=[signed_in], include_in_schema=False),
         ),
         state=State({"settings": settings, "offline_pages": OFFLINE_PAGES}),
+        stores=stores,
         debug=False,
     )

@@ -1,4 +1,4 @@
-"""The `weiwang` command: serve | migrate | demo | stats | invite | registers | up.
+"""The `weiwang` command: serve | migrate | demo | stats | invite | registers | backup | restore | up.
 
 The command line owns the database engines: each command opens one, hands a session
 or the engine to the area's async function, and disposes of it (areas never make
@@ -249,6 +249,43 @@ def registers_import(path: str, dry_run: bool, as_json: bool) -> None:
             click.echo("检查通过，未写入 (dry run: nothing was written).")
     if summary["problem_count"]:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def backup(file: str) -> None:
+    """Write the whole database (photos included) to FILE, while the app keeps serving."""
+    from pathlib import Path
+
+    from server.backup import BackupError
+    from server.backup import backup as write_backup
+
+    settings = _settings()
+    try:
+        outcome = write_backup(settings.database_url, Path(file))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{outcome.kind} backup written to {outcome.path} ({outcome.size / 1e6:.1f} MB)")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def restore(file: str) -> None:
+    """Load a backup FILE into an empty database (WEIWANG_DATABASE_URL), then bring its schema up to date."""
+    from pathlib import Path
+
+    from server.backup import BackupError
+    from server.backup import restore as load_backup
+    from server.migrate import upgrade
+
+    settings = _settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        outcome = load_backup(settings.database_url, Path(file))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    upgrade(settings.database_url)  # a backup from an older version catches up
+    click.echo(f"{outcome.kind} backup {file} restored")
 
 
 @main.command()

@@ -31,6 +31,9 @@ class Settings:
     var_dir: Path
     session_days: int = 30
     invite_hours: int = 72
+    # Shared state of several app processes (rate limits, anything kept between requests):
+    # Redis when set, else each process keeps its own in memory (one process: the default).
+    redis_url: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,8 +103,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ConfigError(f"WEIWANG_BASE_URL must be an http(s) URL like http://localhost:8000, got {base_url!r}")
 
+    redis_url = env.get("WEIWANG_REDIS_URL") or None
+    if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"WEIWANG_REDIS_URL must be a redis://host:port/db URL, got {redis_url!r}")
+
     return Settings(
         database_url=database_url,
+        redis_url=redis_url,
         secret_key=_secret_key(env, var_dir),
         base_url=base_url,
         var_dir=var_dir,

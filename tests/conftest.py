@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,20 +43,29 @@ async def _admin_execute(server_url: str, statement: str) -> None:
     await engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+@contextmanager
+def scratch_database(tmp_path_factory, name: str):
+    """An empty, migrated database of the backend under test: a file on SQLite, a private
+    database on the PostgreSQL server (dropped afterwards). Yields its URL."""
     if BACKEND == "postgresql":
         server_url = _postgres_server_url()
-        name = f"weiwang_test_{os.getpid()}_{secrets.token_hex(3)}"
-        asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}"'))
-        url = server_url.rsplit("/", 1)[0] + "/" + name
+        db_name = f"weiwang_{name}_{os.getpid()}_{secrets.token_hex(3)}"
+        asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{db_name}"'))
+        url = server_url.rsplit("/", 1)[0] + "/" + db_name
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / 'test.db'}"
         upgrade(url)
         yield url
-        asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        path = tmp_path_factory.mktemp("db") / "test.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        upgrade(url)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    with scratch_database(tmp_path_factory, "test") as url:
         yield url
 
 

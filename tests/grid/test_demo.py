@@ -12,23 +12,21 @@ from server.db import make_engine
 from server.grid.demo import DemoAlreadyLoaded, build_street, load_demo_into
 from server.grid.models import GridNode, Household, Level
 from server.grid.stats import ARTICLE_FIGURES, tier_table
-from server.migrate import upgrade
+from tests.conftest import scratch_database
 
 
-def _migrated_url(tmp_path_factory, name: str) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / 'demo.db'}"
-    upgrade(url)  # runs its own asyncio.run: only from plain sync code
-    return url
-
-
+# Databases of the backend under test (SQLite, or a private database on PostgreSQL): the
+# article's figures must come out of both. Plain sync fixtures: migrating runs asyncio.run.
 @pytest.fixture(scope="module")
 def full_url(tmp_path_factory) -> str:
-    return _migrated_url(tmp_path_factory, "demo_full")
+    with scratch_database(tmp_path_factory, "demo_full") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def small_url(tmp_path_factory) -> str:
-    return _migrated_url(tmp_path_factory, "demo_small")
+    with scratch_database(tmp_path_factory, "demo_small") as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -3,6 +3,7 @@ import re
 
 import sqlalchemy as sa
 
+from server.accounts.models import Post
 from server.grid.models import GridNode, Household, Level
 
 HX = {"HX-Request": "true"}
@@ -100,11 +101,36 @@ async def test_it_searches_households_by_name_within_scope_with_and_without_htmx
     assert "list-item" not in wild.text
 
 
-async def test_it_shows_the_tier_table_beside_the_article_for_the_street(signed_in_as, people):
+async def test_it_shows_the_tier_table_beside_the_article_for_the_street(signed_in_as, people, db):
     client = await signed_in_as(people.admin)
     response = await client.get("/grid/JY/overview")
     assert response.status_code == 200
-    assert "1606" in response.text and "54707" in response.text  # the article column
+    rows = re.findall(r'<tr class="(?:tier|sub)"><th>[^<]*</th><td class="num">(\d+)</td>(?:<td class="num">(\d+)\*?</td>)?',
+                      response.text)
+    here = [int(h) for h, _ in rows]
+    article = [int(a) for _, a in rows]
+    # The article's column is the article's, whatever the database holds.
+    assert article == [1, 15, 116, 95, 34, 1606, 162, 30, 57, 5, 1186, 166, 54707, 1352]
+
+    # The database column is counted from the rows themselves (demo at scale 0.1), here independently.
+    async def count(stmt) -> int:
+        return (await db.execute(stmt)).scalar_one()
+
+    def nodes(level, kind=None):
+        stmt = sa.select(sa.func.count()).select_from(GridNode).where(GridNode.level == level)
+        return stmt.where(GridNode.kind == kind) if kind else stmt
+
+    expected = [await count(nodes(level)) for level in ("street", "community", "compound")]
+    expected += [await count(nodes("compound", kind)) for kind in ("residential", "rural")]
+    expected += [await count(nodes("microgrid"))]
+    expected += [await count(nodes("microgrid", kind))
+                 for kind in ("business", "scenic", "institution", "enterprise", "residential", "rural")]
+    expected += [await count(sa.select(sa.func.count()).select_from(Household))]
+    expected += [await count(sa.select(sa.func.count(sa.distinct(Post.person_id)))
+                             .where(Post.role == "leader", Post.post_kind == "A"))]
+    assert here == expected
+    assert min(here) > 0
+
     community = await client.get(f"/grid/{people.community.code}/overview")
     assert community.status_code == 200
     assert "54707" not in community.text

@@ -82,9 +82,18 @@ async def test_it_lists_ordinary_problems_by_company_for_joint_handling(db, peop
     agenda = await queries.agenda(db, secretary, people.community, today_in_china().strftime("%Y-%m"))
     assert issue.id in {i.issue.id for i in agenda.handling[company_of_staff.name]}
     # A leader sees the agenda of their community, but only their own part of it.
+    next_door, _ = await service.report_issue(db, secretary, node=people.neighbour_microgrid, category=fresh_category.id,
+                                              description="隔壁小区的问题")
+    await service.record_event(db, secretary, next_door.id, "assign", {"company_id": company_of_staff.id, "deadline": in_days(10)})
+    mine, _ = await service.report_issue(db, secretary, node=people.microgrid, category=fresh_category.id,
+                                         description="本网格的问题")
+    await service.record_event(db, secretary, mine.id, "assign", {"company_id": company_of_staff.id, "deadline": in_days(10)})
+    await db.commit()
     leader = await as_viewer(people.leader)
     theirs = await queries.agenda(db, leader, people.community, today_in_china().strftime("%Y-%m"))
-    assert all(i.issue.node_path.startswith(tuple(leader.grid_paths)) for i in theirs.items("handling") + theirs.analysis)
+    listed = [i.issue for i in theirs.items("handling") + theirs.analysis]
+    assert mine.id in {i.id for i in listed} and next_door.id not in {i.id for i in listed}
+    assert all(i.node_path.startswith(tuple(leader.grid_paths)) for i in listed)
 
 
 async def test_it_records_a_meeting_whose_decisions_become_events(db, people, as_viewer, signed_in_as, csrf_headers,

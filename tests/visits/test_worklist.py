@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from server.grid.models import Household
 from tests.sync.helpers import CST, households_of, post_sync, visit
 
 
@@ -14,7 +15,9 @@ async def test_it_lists_the_leaders_households_unvisited_first(db, people, signe
     for h in households:
         assert f'data-household-id="{h.id}"' in html
     # Every household visited this month comes after every unvisited one.
-    for microgrid_list in html.split('<ul class="list worklist"')[1:]:
+    lists = html.split('<ul class="list worklist"')[1:]
+    assert lists
+    for microgrid_list in lists:
         rows = microgrid_list.split("</ul>")[0].split('<li class="worklist-row"')[1:]
         done = ["visit-done" in row.split("</li>")[0] for row in rows]
         assert done == sorted(done)
@@ -33,15 +36,24 @@ async def test_it_shows_the_last_visit_date(db, people, signed_in_as):
 
 
 async def test_it_puts_elderly_living_alone_first_among_the_unvisited(db, people, signed_in_as):
-    client = await signed_in_as(people.leader)
-    households = await households_of(db, people.microgrid)
-    html = (await client.get("/worklist")).text
-    alone = [h for h in households if "elderly_alone" in h.care_tags]
-    others = [h for h in households if not h.care_tags]
-    if alone and others:
-        first_alone = min(html.index(f'data-household-id="{h.id}"') for h in alone)
-        unvisited_plain = [html.index(f'data-household-id="{h.id}"') for h in others]
-        assert first_alone < max(unvisited_plain)
+    """Two unvisited households made for the test: the plain one's address sorts first, so only
+    the care order can put the elderly one ahead."""
+    plain = Household(microgrid_id=people.microgrid.id, grid_path=people.microgrid.path, address="0栋0单元001",
+                      head_name="排序甲", care_tags=[])
+    alone = Household(microgrid_id=people.microgrid.id, grid_path=people.microgrid.path, address="99栋9单元999",
+                      head_name="排序乙", care_tags=["elderly_alone"])
+    db.add_all([plain, alone])
+    await db.commit()
+    try:
+        client = await signed_in_as(people.leader)
+        html = (await client.get("/worklist")).text
+        at_alone = html.index(f'data-household-id="{alone.id}"')
+        at_plain = html.index(f'data-household-id="{plain.id}"')
+        assert at_alone < at_plain
+    finally:
+        await db.delete(plain)
+        await db.delete(alone)
+        await db.commit()
 
 
 async def test_it_sends_a_leader_home_to_the_worklist(people, signed_in_as):
@@ -53,6 +65,7 @@ async def test_it_sends_a_leader_home_to_the_worklist(people, signed_in_as):
 async def test_it_does_not_list_another_leaders_households(db, people, signed_in_as):
     client = await signed_in_as(people.leader)
     theirs = await households_of(db, people.neighbour_microgrid)
+    assert theirs
     html = (await client.get("/worklist")).text
     assert all(f'data-household-id="{h.id}"' not in html for h in theirs)
 
