@@ -94,25 +94,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('post', schema=None) as batch_op:
-        batch_op.drop_column('ended_on')
-        batch_op.drop_column('started_on')
-
-    with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.drop_column('political_status')
-        batch_op.drop_column('birth_year')
-        batch_op.drop_column('gender')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35, PostgreSQL): batch mode would copy
+    # person, post, household and grid_node into new tables and drop the old ones, which the
+    # rows pointing at them forbid. None of these columns is in a key or an index.
+    for table, columns in (("post", ("ended_on", "started_on")),
+                           ("person", ("political_status", "birth_year", "gender")),
+                           ("household", ("left_on", "status")),
+                           ("grid_node", ("retired_at",))):
+        for column in columns:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.drop_constraint('fk_invite_post_id', type_='foreignkey')
         batch_op.drop_column('post_id')
-
-    with op.batch_alter_table('household', schema=None) as batch_op:
-        batch_op.drop_column('left_on')
-        batch_op.drop_column('status')
-
-    with op.batch_alter_table('grid_node', schema=None) as batch_op:
-        batch_op.drop_column('retired_at')
 
     with op.batch_alter_table('household_change', schema=None) as batch_op:
         batch_op.drop_index('ix_household_change_status_path')
