@@ -31,6 +31,8 @@ from server.issues.routes import ISSUE_HANDLERS
 from server.patrols import records as patrol_records
 from server.patrols import routes as patrol_routes
 from server.patrols.routes import PATROL_HANDLERS
+from server.registers import changes as register_changes
+from server.registers.routes import REGISTERS_HANDLERS
 from server.sync import registry
 from server.sync.pwa import PWA_HANDLERS
 from server.sync.routes import PhotoController, SyncController
@@ -55,6 +57,7 @@ ROUTE_HANDLERS = [
     *PATROL_HANDLERS,
     *ISSUE_HANDLERS,
     *PUBLIC_HANDLERS,
+    *REGISTERS_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).
@@ -62,6 +65,7 @@ SYNC_TYPES = [
     *visit_records.SYNC_TYPES,  # visit, errand, mediation, hazard_check
     *issue_records.SYNC_TYPES,  # issue, issue_event
     *patrol_records.SYNC_TYPES,  # patrol
+    *register_changes.SYNC_TYPES,  # household_change
 ]
 
 # Who keeps which pages on the phone (GET /api/offline-pages, server/sync/pwa.py).

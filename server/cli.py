@@ -1,4 +1,4 @@
-"""The `weiwang` command: serve | migrate | demo | stats | invite | backup | restore | up.
+"""The `weiwang` command: serve | migrate | demo | stats | invite | registers | backup | restore | up.
 
 The command line owns the database engines: each command opens one, hands a session
 or the engine to the area's async function, and disposes of it (areas never make
@@ -168,6 +168,87 @@ def invite(name: str, role: str, grid: str | None, post_kind: str | None, phone:
 
         segno.make(url, error="m").terminal(compact=True)
     click.echo(f"(works once, expires in {settings.invite_hours} h)", err=True)
+
+
+@main.group()
+def registers() -> None:
+    """The street's registers as Excel: export, import (dry run first), template."""
+
+
+@registers.command("export")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+@click.option("--grid", default=None, help="Grid code of the subtree (default: everything).")
+def registers_export(out: str, grid: str | None) -> None:
+    """Write the registers (网格, 住户, 人员, 岗位, 物业公司) to OUT.xlsx."""
+    from pathlib import Path
+
+    from server.registers.commands import CommandProblem, export_command
+
+    try:
+        counts = _with_session(_settings(), lambda db: export_command(db, Path(out), grid))
+    except CommandProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{out}: " + ", ".join(f"{sheet} {n}" for sheet, n in counts.items()))
+
+
+@registers.command("template")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+def registers_template(out: str) -> None:
+    """Write the empty template (headers, an example row, notes) to OUT.xlsx."""
+    from pathlib import Path
+
+    from server.registers.exporter import template_workbook
+
+    Path(out).write_bytes(template_workbook())
+    click.echo(out)
+
+
+@registers.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check only: show what would change and every problem, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def registers_import(path: str, dry_run: bool, as_json: bool) -> None:
+    """Import IN.xlsx (or one sheet as .csv, UTF-8 or GBK): all of it in one transaction, or nothing."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from server.registers.commands import import_command
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if as_json:
+            return
+        bar = bars.get(phase)
+        if bar is None:
+            label = {"read": "读取 reading", "check": "检查 checking", "apply": "写入 writing"}[phase]
+            bar = bars[phase] = tqdm(total=total or None, desc=label, unit="行", leave=True)
+        if total and bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    summary = _with_session(_settings(), lambda db: import_command(db, Path(path), dry_run=dry_run, progress=progress))
+    for bar in bars.values():
+        bar.close()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        for sheet, c in summary["counts"].items():
+            click.echo(f"{sheet}: 新增 {c['added']} · 修改 {c['changed']} · 撤销/结束 {c['retired']} · 不变 {c['unchanged']}")
+        for problem in summary["problems"]:
+            click.echo(f"  ✗ {problem['message'] if not problem['sheet'] else problem['message']}")
+        if summary["problem_count"] > len(summary["problems"]):
+            click.echo(f"  …还有 {summary['problem_count'] - len(summary['problems'])} 个问题")
+        if summary["applied"]:
+            click.echo("已导入 (imported, one transaction).")
+        elif summary["problem_count"]:
+            click.echo(f"有 {summary['problem_count']} 个问题，未写入任何内容 (nothing was written).")
+        else:
+            click.echo("检查通过，未写入 (dry run: nothing was written).")
+    if summary["problem_count"]:
+        sys.exit(1)
 
 
 @main.command()

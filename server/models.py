@@ -5,3 +5,4 @@ from server.sync.models import Photo, SyncReceipt  # noqa: F401
 from server.visits.models import Visit, WorkLogEntry  # noqa: F401
 from server.issues.models import Issue, IssueCategory, IssueEvent, IssueMeeting  # noqa: F401
 from server.patrols.models import Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion  # noqa: F401
+from server.registers.models import HouseholdChange, ImportJob  # noqa: F401

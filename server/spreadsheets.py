@@ -11,26 +11,50 @@ carriage return), and is shown exactly as typed; numbers and dates stay numbers 
     sheet.ws.column_dimensions["A"].width = 12   # styling goes to the openpyxl sheet
     body = book.save()
 
-Only this module imports openpyxl's Workbook (tests/test_spreadsheets.py checks), so a
-new export cannot write a cell another way.
+A risky string (starting with = + - @, a tab or a carriage return) also gets Excel's quote
+prefix (the leading apostrophe), so it stays text when someone edits the cell in Excel or WPS.
+A hand-built write-only row uses `text_cell(ws, value)` for the same.
+
+Only this module imports openpyxl's Workbook and cells (tests/test_spreadsheets.py checks),
+so a new export cannot write a cell another way; reading a workbook (load_workbook) is free.
 """
 from __future__ import annotations
 
 import io
 from typing import Any, Iterable
 
-from openpyxl import Workbook
+from openpyxl import Workbook  # noqa: F401 (re-exported: the registers' exporter builds its sheets)
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill  # noqa: F401 (re-exported for the exports' styles)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOLD = Font(bold=True)
+RISKY_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_risky(value: str) -> bool:
+    return value.startswith(RISKY_START)
 
 
 def _as_text(cell) -> None:
     if isinstance(cell.value, str):
         # Set after the value: openpyxl guesses "f" (formula) for a leading "=".
         cell.data_type = "s"
+        if is_risky(cell.value):
+            cell.quotePrefix = True
+
+
+def text_cell(ws, value: Any) -> Any:
+    """`value` for a hand-built write-only row: plain text as it is (openpyxl keeps it text), a
+    risky one as a quoted text cell; None stays empty. (Cheaper than a cell each, for 55,000 rows.)"""
+    if value is None:
+        return None
+    text = str(value)
+    if not is_risky(text):
+        return text
+    cell = WriteOnlyCell(ws, value=text)
+    _as_text(cell)
+    return cell
 
 
 class Sheet:

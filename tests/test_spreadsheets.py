@@ -110,8 +110,16 @@ def test_it_writes_checklist_titles_as_text_in_the_patrol_history():
 
 
 def test_it_makes_workbooks_in_one_place():
-    """Only server/spreadsheets.py touches openpyxl: a new export cannot write a cell another way."""
+    """Only server/spreadsheets.py makes openpyxl workbooks and cells: a new export cannot write a
+    cell another way (reading a workbook with load_workbook is free)."""
     server = Path(__file__).resolve().parents[1] / "server"
-    users = sorted(str(p.relative_to(server)) for p in server.rglob("*.py")
-                   if re.search(r"^\s*(from|import) openpyxl", p.read_text(encoding="utf-8"), re.M))
+    writers = re.compile(r"^\s*(import openpyxl|from openpyxl(\.\w+)* import .*\b(Workbook|WriteOnlyCell|Cell)\b)", re.M)
+    users = sorted(str(p.relative_to(server)) for p in server.rglob("*.py") if writers.search(p.read_text(encoding="utf-8")))
     assert users == ["spreadsheets.py"]
+
+
+def test_it_sets_the_quote_prefix_on_risky_text():
+    book = Book()
+    book.sheet("测试").append(["=1+1", "plain"])
+    cells = openpyxl.load_workbook(io.BytesIO(book.save())).active[1]
+    assert [(c.value, c.data_type, bool(c.quotePrefix)) for c in cells] == [("=1+1", "s", True), ("plain", "s", False)]

@@ -1,8 +1,9 @@
 """One-time invites: the only way a phone gets enrolled.
 
 The URL carries a random token; the table keeps its sha256, so a copy of the database
-cannot enrol anyone. An invite names a person, a role and a grid node; redeeming it
-enrols one device and gives the person that post if they do not hold it yet.
+cannot enrol anyone. An invite names a person and one post: an existing post of theirs
+(`post_id`), or a role on a grid node that becomes their post when the invite is used.
+Redeeming it enrols one device. Ending the post voids its unused invites.
 """
 from __future__ import annotations
 
@@ -15,17 +16,14 @@ import segno
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.models import Device, Invite, Person, Post, Role
-from server.clock import utcnow
+from server.accounts.models import Device, Invite, Person, Post, Role, current_post
+from server.accounts.scope import APPOINTABLE_BY
+from server.clock import today_in_china, utcnow
 from server.grid.models import GridNode, Level
 from server.i18n import N_
 
-# Who may invite whom: the street invites anyone; community staff appoint the people
-# who work under them, never their own peers or the street.
-INVITABLE_BY = {
-    Role.admin: frozenset(Role),
-    Role.community: frozenset({Role.compound, Role.leader, Role.property}),
-}
+# Who may invite whom: the same table as who may appoint whom (server/accounts/scope.py).
+INVITABLE_BY = APPOINTABLE_BY
 ROLE_TITLES = {
     Role.admin: "街道管理员",
     Role.community: "社区工作人员",
@@ -80,11 +78,16 @@ def role_level_problem(role: str, node: GridNode) -> str | None:
 
 async def create_invite(db: AsyncSession, *, person: Person, role: str, node: GridNode, post_kind: str | None,
                         created_by: int | None, hours: int) -> tuple[Invite, str]:
-    """Add an invite and return it with the token (shown once, never stored)."""
+    """Add an invite and return it with the token (shown once, never stored).
+
+    When the person already holds this post, the invite names it (`post_id`).
+    """
     token = secrets.token_urlsafe(24)
     now = utcnow()
+    post_kind = post_kind if role == Role.leader else None
+    held = await _current_post_like(db, person.id, node.id, role, post_kind)
     invite = Invite(token_hash=hash_token(token), person_id=person.id, role=role, node_id=node.id,
-                    post_kind=post_kind if role == Role.leader else None, created_by=created_by,
+                    post_kind=post_kind, post_id=held.id if held else None, created_by=created_by,
                     created_at=now, expires_at=now + timedelta(hours=hours))
     db.add(invite)
     await db.flush()
@@ -100,6 +103,10 @@ async def find_invite(db: AsyncSession, token: str) -> Invite:
         raise InviteProblem("unknown", N_("This invitation link is not valid. Check that it was copied whole, or ask for a new one."))
     if invite.used_at is not None:
         raise InviteProblem("used", N_("This invitation link has already been used. Each link works once: ask your administrator for a new one."), invite)
+    if invite.post_id is not None:
+        post = await db.get(Post, invite.post_id)
+        if post is None or not post.is_current:
+            raise InviteProblem("ended", MSG_POST_ENDED, invite)
     expires = invite.expires_at if invite.expires_at.tzinfo else invite.expires_at.replace(tzinfo=timezone.utc)
     if expires <= utcnow():
         raise InviteProblem("expired", N_("This invitation link has expired. Ask your administrator for a new one."), invite)
@@ -119,18 +126,50 @@ async def redeem_invite(db: AsyncSession, invite: Invite) -> None:
     await ensure_post(db, invite)
 
 
+async def _current_post_like(db: AsyncSession, person_id: int, node_id: int, role: str,
+                             post_kind: str | None) -> Post | None:
+    query = sa.select(Post).where(Post.person_id == person_id, Post.node_id == node_id, Post.role == role,
+                                  current_post())
+    if role == Role.leader and post_kind:
+        query = query.where(Post.post_kind == post_kind)
+    return (await db.execute(query.order_by(Post.id))).scalars().first()
+
+
+MSG_POST_ENDED = N_("The post this invitation was for has ended. Ask your administrator for a new invitation.")
+
+
 async def ensure_post(db: AsyncSession, invite: Invite) -> Post:
-    existing = (await db.execute(
-        sa.select(Post).where(Post.person_id == invite.person_id, Post.node_id == invite.node_id, Post.role == invite.role)
-    )).scalars().first()
+    """The post the invite grants: the named one (still held), else the matching one, else a new one."""
+    if invite.post_id is not None:
+        post = await db.get(Post, invite.post_id)
+        if post is None or not post.is_current:
+            raise InviteProblem("ended", MSG_POST_ENDED, invite)
+        return post
+    existing = await _current_post_like(db, invite.person_id, invite.node_id, invite.role, invite.post_kind)
     if existing:
         return existing
     node = await db.get(GridNode, invite.node_id)
+    if node is None or node.retired_at is not None:
+        raise InviteProblem("ended", MSG_POST_ENDED, invite)
     post = Post(person_id=invite.person_id, node_id=node.id, node_path=node.path, role=invite.role,
                 post_kind=invite.post_kind, title=ROLE_TITLES.get(Role(invite.role), ""),
-                company_id=node.property_company_id if invite.role == Role.property else None)
+                company_id=node.property_company_id if invite.role == Role.property else None,
+                started_on=today_in_china())
     db.add(post)
     return post
+
+
+async def void_invites_for_post(db: AsyncSession, post: Post) -> None:
+    """An ended post's unused invitations stop working (one that named it, or one that would re-create it)."""
+    await db.execute(
+        sa.update(Invite)
+        .where(Invite.used_at.is_(None), Invite.expires_at > utcnow(),
+               sa.or_(Invite.post_id == post.id,
+                      sa.and_(Invite.person_id == post.person_id, Invite.node_id == post.node_id,
+                              Invite.role == post.role)))
+        .values(expires_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass
@@ -160,7 +199,7 @@ async def admin_with_device_exists(db: AsyncSession) -> bool:
         sa.select(Device.id)
         .join(Post, Post.person_id == Device.person_id)
         .join(Person, Person.id == Device.person_id)
-        .where(Post.role == Role.admin, Device.revoked_at.is_(None), Person.active.is_(True))
+        .where(Post.role == Role.admin, current_post(), Device.revoked_at.is_(None), Person.active.is_(True))
         .limit(1)
     )).first()
     return row is not None
@@ -169,7 +208,7 @@ async def admin_with_device_exists(db: AsyncSession) -> bool:
 async def _street_admin(db: AsyncSession, street: GridNode) -> Person:
     person = (await db.execute(
         sa.select(Person).join(Post, Post.person_id == Person.id)
-        .where(Post.role == Role.admin, Post.node_id == street.id, Person.active.is_(True))
+        .where(Post.role == Role.admin, Post.node_id == street.id, current_post(), Person.active.is_(True))
         .order_by(Person.id)
     )).scalars().first()
     if person is None:
@@ -260,7 +299,7 @@ async def demo_invites(db: AsyncSession, settings) -> list[tuple[str, str]]:
     async def first_post(*conditions):
         return (await db.execute(
             sa.select(Post, Person, GridNode).join(Person, Person.id == Post.person_id)
-            .join(GridNode, GridNode.id == Post.node_id).where(*conditions)
+            .join(GridNode, GridNode.id == Post.node_id).where(current_post(), *conditions)
             .order_by(GridNode.path, Post.id)
         )).first()
 
@@ -274,7 +313,7 @@ async def demo_invites(db: AsyncSession, settings) -> list[tuple[str, str]]:
     leaders = (await db.execute(
         sa.select(Post, Person, GridNode).join(Person, Person.id == Post.person_id)
         .join(GridNode, GridNode.id == Post.node_id)
-        .where(Post.role == Role.leader, Post.post_kind == "A", GridNode.kind == "residential")
+        .where(Post.role == Role.leader, Post.post_kind == "A", current_post(), GridNode.kind == "residential")
         .order_by(GridNode.path).limit(50)
     )).all()
     for first, second in zip(leaders, leaders[1:]):

@@ -6,7 +6,7 @@ browser-held key + PIN) is enrolled through a one-time invite.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Optional
 
@@ -30,17 +30,45 @@ class PostKind(StrEnum):
     backup = "B"  # B岗
 
 
+class Gender(StrEnum):
+    male = "male"
+    female = "female"
+
+
+class PoliticalStatus(StrEnum):
+    """政治面貌, as the staff basic-information table (村社区微网格人员基本情况表) records it."""
+
+    party_member = "party_member"  # 中共党员
+    probationary_member = "probationary_member"  # 中共预备党员
+    league_member = "league_member"  # 共青团员
+    democratic_party = "democratic_party"  # 民主党派
+    independent = "independent"  # 无党派人士
+    masses = "masses"  # 群众
+
+
 class Person(SQLModel, table=True):
+    """A person who works on the grid. Never an ID-card number (身份证号): we do not store one."""
+
     __tablename__ = "person"
 
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(max_length=40)
     phone: str = Field(default="", max_length=20, index=True)
     active: bool = True
+    # The staff basic-information fields; all optional.
+    gender: str = Field(default="", max_length=8)
+    birth_year: Optional[int] = None
+    political_status: str = Field(default="", max_length=24)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
 class Post(SQLModel, table=True):
+    """A role on one grid node, from `started_on` until `ended_on`.
+
+    An ended post stays as history (who led this micro-grid last year); it gives no scope.
+    Every query that asks who holds a post *now* filters with `current_post()`.
+    """
+
     __tablename__ = "post"
     __table_args__ = (
         sa.Index("ix_post_node_role", "node_id", "role"),
@@ -56,6 +84,21 @@ class Post(SQLModel, table=True):
     post_kind: Optional[str] = Field(default=None, max_length=1)  # A / B for leaders
     title: str = Field(default="", max_length=40)  # e.g. 社区党委书记, 网格员
     company_id: Optional[int] = Field(default=None, foreign_key="property_company.id")
+    started_on: Optional[date] = None
+    ended_on: Optional[date] = None
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_on is None
+
+
+def current_post(table=None) -> sa.ColumnElement[bool]:
+    """The one clause for "a post held now": every query picking a post holder uses it.
+
+    `table` is Post.__table__ (or an alias) for Core queries; default the ORM class.
+    """
+    column = Post.ended_on if table is None else table.c.ended_on
+    return column.is_(None)
 
 
 class Device(SQLModel, table=True):
@@ -106,6 +149,8 @@ class Invite(SQLModel, table=True):
     role: str = Field(max_length=16)
     node_id: int = Field(foreign_key="grid_node.id")
     post_kind: Optional[str] = Field(default=None, max_length=1)
+    # The one post this invite grants a device for (None: a new post, made when it is used).
+    post_id: Optional[int] = Field(default=None, foreign_key="post.id")
     created_by: Optional[int] = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -23,8 +23,9 @@ from server import csrf
 from server.accounts import credentials as cred
 from server.accounts import invites
 from server.accounts.audit import record
+from server.accounts.authority import covers_person, require_covers_person
 from server.accounts.auth import ENDED_COOKIE, signed_in
-from server.accounts.models import AuditEntry, Device, Invite, Person, Post, Role, WebSession
+from server.accounts.models import AuditEntry, Device, Invite, Person, Post, Role, WebSession, current_post
 from server.accounts.scope import Viewer
 from server.accounts.sessions import COOKIE_NAME, end_session, hash_token, revoke_device_sessions, start_session
 from server.clock import CHINA, utcnow
@@ -444,7 +445,7 @@ class AdminController(Controller):
         rows = (await db.execute(
             sa.select(Person, Post, GridNode).join(Post, Post.person_id == Person.id)
             .join(GridNode, GridNode.id == Post.node_id)
-            .where(viewer.subtree_clause(Post.node_path)).order_by(GridNode.path, Person.id)
+            .where(viewer.subtree_clause(Post.node_path), current_post()).order_by(GridNode.path, Person.id)
         )).all()
         book = Book()
         sheet = book.sheet(t(request, "People"))
@@ -465,9 +466,14 @@ class AdminController(Controller):
         person = await get_person_for(db, viewer, person_id)
         pending = (await db.execute(sa.select(sa.func.count()).select_from(Invite).where(
             Invite.person_id == person.id, Invite.used_at.is_(None), Invite.expires_at > utcnow()))).scalar_one()
-        return render(request, "accounts/person.html", person=person, posts=await _posts_with_nodes(db, person.id),
+        posts = await _posts_with_nodes(db, person.id)
+        covered = await covers_person(db, viewer, person.id)
+        # A new phone for a post: only the posts this viewer may appoint, and only when they
+        # cover every post the person holds (authority follows the post).
+        invitable_posts = [(p, n) for p, n in posts if covered and p.is_current and viewer.may_appoint(p.role, n.path)]
+        return render(request, "accounts/person.html", person=person, posts=posts,
                       devices=await _devices_of(db, person.id), pending=pending, role_labels=ROLE_LABELS,
-                      invitable=_invitable_roles(viewer))
+                      invitable_posts=invitable_posts, covered=covered)
 
     @post("/invites", name="admin.issue_invite")
     async def issue_invite(self, request: Request, db: AsyncSession, viewer: Viewer,
@@ -483,24 +489,35 @@ class AdminController(Controller):
             node = (await db.execute(sa.select(GridNode).where(GridNode.code == form["grid"]))).scalar_one_or_none()
         elif form["role"] == Role.admin:
             node = (await db.execute(sa.select(GridNode).where(GridNode.depth == 0).order_by(GridNode.path))).scalars().first()
-        if node is None or not viewer.sees_path(node.path):
+        if node is None or not viewer.sees_path(node.path) or node.retired_at is not None:
             errors["grid"] = t(request, "No grid node with this code in your part of the grid.")
         elif "role" not in errors:
             level_problem = invites.role_level_problem(form["role"], node)
             if level_problem:
                 errors["grid"] = t(request, level_problem)
+            elif not viewer.may_appoint(form["role"], node.path):
+                # Each post on its own: a community post elsewhere does not let one appoint here.
+                errors["role"] = t(request, "Choose a role you may appoint.")
         person = None
         if form["person_id"]:
             person_id = parse_id(form["person_id"])
             if person_id is None:
                 raise NotFoundException()
             person = await get_person_for(db, viewer, person_id)
+            # A phone for this person opens all their posts: the viewer must cover every one.
+            await require_covers_person(db, viewer, person.id)
         else:
             if not form["name"] or len(form["name"]) > 40:
                 errors["name"] = t(request, "Enter the person's name (up to 40 characters).")
             if form["phone"] and not re.fullmatch(r"1\d{10}", form["phone"]):
                 errors["phone"] = t(request, "Enter an 11-digit mobile number, or leave it empty.")
         post_kind = form["post_kind"] if form["post_kind"] in ("A", "B") else "A"
+        if not errors and form["role"] == Role.leader and post_kind == "A":
+            holder = (await db.execute(sa.select(Post.person_id).where(
+                Post.node_id == node.id, Post.role == Role.leader, Post.post_kind == "A", current_post()))).scalar()
+            if holder is not None and (person is None or holder != person.id):
+                # One A post a micro-grid: a new leader takes it over by a handover, which ends the old post.
+                errors["post_kind"] = t(request, "This micro-grid already has an A-post leader. Hand the micro-grid over instead, or invite a B post.")
         if errors:
             return await _people_page(request, db, viewer, "", errors=errors, form=form, status_code=422)
         if person is None:
@@ -512,7 +529,7 @@ class AdminController(Controller):
                                                     post_kind=post_kind, created_by=viewer.person_id,
                                                     hours=settings.invite_hours)
         record(db, "invite", viewer=viewer, object_type="invite", object_id=invite.id, request=request,
-               person=person.id, role=form["role"], node=node.code)
+               person=person.id, role=form["role"], node=node.code, post=invite.post_id)
         await db.commit()
         url = invites.invite_url(settings.base_url, token)
         return render(request, "accounts/invite_issued.html", person=person, node=node, role=form["role"],
@@ -527,6 +544,8 @@ class AdminController(Controller):
         device = await db.get(Device, device_id)
         if device is None or device.person_id != person.id:
             raise NotFoundException()
+        if person.id != viewer.person_id:
+            await require_covers_person(db, viewer, person.id)
         await revoke_device(db, request, viewer, device)
         if device_id == viewer.device_id:
             return _signed_out_redirect("revoked")
@@ -575,7 +594,8 @@ class AdminController(Controller):
 async def _people_page(request: Request, db: AsyncSession, viewer: Viewer, q: str, *, errors=None, form=None,
                        status_code: int = 200) -> object:
     query = (sa.select(Person).join(Post, Post.person_id == Person.id)
-             .where(viewer.subtree_clause(Post.node_path)).group_by(Person.id).order_by(Person.id).limit(50))
+             .where(viewer.subtree_clause(Post.node_path), current_post())
+             .group_by(Person.id).order_by(Person.id).limit(50))
     if q.strip():
         pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(Person.name.like(pattern, escape="\\"))
@@ -585,7 +605,7 @@ async def _people_page(request: Request, db: AsyncSession, viewer: Viewer, q: st
     if people:
         ids = [p.id for p in people]
         for post_row, node in await db.execute(sa.select(Post, GridNode).join(GridNode, GridNode.id == Post.node_id)
-                                               .where(Post.person_id.in_(ids)).order_by(GridNode.path)):
+                                               .where(Post.person_id.in_(ids), current_post()).order_by(GridNode.path)):
             posts.setdefault(post_row.person_id, []).append((post_row, node))
         devices = dict((await db.execute(sa.select(Device.person_id, sa.func.count()).where(
             Device.person_id.in_(ids), Device.revoked_at.is_(None)).group_by(Device.person_id))).all())

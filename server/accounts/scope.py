@@ -7,6 +7,7 @@ an action gets 403.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -21,6 +22,13 @@ GRID_ROLES = frozenset({Role.admin, Role.community, Role.compound, Role.leader})
 # is audited); only the offices that keep the street's tables may export them.
 REVEAL_PHONE_ROLES = frozenset({Role.community, Role.compound, Role.leader})
 EXPORT_ROLES = frozenset({Role.admin, Role.community})
+# Who may appoint whom: the street anyone; community staff the people who work under them,
+# never their own peers or the street. Appointing, inviting a phone, revoking a phone,
+# ending a post and handing a micro-grid over all follow this table (see `covers`).
+APPOINTABLE_BY = {
+    Role.admin: frozenset(Role),
+    Role.community: frozenset({Role.compound, Role.leader, Role.property}),
+}
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,33 @@ class Viewer:
             low, high = subtree_bounds(root)
             clauses.append(sa.and_(column >= low, column < high))
         return sa.or_(*clauses) if len(clauses) > 1 else clauses[0]
+
+    def may_appoint(self, role: str, path: str) -> bool:
+        """May this person appoint someone to `role` on the node at `path`?"""
+        return any(
+            role in APPOINTABLE_BY.get(p.role, ()) and path.startswith(p.path) for p in self.posts
+        )
+
+    def covers(self, posts: Iterable[tuple[str, str]]) -> bool:
+        """Authority follows the post: True when this person may appoint every (role, path) given.
+
+        A person's phones open all their posts at once, so inviting a phone for them,
+        revoking one, ending one of their posts or handing their micro-grid over needs
+        authority over *every* post they hold; otherwise only the street can.
+        """
+        return all(self.may_appoint(role, path) for role, path in posts)
+
+    def may_edit(self, path: str) -> bool:
+        """May this person change the registers at `path` (a node, its households)?
+
+        The street edits its whole tree; community staff what lies under their community
+        (not the community node itself, which belongs to the street's table).
+        """
+        return any(
+            (p.role == Role.admin and path.startswith(p.path))
+            or (p.role == Role.community and path.startswith(p.path) and path != p.path)
+            for p in self.posts
+        )
 
     def require_role(self, *roles: str) -> None:
         if not self.has_role(*roles):

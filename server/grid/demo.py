@@ -252,9 +252,21 @@ def build_street(seed: int = 1, scale: float = 1.0, first_ids: dict[str, int] | 
         # 100xxxxxxxx: 11 digits, and no real Chinese mobile number starts with 100.
         return f"100{rng.randrange(10**8):08d}"
 
+    staff_phones: set[str] = set()
+
+    def staff_phone() -> str:
+        # A person's phone is their key in the registers (server/registers): never twice.
+        # (Drawing again only on a clash keeps every seed's street as it was otherwise.)
+        value = phone()
+        while value in staff_phones:
+            value = phone()
+        staff_phones.add(value)
+        return value
+
     def person() -> int:
         person_id = next_id("person")
-        out.persons.append({"id": person_id, "name": person_name(), "phone": phone(), "active": True, "created_at": now})
+        out.persons.append({"id": person_id, "name": person_name(), "phone": staff_phone(), "active": True,
+                            "created_at": now})
         return person_id
 
     def post(person_id: int, at: dict, role: Role, title: str = "", post_kind: str | None = None, company_id=None) -> None:

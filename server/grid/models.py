@@ -8,6 +8,7 @@ directly off its settlement, a business micro-grid off its community.
 """
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Optional
 
@@ -87,6 +88,9 @@ class GridNode(SQLModel, table=True):
     depth: int = 0
     sort_order: int = 0
     property_company_id: Optional[int] = Field(default=None, foreign_key="property_company.id")
+    # A retired node keeps its row, its code (codes are never reused) and its history;
+    # it no longer shows in the tree, counts or worklists.
+    retired_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
     @property
     def tier(self) -> Optional[int]:
@@ -97,7 +101,20 @@ class GridNode(SQLModel, table=True):
         return ancestor_paths(self.path)
 
 
+class HouseholdStatus(StrEnum):
+    active = "active"  # 在住
+    moved_out = "moved_out"  # 迁出
+    deceased = "deceased"  # 已故 (a one-person household whose head has died)
+
+
+def active_node(column=None) -> sa.ColumnElement[bool]:
+    """The one clause for "a node of the living tree" (not retired)."""
+    return (GridNode.retired_at if column is None else column).is_(None)
+
+
 class Household(SQLModel, table=True):
+    """A household on a micro-grid. Moved out or deceased, it stays as history, off every worklist."""
+
     __tablename__ = "household"
     __table_args__ = (sa.Index("ix_household_grid_path", "grid_path"),)
 
@@ -111,7 +128,18 @@ class Household(SQLModel, table=True):
     members: int = 1
     care_tags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     notes: str = Field(default="", max_length=500)
+    status: str = Field(default=HouseholdStatus.active.value, max_length=16)
+    left_on: Optional[date] = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == HouseholdStatus.active
 
     def care_rank(self) -> int:
         ranks = [CARE_PRIORITY.index(t) for t in self.care_tags if t in CARE_PRIORITY]
         return min(ranks) if ranks else len(CARE_PRIORITY)
+
+
+def active_household(column=None) -> sa.ColumnElement[bool]:
+    """The one clause for "a household living here now": worklists, counts and searches use it."""
+    return (Household.status if column is None else column) == HouseholdStatus.active.value

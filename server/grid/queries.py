@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.models import Person, Post, Role
+from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.cache import cached
-from server.grid.models import GridNode, Household, Level
+from server.grid.models import GridNode, Household, Level, active_household, active_node
 from server.tree import SEGMENT, subtree_bounds
 
 MAX_DEPTH = 8  # path is String(64): eight segments of eight digits
@@ -70,7 +70,8 @@ async def children_with_counts(db: AsyncSession, node: GridNode) -> list[ChildRo
     """Each child with the households and micro-grids beneath it (counts cached a minute)."""
     children = list(
         (await db.execute(
-            sa.select(GridNode).where(GridNode.parent_id == node.id).order_by(GridNode.sort_order, GridNode.code)
+            sa.select(GridNode).where(GridNode.parent_id == node.id, active_node())
+            .order_by(GridNode.sort_order, GridNode.code)
         )).scalars()
     )
     if not children:
@@ -96,7 +97,7 @@ async def _child_counts(db: AsyncSession, node: GridNode) -> tuple[dict[str, int
     household_counts = dict(
         (await db.execute(
             sa.select(child_key, sa.func.count())
-            .where(Household.grid_path > low, Household.grid_path < high)
+            .where(Household.grid_path > low, Household.grid_path < high, active_household())
             .group_by(child_key)
         )).all()
     )
@@ -104,7 +105,7 @@ async def _child_counts(db: AsyncSession, node: GridNode) -> tuple[dict[str, int
     microgrid_counts = dict(
         (await db.execute(
             sa.select(node_key, sa.func.count())
-            .where(GridNode.path > low, GridNode.path < high, GridNode.level == Level.microgrid)
+            .where(GridNode.path > low, GridNode.path < high, GridNode.level == Level.microgrid, active_node())
             .group_by(node_key)
         )).all()
     )
@@ -112,17 +113,28 @@ async def _child_counts(db: AsyncSession, node: GridNode) -> tuple[dict[str, int
 
 
 async def households_in(db: AsyncSession, microgrid: GridNode) -> list[Household]:
+    """The households living on the micro-grid now, the most vulnerable first."""
     rows = await db.execute(
-        sa.select(Household).where(Household.microgrid_id == microgrid.id).order_by(Household.address, Household.id)
+        sa.select(Household).where(Household.microgrid_id == microgrid.id, active_household())
+        .order_by(Household.address, Household.id)
     )
     return sorted(rows.scalars(), key=lambda h: (h.care_rank(), h.address))
+
+
+async def former_households_in(db: AsyncSession, microgrid: GridNode, limit: int = 50) -> list[Household]:
+    """Households that moved out or died: kept as history, shown apart."""
+    rows = await db.execute(
+        sa.select(Household).where(Household.microgrid_id == microgrid.id, sa.not_(active_household()))
+        .order_by(Household.left_on.desc(), Household.id.desc()).limit(limit)
+    )
+    return list(rows.scalars())
 
 
 async def leaders_of(db: AsyncSession, node: GridNode) -> list[tuple[Post, Person]]:
     rows = await db.execute(
         sa.select(Post, Person)
         .join(Person, Person.id == Post.person_id)
-        .where(Post.node_id == node.id, Post.role == Role.leader)
+        .where(Post.node_id == node.id, Post.role == Role.leader, current_post())
         .order_by(Post.post_kind)
     )
     return [tuple(row) for row in rows]
@@ -142,6 +154,7 @@ async def search_households(db: AsyncSession, viewer: Viewer, root: GridNode, qu
             Household.grid_path >= low,
             Household.grid_path < high,
             viewer.subtree_clause(Household.grid_path),
+            active_household(),
             sa.or_(Household.head_name.like(pattern, escape="\\"), Household.address.like(pattern, escape="\\")),
         )
         .order_by(Household.id)

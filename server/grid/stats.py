@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.models import Post, Role
-from server.grid.models import CompoundKind, GridNode, Household, Level, MicrogridKind
+from server.accounts.models import Post, Role, current_post
+from server.grid.models import CompoundKind, GridNode, Household, Level, MicrogridKind, active_household, active_node
 from server.tree import subtree_bounds
 
 # Jinyuan Street as the article reports it, for the street overview to show beside
@@ -65,7 +65,7 @@ async def tier_table(db: AsyncSession, root_path: str | None) -> dict[str, Any]:
     """Counts for the whole database (None) or the subtree rooted at root_path."""
     by_level_kind = (await db.execute(
         sa.select(GridNode.level, GridNode.kind, sa.func.count())
-        .where(_in_subtree(GridNode.path, root_path))
+        .where(_in_subtree(GridNode.path, root_path), active_node())
         .group_by(GridNode.level, GridNode.kind)
     )).all()
     nodes: dict[tuple[str, str | None], int] = {(level, kind): n for level, kind, n in by_level_kind}
@@ -74,12 +74,12 @@ async def tier_table(db: AsyncSession, root_path: str | None) -> dict[str, Any]:
         return sum(n for (lv, _), n in nodes.items() if lv == level.value)
 
     households = (await db.execute(
-        sa.select(sa.func.count()).select_from(Household).where(_in_subtree(Household.grid_path, root_path))
+        sa.select(sa.func.count()).select_from(Household).where(_in_subtree(Household.grid_path, root_path), active_household())
     )).scalar_one()
 
     posts = (await db.execute(
         sa.select(Post.role, Post.post_kind, sa.func.count(), sa.func.count(sa.distinct(Post.person_id)))
-        .where(_in_subtree(Post.node_path, root_path))
+        .where(_in_subtree(Post.node_path, root_path), current_post())
         .group_by(Post.role, Post.post_kind)
     )).all()
     post_counts = {(role, kind): (n, people) for role, kind, n, people in posts}
@@ -88,12 +88,12 @@ async def tier_table(db: AsyncSession, root_path: str | None) -> dict[str, Any]:
 
     staff = (await db.execute(
         sa.select(sa.func.count(sa.distinct(Post.person_id)))
-        .where(_in_subtree(Post.node_path, root_path), Post.role != Role.leader.value)
+        .where(_in_subtree(Post.node_path, root_path), Post.role != Role.leader.value, current_post())
     )).scalar_one()
 
     companies = (await db.execute(
         sa.select(sa.func.count(sa.distinct(GridNode.property_company_id)))
-        .where(_in_subtree(GridNode.path, root_path), GridNode.property_company_id.is_not(None))
+        .where(_in_subtree(GridNode.path, root_path), GridNode.property_company_id.is_not(None), active_node())
     )).scalar_one()
 
     return {

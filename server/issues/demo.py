@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.accounts.models import Post, Role
+from server.accounts.models import Post, Role, current_post
 from server.grid.models import GridNode, Level
 from server.issues.models import Issue, IssueCategory, IssueEvent
 from server.clock import month_of
@@ -66,7 +66,7 @@ async def load_ledger_demo(conn: AsyncConnection, issues: int = 20000, events: i
     )).all())
     leaders: dict[str, list[tuple[int, str]]] = {}
     for person_id, path in (await conn.execute(
-        sa.select(Post.__table__.c.person_id, Post.__table__.c.node_path).where(Post.__table__.c.role == Role.leader)
+        sa.select(Post.__table__.c.person_id, Post.__table__.c.node_path).where(Post.__table__.c.role == Role.leader, current_post(Post.__table__))
     )).all():
         leaders.setdefault(path, []).append((person_id, ""))
     categories = (await conn.execute(sa.select(IssueCategory.__table__.c.id, IssueCategory.__table__.c.code))).all()

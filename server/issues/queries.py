@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.models import Person, Post, Role
+from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Level, PropertyCompany
 from server.tree import SEGMENT, subtree_bounds
@@ -424,6 +424,6 @@ async def announcements(db: AsyncSession, compound: GridNode) -> list[tuple[Issu
 async def leaders_named(db: AsyncSession, node: GridNode) -> list[str]:
     rows = await db.execute(
         sa.select(Person.name).join(Post, Post.person_id == Person.id)
-        .where(Post.node_id == node.id, Post.role == Role.leader).order_by(Post.post_kind)
+        .where(Post.node_id == node.id, Post.role == Role.leader, current_post()).order_by(Post.post_kind)
     )
     return list(rows.scalars())

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.models import Person, Post, Role
+from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Level
 from server.tree import SEGMENT, in_subtree
@@ -315,7 +315,7 @@ async def roster_of(db: AsyncSession, compound: GridNode) -> list[tuple[Person, 
         clauses.append(sa.and_(Post.role == Role.property, Post.company_id == compound.property_company_id))
     rows = (await db.execute(
         sa.select(Person, Post).join(Post, Post.person_id == Person.id)
-        .where(Person.active, sa.or_(*clauses)).order_by(Post.role, Post.node_path, Person.id)
+        .where(Person.active, current_post(), sa.or_(*clauses)).order_by(Post.role, Post.node_path, Person.id)
     )).all()
     seen: set[int] = set()
     out = []

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.clock import CHINA, aware
-from server.accounts.models import Person, Post, Role
+from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
-from server.grid.models import GridNode, Household
+from server.grid.models import GridNode, Household, active_household
 from server.sync.models import Photo
 from server.visits.models import Visit, WorkKind, WorkLogEntry
 
@@ -55,7 +55,8 @@ async def worklist(db: AsyncSession, viewer: Viewer, now: datetime | None = None
         return Worklist([], {}, 0, 0)
     ids = [m.id for m in microgrids]
     households = list((await db.execute(
-        sa.select(Household).where(Household.microgrid_id.in_(ids), viewer.subtree_clause(Household.grid_path))
+        sa.select(Household).where(Household.microgrid_id.in_(ids), viewer.subtree_clause(Household.grid_path),
+                                   active_household())
     )).scalars())
     last = dict((await db.execute(
         sa.select(Visit.household_id, sa.func.max(Visit.visited_at))
@@ -146,7 +147,7 @@ async def leaders_under(db: AsyncSession, viewer: Viewer, limit: int = 500) -> l
         sa.select(Person, GridNode)
         .join(Post, Post.person_id == Person.id)
         .join(GridNode, GridNode.id == Post.node_id)
-        .where(Post.role == Role.leader, viewer.subtree_clause(Post.node_path))
+        .where(Post.role == Role.leader, current_post(), viewer.subtree_clause(Post.node_path))
         .order_by(GridNode.path, Post.post_kind)
         .limit(limit)
     )
