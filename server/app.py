@@ -39,7 +39,7 @@ from server.sync.routes import PhotoController, SyncController
 from server.visits import records as visit_records
 from server.visits import routes as visit_routes
 from server.visits.routes import VISITS_HANDLERS
-from server.web import RefuseControlCharacters, TrustedProxies, add_security_headers, configure_jinja, exception_handler
+from server.web import CleanFormText, RefuseControlCharacters, TrustedProxies, add_security_headers, configure_jinja, exception_handler
 
 ROUTE_HANDLERS = [
     show_home,
@@ -129,7 +129,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[TrustedProxies, RefuseControlCharacters,
                     DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"], exclude_http_methods=[]),
                     # A token tied to the session and an Origin check on every change (server/csrf.py).
-                    CSRFMiddleware],
+                    CSRFMiddleware,
+                    CleanFormText],
         exception_handlers={Exception: exception_handler},
         # CSP and friends on every answer, error pages, static files and unknown URLs included.
         before_send=[add_security_headers],

@@ -12,13 +12,14 @@ from jinja2 import pass_context
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
+from litestar.utils.scope.state import ScopeState
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from server import i18n
 from server.clock import CHINA, aware
 from server.config import STATIC_DIR
 from server.privacy import mask_phone
-from server.validate import has_control_characters, has_unstorable_characters
+from server.validate import clean_text, has_control_characters, has_unstorable_characters
 
 log = logging.getLogger("weiwang")
 
@@ -110,6 +111,37 @@ class TrustedProxies:
                     scope["client"] = (hop[:45], 0)
                     break
         await self.app(scope, receive, send)
+
+
+class CleanFormText:
+    """Middleware: every text field of a posted form, without NUL, controls or direction overrides.
+
+    Cleaned once, where Litestar keeps the parsed form (every reader, `request.form()` or a
+    `data` body, then sees the same text), so what a handler checks (required, unique, length)
+    is what is stored. JSON text is cleaned by its readers (server/sync/service.py) and, as a
+    last net, by the before_flush hook (server/validate.py).
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+            request = scope["litestar_app"].request_class(scope=scope, receive=receive)
+            content_type, _ = request.content_type
+            if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                await request.form()
+                state = ScopeState.from_scope(scope)
+                state.form = {key: _clean_form_value(value) for key, value in dict(state.form).items()}
+        await self.app(scope, receive, send)
+
+
+def _clean_form_value(value):
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [clean_text(v) if isinstance(v, str) else v for v in value]
+    return value
 
 
 class RefuseControlCharacters:

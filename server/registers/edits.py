@@ -37,6 +37,7 @@ from server.registers.importer import may_add_under
 from server.registers.models import ChangeStatus, HouseholdChange
 from server.registers.paths import MAX_DEPTH, rewrite_subtree, subtree_depth
 from server.tree import SEGMENT, child_path, in_subtree
+from server.validate import ascii_int, parse_id
 
 Errors = dict[str, str]
 
@@ -129,7 +130,7 @@ async def add_node(db: AsyncSession, viewer: Viewer, parent: GridNode, form: dic
         return None, errors
     node = GridNode(parent_id=parent.id, level=level, kind=kind if Level(level) in sheets.KINDS_OF_LEVEL else None,
                     code=code, name=name, path="!" + code, depth=parent.depth + 1,
-                    sort_order=int(form["sort_order"]) if form.get("sort_order", "").isdigit() else 0)
+                    sort_order=ascii_int(form.get("sort_order"), 0, 99999) or 0)
     db.add(node)
     await db.flush()
     node.path = child_path(parent.path, node.id)
@@ -149,8 +150,8 @@ async def rename_node(db: AsyncSession, viewer: Viewer, node: GridNode, form: di
         return {"name": MSG_TOO_LONG}
     before = {"name": node.name, "sort_order": node.sort_order}
     node.name = name
-    if form.get("sort_order", "").strip().isdigit():
-        node.sort_order = int(form["sort_order"])
+    if (sort_order := ascii_int(form.get("sort_order"), 0, 99999)) is not None:
+        node.sort_order = sort_order
     audit_change(db, viewer, "registers_edit", "grid_node", node.id, before,
                  {"name": node.name, "sort_order": node.sort_order}, request)
     cache.clear()
@@ -244,10 +245,10 @@ def household_fields(form: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
         errors["phone"] = MSG_PHONE
     values["phone"] = phone
     members = str(form.get("members") or "1").strip()
-    if not (members.isdigit() and 1 <= int(members) <= 30):
+    if (count := ascii_int(members, 1, 30)) is None:
         errors["members"] = MSG_MEMBERS
     else:
-        values["members"] = int(members)
+        values["members"] = count
     tags = form.get("care_tags") or []
     tags = [tags] if isinstance(tags, str) else list(tags)
     values["care_tags"] = [t for t in dict.fromkeys(tags) if t in {c.value for c in CareTag}]
@@ -413,9 +414,9 @@ async def find_or_new_person(db: AsyncSession, viewer: Viewer, form: dict[str, A
 
     person_id = str(form.get("person_id") or "").strip()
     if person_id:
-        if not person_id.isdigit():
+        if parse_id(person_id) is None:
             raise NotFoundException()
-        person = await get_person_for(db, viewer, int(person_id))
+        person = await get_person_for(db, viewer, parse_id(person_id))
         await require_cover(db, viewer, person.id)
         return person, {}
     values, errors = person_fields(form)

@@ -32,6 +32,7 @@ from server.registers import changes, edits, exporter, importer, jobs, reader
 from server.registers.importer import may_add_under
 from server.registers.models import ImportJob, JobStatus
 from server.sync.service import CREATED, store_one
+from server.validate import PathId
 from server.web import render, request_language, t
 
 REGISTER_ROLES = (Role.admin, Role.community)
@@ -339,12 +340,12 @@ class RegistersController(Controller):
         return Redirect(path=f"/households/{household.id}", status_code=303)
 
     @get("/households/{household_id:int}", name="registers.household")
-    async def show_household(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+    async def show_household(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:
         household = await self._editable_household(db, viewer, household_id)
         return await self._household_page(request, db, viewer, household)
 
     @post("/households/{household_id:int}", name="registers.save_household")
-    async def save_household(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+    async def save_household(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:
         household = await self._editable_household(db, viewer, household_id)
         form = _form(await request.form())
         values, errors = edits.household_fields(form)
@@ -363,14 +364,14 @@ class RegistersController(Controller):
         return Redirect(path=f"/registers/households/{household_id}", status_code=303)
 
     @post("/households/{household_id:int}/move", name="registers.move_household")
-    async def move_household(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int,
+    async def move_household(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId,
                              data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED)) -> object:
         household = await self._editable_household(db, viewer, household_id)
         errors = await edits.move_household(db, viewer, household, data.get("microgrid", ""), request)
         return await self._household_done(request, db, viewer, household, errors, data)
 
     @post("/households/{household_id:int}/left", name="registers.household_left")
-    async def household_left(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int,
+    async def household_left(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId,
                              data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED)) -> object:
         household = await self._editable_household(db, viewer, household_id)
         errors = await edits.household_left(db, viewer, household, data.get("status", ""), request)
@@ -390,13 +391,13 @@ class RegistersController(Controller):
                       history=await _history(db, "person", person.id), **_labels())
 
     @get("/people/{person_id:int}", name="registers.person")
-    async def show_person(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: int) -> object:
+    async def show_person(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: PathId) -> object:
         _require_registers(viewer)
         person = await get_person_for(db, viewer, person_id)
         return await self._person_page(request, db, viewer, person)
 
     @post("/people/{person_id:int}", name="registers.save_person")
-    async def save_person(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: int,
+    async def save_person(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: PathId,
                           data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED)) -> object:
         _require_registers(viewer)
         person = await get_person_for(db, viewer, person_id)
@@ -410,7 +411,7 @@ class RegistersController(Controller):
         return Redirect(path=f"/registers/people/{person_id}", status_code=303)
 
     @post("/people/{person_id:int}/posts", name="registers.appoint")
-    async def appoint(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: int,
+    async def appoint(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: PathId,
                       data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED)) -> object:
         _require_registers(viewer)
         person = await get_person_for(db, viewer, person_id)
@@ -429,7 +430,7 @@ class RegistersController(Controller):
         return Redirect(path=f"/registers/people/{person_id}", status_code=303)
 
     @post("/posts/{post_id:int}/end", name="registers.end_post")
-    async def end_post(self, request: Request, db: AsyncSession, viewer: Viewer, post_id: int) -> Redirect:
+    async def end_post(self, request: Request, db: AsyncSession, viewer: Viewer, post_id: PathId) -> Redirect:
         _require_registers(viewer)
         post_row = await db.get(Post, post_id)
         if post_row is None or not viewer.sees_path(post_row.node_path):
@@ -464,7 +465,7 @@ class RegistersController(Controller):
         return await self._save_company(request, db, viewer, None, data)
 
     @post("/companies/{company_id:int}", name="registers.save_company")
-    async def save_company(self, request: Request, db: AsyncSession, viewer: Viewer, company_id: int,
+    async def save_company(self, request: Request, db: AsyncSession, viewer: Viewer, company_id: PathId,
                            data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED)) -> object:
         _require_registers(viewer)
         company = await db.get(PropertyCompany, company_id)
@@ -518,7 +519,7 @@ class ProposalController(Controller):
     guards = [signed_in]
 
     @post("/households/{household_id:int}/changes", name="registers.propose_change")
-    async def propose_change(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+    async def propose_change(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:
         household = await grid_queries.get_household_for(db, viewer, household_id)
         form = _form(await request.form())
         form.pop("id", None)
@@ -548,7 +549,7 @@ class ProposalController(Controller):
                       back_url=f"/grid/{node.code}")
 
     @get("/households/{household_id:int}/changes", name="registers.household_changes")
-    async def household_changes(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: int) -> object:
+    async def household_changes(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:
         """The changes waiting for approval on this household (a lazy part of its page)."""
         household = await grid_queries.get_household_for(db, viewer, household_id)
         return render(request, "registers/_pending.html", pending=await changes.pending_of_household(db, household.id),
