@@ -20,6 +20,11 @@
     return bytes;
   }
   function csrfToken() {
+    // The cookie first: the token is tied to the session (server/csrf.py) and the cookie is always
+    // the latest the server handed out; a page the service worker served from its cache may carry
+    // an older one in its meta tag.
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (match) return decodeURIComponent(match[1]);
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : "";
   }
