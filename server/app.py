@@ -25,6 +25,7 @@ from server.csrf import CSRFMiddleware
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
+from server.issues import routes as issue_routes
 from server.issues import sync as issue_records
 from server.issues.public import PUBLIC_HANDLERS
 from server.issues.routes import ISSUE_HANDLERS
@@ -72,6 +73,7 @@ SYNC_TYPES = [
 OFFLINE_PAGES = [
     *visit_routes.OFFLINE_PAGES,  # the worklist, households, visit and work-log forms
     *patrol_routes.OFFLINE_PAGES,  # the checklists of the compounds a person patrols
+    *issue_routes.OFFLINE_PAGES,  # the report form (also per micro-grid) and the ledger
 ]
 
 def shared_stores(settings: Settings) -> tuple[StoreRegistry | None, Callable[[], Awaitable[None]]]:

@@ -462,3 +462,23 @@ class CategoryController(Controller):
 
 ISSUE_HANDLERS = [IssueController, MeetingController, CategoryController]
 assert issue_sync.ISSUE and issue_sync.ISSUE_EVENT  # registered on import
+
+
+# Leaders report problems from the stairwell: the form (the manifest's 报问题 shortcut), the
+# same form opened from each of their micro-grid pages (?node=<code>, linked from /grid/<code>),
+# and the ledger the form returns to once saved.
+MAX_OFFLINE_REPORT_PLACES = 10
+
+
+async def report_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
+    if not viewer.has_role(*scope.REPORT_ROLES):
+        return []
+    urls = ["/issues/new", "/issues"] if viewer.has_role(*LEDGER_ROLES) else ["/issues/new"]
+    node_ids = [p.node_id for p in viewer.posts if p.role == Role.leader][:MAX_OFFLINE_REPORT_PLACES]
+    if node_ids:
+        codes = (await db.execute(sa.select(GridNode.code).where(GridNode.id.in_(node_ids)).order_by(GridNode.path))).scalars()
+        urls += [f"/issues/new?node={code}" for code in codes]
+    return urls
+
+
+OFFLINE_PAGES = [report_offline_pages]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
@@ -19,27 +20,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.auth import signed_in
 from server.accounts.scope import Viewer
-from server.config import STATIC_DIR
+from server.config import STATIC_DIR, TEMPLATES_DIR
 from server.web import render, static_url, t
 
 # Bounded: a leader has one or two micro-grids of 20-60 households; a phone keeps at most this many pages.
 MAX_OFFLINE_PAGES = 400
 
-# Static files every page needs, precached when the worker installs.
-SHELL = [
-    "css/app.css",
-    "vendor/htmx-4.0.1.min.js",
-    "js/app.js",
-    "js/outbox-core.js",
-    "js/outbox.js",
-    "icons/icon-192.png",
-]
+# The app shell, precached when the worker installs: every static file a template names
+# (static_url('...') with a literal path; tests/test_static.py keeps every call literal) and the
+# manifest's icons. Derived, not listed by hand: a new page's script or style is in the shell
+# the moment a template names it, so a page kept for offline use never opens without them.
+_STATIC_REF = re.compile(r"""static_url\(\s*['"]([^'"]+)['"]\s*\)""")
+MANIFEST_ICONS = ["icons/icon-192.png", "icons/icon-512.png", "icons/icon-maskable-512.png"]
+
+
+def template_assets() -> list[str]:
+    """Every static path a template names, in a stable order."""
+    found: set[str] = set()
+    for template in TEMPLATES_DIR.rglob("*.html"):
+        found.update(_STATIC_REF.findall(template.read_text()))
+    return sorted(found)
+
 
 OfflinePagesFn = Callable[[AsyncSession, Viewer], Awaitable[list[str]]]
 
 
 def shell_urls() -> list[str]:
-    return [static_url(path) for path in SHELL if (STATIC_DIR / path).exists()] + ["/offline", "/outbox"]
+    paths = list(dict.fromkeys(template_assets() + MANIFEST_ICONS))
+    return [static_url(path) for path in paths] + ["/offline", "/outbox"]
 
 
 @lru_cache(maxsize=1)
@@ -76,9 +84,9 @@ async def manifest(request: Request) -> Response:
         "background_color": "#f6f6f4",
         "theme_color": "#b7312c",
         "icons": [
-            {"src": static_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
-            {"src": static_url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
-            {"src": static_url("icons/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+            {"src": static_url(MANIFEST_ICONS[0]), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": static_url(MANIFEST_ICONS[1]), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": static_url(MANIFEST_ICONS[2]), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
         ],
         "shortcuts": [
             {"name": "记走访", "short_name": "记走访", "url": "/worklist",

@@ -97,7 +97,9 @@
 
   function fillForm(form, data) {
     Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || el.name.charAt(0) === "_" || el.type === "file" || el.type === "hidden") return;
+      if (!el.name || el.name.charAt(0) === "_" || el.type === "file") return;
+      // Hidden fields are the page's own (the CSRF token...), except those the address fills in.
+      if (el.type === "hidden" && !el.hasAttribute("data-outbox-query")) return;
       var value = data[el.name];
       if (el.type === "radio") el.checked = value !== undefined && String(value) === el.value;
       else if (el.type === "checkbox") el.checked = Array.isArray(value) ? value.indexOf(el.value) >= 0 : !!value;
@@ -254,6 +256,17 @@
     event.stopImmediatePropagation();
     submit(form);
   }, true);
+
+  // A form kept on the phone is one copy for every address: `?household=12` opens the cached
+  // /worklog/new/errand, so fields marked data-outbox-query="household" take the value from the
+  // address (ids only), as the server would have filled them in online.
+  function fillFromAddress() {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[data-outbox-type] [data-outbox-query]").forEach(function (el) {
+      var value = params.get(el.getAttribute("data-outbox-query"));
+      if (!el.value && value && /^\d{1,18}$/.test(value)) el.value = value;
+    });
+  }
 
   function loadForEditing() {
     var id = new URLSearchParams(window.location.search).get("outbox");
@@ -513,6 +526,7 @@
 
   function init() {
     showFlash();
+    fillFromAddress();
     refreshBadge().then(function (n) { if (n && navigator.onLine !== false) syncSoon(300); });
     loadForEditing();
     showOfflineCount();
@@ -520,7 +534,7 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
   // htmx-boosted navigation swaps the body without a load event.
-  document.addEventListener("htmx:after:swap", function () { refreshBadge(); loadForEditing(); showOfflineCount(); });
+  document.addEventListener("htmx:after:swap", function () { refreshBadge(); fillFromAddress(); loadForEditing(); showOfflineCount(); });
 
   window.WeiwangOutboxPage = { syncNow: syncNow, refreshBadge: refreshBadge, exportToFile: exportToFile };
 })();
