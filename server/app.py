@@ -29,6 +29,7 @@ from server.issues import routes as issue_routes
 from server.issues import sync as issue_records
 from server.issues.public import PUBLIC_HANDLERS
 from server.issues.routes import ISSUE_HANDLERS
+from server.open311.routes import OPEN311_HANDLERS
 from server.patrols import records as patrol_records
 from server.patrols import routes as patrol_routes
 from server.patrols.routes import PATROL_HANDLERS
@@ -59,6 +60,7 @@ ROUTE_HANDLERS = [
     *ISSUE_HANDLERS,
     *PUBLIC_HANDLERS,
     *REGISTERS_HANDLERS,
+    *OPEN311_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).

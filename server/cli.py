@@ -1,4 +1,4 @@
-"""The `weiwang` command: serve | migrate | demo | stats | invite | registers | backup | restore | up.
+"""The `weiwang` command: serve | migrate | demo | stats | invite | apikey | registers | backup | restore | up.
 
 The command line owns the database engines: each command opens one, hands a session
 or the engine to the area's async function, and disposes of it (areas never make
@@ -168,6 +168,37 @@ def invite(name: str, role: str, grid: str | None, post_kind: str | None, phone:
 
         segno.make(url, error="m").terminal(compact=True)
     click.echo(f"(works once, expires in {settings.invite_hours} h)", err=True)
+
+
+@main.command()
+@click.option("--name", default=None, help="The partner system, e.g. 12345市民热线.")
+@click.option("--grid", default=None, help="Grid code of the subtree the key may read and report in.")
+@click.option("--revoke", "revoke_id", default=None, type=int, help="Revoke the key with this id.")
+@click.option("--list", "show_list", is_flag=True, help="List the keys (never the keys themselves).")
+def apikey(name: str | None, grid: str | None, revoke_id: int | None, show_list: bool) -> None:
+    """Print a new Open311 key for a partner system, limited to a subtree (shown once, stored hashed)."""
+    from server.open311 import keys
+
+    async def work(db):
+        if show_list:
+            return [f"{k.id}\t{k.prefix}…\t{code}\t{k.name}\t{'revoked' if k.revoked_at else 'live'}"
+                    for k, code in await keys.list_keys(db)]
+        if revoke_id is not None:
+            key = await keys.revoke_key(db, revoke_id)
+            await db.commit()
+            return [f"revoked key {key.id} ({key.name})"]
+        if not name or not grid:
+            raise keys.KeyProblem("give --name and --grid (or --list, or --revoke ID)")
+        raw, key = await keys.create_key(db, name=name, grid=grid)
+        await db.commit()
+        return [raw]
+
+    try:
+        lines = _with_session(_settings(), work)
+    except keys.KeyProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
 
 
 @main.group()

@@ -34,6 +34,9 @@ FORM_FIELD = "_csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SESSION_COOKIE = "ww_session"  # server/accounts/sessions.py COOKIE_NAME (a base module imports no area)
 _NONCE_HEX = 32
+# Machine-to-machine endpoints that no browser session can reach: a partner's Open311 calls
+# carry an api_key and no cookie (server/open311), so there is no session to ride on.
+EXEMPT_PREFIXES = ("/open311/",)
 
 
 def _mac(secret: str, nonce: str, session_cookie: str | None) -> str:
@@ -95,6 +98,9 @@ class CSRFMiddleware:
         held = request.cookies.get(COOKIE_NAME)
         state = ScopeState.from_scope(scope)
 
+        if request.method not in SAFE_METHODS and scope.get("path", "").startswith(EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
         if request.method in SAFE_METHODS:
             token = held if is_valid(secret, held, session_cookie) else new_token(secret, session_cookie)
             state.csrf_token = token

@@ -6,3 +6,6 @@ from server.visits.models import Visit, WorkLogEntry  # noqa: F401
 from server.issues.models import Issue, IssueCategory, IssueEvent, IssueMeeting  # noqa: F401
 from server.patrols.models import Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion  # noqa: F401
 from server.registers.models import HouseholdChange, ImportJob  # noqa: F401
+from server.open311.models import ApiKey  # noqa: F401
+from server.notify.models import Broadcast, Notification, NotifySetting, PushSubscription, SmsOptOut  # noqa: F401
+from server.boards.models import BoardProfile, BoardStation, PlanLayout  # noqa: F401

@@ -29,7 +29,7 @@ STATUS_ZH = {
     "reported": "待处理", "reopened": "重新处理", "assigned": "已交办", "rectified": "待核实",
     "resolved": "已解决待反馈", "unsolvable": "无法解决已公告", "fed_back": "已反馈", "closed": "已办结",
 }
-SOURCE_ZH = {"leader": "微网格长", "staff": "工作人员", "resident": "居民", "patrol": "联动巡查"}
+SOURCE_ZH = {"leader": "微网格长", "staff": "工作人员", "resident": "居民", "patrol": "联动巡查", "open311": "城市系统(Open311)"}
 URGENCY_ZH = {"normal": "一般", "urgent": "紧急"}
 
 

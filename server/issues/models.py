@@ -39,6 +39,7 @@ class Source(StrEnum):
     staff = "staff"  # compound / community / street staff
     resident = "resident"  # the public page behind the notice-board QR code
     patrol = "patrol"  # a failed item of a joint patrol
+    open311 = "open311"  # another city system, through Open311 with a partner's key (server/open311)
 
 
 class Urgency(StrEnum):

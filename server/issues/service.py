@@ -158,11 +158,13 @@ async def report_issue(
     reporter_name: str = "",
     reporter_phone: str = "",
     reporter_ip_hash: str = "",
+    partner: str = "",
 ) -> tuple[Issue, bool]:
     """Put a problem on the ledger; returns (issue, created). Raises IssueInvalid.
 
     `viewer` None means a resident through the public page (the caller has checked the
-    rate limit and the spam check). Patrols call this with source=Source.patrol.
+    rate limit and the spam check), or with `partner` (a key's name) another city system
+    through Open311 (server/open311: the caller has checked the key and its subtree). Patrols call this with source=Source.patrol.
     The caller commits.
     """
     errors: dict[str, str] = {}
@@ -196,10 +198,11 @@ async def report_issue(
         errors["reporter_phone"] = N_("Please enter a valid phone number.")
     reported_at = _client_time(at, errors)
     if viewer is None:
-        # Only the public page reports without a session, and only as a resident.
-        if source not in (None, Source.resident):
+        # Only the public page (as a resident) and a partner's key (as open311) report without a session.
+        allowed = Source.open311 if partner else Source.resident
+        if source not in (None, allowed):
             errors["source"] = N_("Please choose one of the options.")
-        source = Source.resident
+        source = allowed
     else:
         # A leader on their own micro-grid; anyone holding a staff post over the place is staff.
         # The sender may say "patrol" (a patrol's failure), never pass for someone else.
@@ -219,12 +222,12 @@ async def report_issue(
         reported_at=reported_at, month=month_of(reported_at),
     )
     db.add(issue)
-    role = "resident" if viewer is None else (scope.actor_role(viewer, issue) or Role.leader)
+    role = (Source.open311 if partner else "resident") if viewer is None else (scope.actor_role(viewer, issue) or Role.leader)
     report = IssueEvent(
         # The report event's id is derived from the issue's, so replaying either is a no-op.
         id=str(uuid.uuid5(uuid.UUID(issue_id), "report")), issue_id=issue_id, kind=EventKind.report,
-        actor_id=viewer.person_id if viewer else None, actor_role=role, actor_name=viewer.name if viewer else "",
-        at=reported_at, payload={},
+        actor_id=viewer.person_id if viewer else None, actor_role=role,
+        actor_name=viewer.name if viewer else partner[:40], at=reported_at, payload={},
     )
     db.add(report)
     await db.flush()

@@ -1,0 +1,1 @@
+"""Reaching people: the durable notification outbox, Web Push, the SMS/WeChat gateway, broadcasts."""
