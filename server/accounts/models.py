@@ -60,6 +60,10 @@ class Person(SQLModel, table=True):
     birth_year: Optional[int] = None
     political_status: str = Field(default="", max_length=24)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    # 大字模式 (elder mode), chosen on 我的 and kept per person, on every phone they use. When it
+    # changed lets a phone tell a page cached before the change from a newer one (textsize.js).
+    large_text: bool = False
+    large_text_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class Post(SQLModel, table=True):

@@ -367,6 +367,16 @@ class AccountController(Controller):
             return _signed_out_redirect("revoked")
         return Redirect(path="/me", status_code=303)
 
+    @post("/me/large-text", name="accounts.set_large_text")
+    async def set_large_text(self, request: Request, db: AsyncSession, viewer: Viewer) -> Redirect:
+        """大字模式 on or off, for this person on every phone (issue 13)."""
+        form = await request.form()
+        person = await db.get(Person, viewer.person_id)
+        person.large_text = form.get("large_text") == "on"
+        person.large_text_at = utcnow()
+        await db.commit()
+        return Redirect(path="/me", status_code=303)
+
     @post("/signout", name="accounts.sign_out")
     async def sign_out(self, request: Request, db: AsyncSession, viewer: Viewer) -> Redirect:
         token = request.cookies.get(COOKIE_NAME)

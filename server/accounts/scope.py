@@ -47,6 +47,8 @@ class Viewer:
     posts: tuple[PostScope, ...]
     device_id: int | None = None
     session_id: str | None = None
+    large_text: bool = False  # 大字模式, see Person.large_text
+    large_text_at: str = ""  # ISO time of the last change ("" = never)
     roles: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:

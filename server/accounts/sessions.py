@@ -60,7 +60,7 @@ async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
         await db.execute(
             sa.select(
                 WebSession.person_id, WebSession.device_id, WebSession.expires_at, WebSession.last_seen_at,
-                WebSession.revoked_at, Person.name, Person.active, Device.revoked_at.label("device_revoked_at"),
+                WebSession.revoked_at, Person.name, Person.active, Person.large_text, Person.large_text_at, Device.revoked_at.label("device_revoked_at"),
                 Post.role, Post.node_id, Post.node_path, Post.post_kind, Post.company_id,
             )
             .join(Person, Person.id == WebSession.person_id)
@@ -92,4 +92,6 @@ async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
         ),
         device_id=first.device_id,
         session_id=session_id,
+        large_text=bool(first.large_text),
+        large_text_at=aware(first.large_text_at).isoformat() if first.large_text_at else "",
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from server.patrols.queries import MonthRate
 
 WIDTH, HEIGHT = 360, 180
-LEFT, RIGHT, TOP, BOTTOM = 34, 6, 18, 24  # room for the axis labels
+LEFT, RIGHT, TOP, BOTTOM = 44, 6, 22, 26  # room for the axis labels (15px text and up, issue 13)
 GOOD, FAIR = 0.9, 0.7  # pass-rate bands: green at 90% and over, amber at 70%, red below
 BAND_FILL = {"good": "#1a7f37", "fair": "#bf8700", "poor": "#cf222e", "none": "#e3e5e8"}
 

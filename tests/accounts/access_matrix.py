@@ -129,6 +129,8 @@ ACCESS: dict[tuple[str, str], Entry] = {
     # signed in: me
     ("GET", "/me"): entry("/me", answers=SIGNED_IN_PAGE),
     ("POST", "/signout"): entry("/signout", answers=expect(303, visitor=SIGNIN)),
+    ("POST", "/me/large-text"): entry("/me/large-text", data={"large_text": "on"}, answers=expect(303, visitor=SIGNIN),
+                                      why="everyone's own 大字模式"),
     ("POST", "/me/devices/{device_id:int}/revoke"): entry(_my_device, answers=expect((303, 404), visitor=SIGNIN)),
     # administration
     ("GET", "/admin/people"): entry("/admin/people", answers=expect(403, visitor=SIGNIN, community=200, admin=200)),
