@@ -1,7 +1,7 @@
 """大字模式 (elder mode, issue 13): a person's choice of large text, and when it last changed.
 
-Revision ID: 0007_large_text
-Revises: 0006_registers
+Revision ID: 0008_large_text
+Revises: 0007_reach
 """
 from typing import Sequence, Union
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0007_large_text'
-down_revision: Union[str, None] = '0006_registers'
+revision: str = '0008_large_text'
+down_revision: Union[str, None] = '0007_reach'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
