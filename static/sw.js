@@ -8,7 +8,8 @@
 //   weiwang-pages             the signed-in person's own pages (worklist, households, forms),
 //                             listed by GET /api/offline-pages; refreshed on sign-in and after
 //                             each sync (message {type: "cache-offline"}), cleared on sign-out
-//                             ({type: "signed-out"}) or when another person signs in.
+//                             ({type: "signed-out"}), when another person signs in, or as soon
+//                             as any answer says the session was revoked (x-session-ended).
 // The outbox (IndexedDB) is never touched by a cache clean-up.
 "use strict";
 var VERSION = "__VERSION__";
@@ -79,6 +80,8 @@ function pageKey(url) {
 function networkFirst(request) {
   var key = pageKey(request.url);
   var network = fetch(request).then(function (response) {
+    // A revoked session: the pages with personal data leave the phone (outbox-core.js).
+    self.WeiwangOutbox.sessionEnded(response);
     // Keep the copy fresh, but only for pages already in the offline set (bounded).
     if (response.ok && (response.headers.get("content-type") || "").indexOf("text/html") === 0) {
       caches.open(PAGES_CACHE).then(function (cache) {
@@ -138,7 +141,8 @@ function refreshPages() {
   if (refreshing) return refreshing;
   refreshing = fetch("/api/offline-pages", { credentials: "same-origin", cache: "no-store", headers: { accept: "application/json" } })
     .then(function (response) {
-      if (response.status === 401) return null; // expired session: keep what the phone has
+      // Expired: keep what the phone has (the leader signs in again); revoked: drop it.
+      if (response.status === 401) return self.WeiwangOutbox.sessionEnded(response).then(function () { return null; });
       if (!response.ok) throw new Error("offline-pages " + response.status);
       return response.json();
     })

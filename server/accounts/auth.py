@@ -15,6 +15,8 @@ from server.accounts.sessions import COOKIE_NAME, load_viewer
 # Where the middleware leaves the reason a cookie stopped working, for the sign-in page.
 SESSION_ENDED_KEY = "ww_session_ended"
 ENDED_COOKIE = "ww_ended"
+SESSION_ENDED_HEADER = "x-session-ended"
+SESSION_ENDED_REASONS = ("revoked", "unknown", "expired")
 _CLEAR_COOKIE = (b"set-cookie", f"{COOKIE_NAME}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax".encode())
 
 
@@ -35,7 +37,10 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
                 ended = (b"set-cookie", f"{ENDED_COOKIE}={reason}; Max-Age=600; Path=/; HttpOnly; SameSite=Lax".encode())
                 # Without the session the CSRF token must be one made for no session (server/csrf.py).
                 fresh = csrf.cookie_header(csrf.new_token(scope["litestar_app"].state.settings.secret_key, None))
-                message["headers"] = [*message.get("headers", []), _CLEAR_COOKIE, ended, fresh]
+                # Said to the phone too: on "revoked" or "unknown" the service worker drops the
+                # pages with personal data it keeps for offline use (static/sw.js, outbox-core.js).
+                told = (SESSION_ENDED_HEADER.encode(), reason.encode())
+                message["headers"] = [*message.get("headers", []), _CLEAR_COOKIE, ended, fresh, told]
             await send(message)
 
         await super().__call__(scope, receive, send_clearing_dead_cookie)

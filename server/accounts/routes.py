@@ -24,7 +24,7 @@ from server.accounts import credentials as cred
 from server.accounts import invites
 from server.accounts.audit import record
 from server.accounts.authority import covers_person, require_covers_person
-from server.accounts.auth import ENDED_COOKIE, signed_in
+from server.accounts.auth import ENDED_COOKIE, SESSION_ENDED_HEADER, SESSION_ENDED_KEY, SESSION_ENDED_REASONS, signed_in
 from server.accounts.models import AuditEntry, Device, Invite, Person, Post, Role, WebSession, current_post
 from server.accounts.scope import Viewer
 from server.accounts.sessions import COOKIE_NAME, end_session, hash_token, revoke_device_sessions, start_session
@@ -118,8 +118,13 @@ class AuthController(Controller):
             return Redirect(path=safe_next(next_path), status_code=303)
         # Why the last session ended, from the URL or from the note the middleware left
         # (kept until the next sign-in: the service worker may fetch this page too).
-        ended = ended or request.cookies.get(ENDED_COOKIE, "")
-        return render(request, "accounts/signin.html", next_path=safe_next(next_path), ended=ended)
+        noted = request.cookies.get(ENDED_COOKIE, "")
+        response = render(request, "accounts/signin.html", next_path=safe_next(next_path), ended=ended or noted)
+        if noted in SESSION_ENDED_REASONS and not request.scope.get(SESSION_ENDED_KEY):  # else the middleware says it
+            # The page a navigation lands on after a dead session's redirect: the service worker reads
+            # this (only the server-set cookie counts, never ?ended=, which any link could carry).
+            response.headers[SESSION_ENDED_HEADER] = noted
+        return response
 
     @get("/invite/{token:str}", name="accounts.invite")
     async def show_invite(self, request: Request, db: AsyncSession, token: str) -> object:

@@ -175,12 +175,24 @@
     });
   }
 
+  // A session the server says was revoked or is unknown (ended elsewhere, deleted): the pages
+  // kept for offline use hold personal data, so they go at once (the header x-session-ended,
+  // server/accounts/auth.py). An expired session keeps them: the leader signs in again.
+  // The outbox itself is never touched: it is the leader's unsent work.
+  var PAGES_CACHE = "weiwang-pages";
+  var DROP_PAGES_ON = { revoked: true, unknown: true };
+  function sessionEnded(response) {
+    var reason = response && response.headers ? response.headers.get("x-session-ended") : null;
+    if (!reason || !DROP_PAGES_ON[reason] || !global.caches) return Promise.resolve(false);
+    return global.caches.delete(PAGES_CACHE).then(function () { return true; }, function () { return false; });
+  }
+
   // Send records; returns {status: "ok"|"offline"|"signin"|"error", results?, code?}.
   function send(records) {
     return ensureToken().then(function (token) {
       return postJson("/api/sync", { records: records.map(envelope) }, token);
     }).then(function (response) {
-      if (response.status === 401) return { status: "signin" };
+      if (response.status === 401) return sessionEnded(response).then(function () { return { status: "signin" }; });
       if (!response.ok) return { status: "error", code: response.status };
       return response.json().then(function (body) { return { status: "ok", results: body.results || [] }; });
     }, function () {
@@ -219,7 +231,7 @@
               body: photo.blob,
             });
           }).then(function (response) {
-            if (response.status === 401) return "signin";
+            if (response.status === 401) return sessionEnded(response).then(function () { return "signin"; });
             if (response.ok || response.status === 409 || response.status === 413 || response.status === 415 || response.status === 400) {
               // Acknowledged, or refused for good: keeping it would block the record forever.
               return removePhoto(photoId).then(function () { return "ok"; });
@@ -307,6 +319,6 @@
   global.WeiwangOutbox = {
     FORMAT: FORMAT, openDb: openDb, all: all, get: get, count: count, put: put, update: update, remove: remove,
     getPhoto: getPhoto, send: send, settle: settle, sync: sync, onChange: onChange, notify: notify,
-    uuid: uuid, nowWithOffset: nowWithOffset, envelope: envelope,
+    uuid: uuid, nowWithOffset: nowWithOffset, envelope: envelope, sessionEnded: sessionEnded,
   };
 })(typeof self !== "undefined" ? self : this);

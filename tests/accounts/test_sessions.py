@@ -133,3 +133,32 @@ async def test_it_says_the_session_ended_when_its_row_was_deleted(client, people
     assert response.status_code == 303 and "ended=unknown" in response.headers["location"]
     page = await client.get(response.headers["location"])
     assert "您的登录已结束，请重新登录。" in page.text and "篡改" not in page.text
+
+
+async def test_it_tells_the_phone_a_session_was_revoked_so_it_drops_the_kept_pages(client, engine, people):
+    """x-session-ended (read by static/sw.js and outbox-core.js): on the answer to the dead cookie,
+    on the sign-in page the navigation lands on, and on the worker's 401; never from ?ended= alone."""
+    token = await sign_in(client, engine, people.leader)
+    assert "x-session-ended" not in (await client.get("/me")).headers
+    async with make_sessionmaker(engine)() as db:
+        await db.execute(sa.update(WebSession).where(WebSession.id == hash_token(token)).values(revoked_at=utcnow()))
+        await db.commit()
+    first = await client.get("/worklist", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["x-session-ended"] == "revoked"
+    landing = await client.get(first.headers["location"])
+    assert landing.status_code == 200 and landing.headers["x-session-ended"] == "revoked"
+    client.cookies.set(COOKIE_NAME, token)
+    api = await client.get("/api/offline-pages")
+    assert api.status_code == 401 and api.headers["x-session-ended"] == "revoked"
+    client.cookies.clear()
+    assert "x-session-ended" not in (await client.get("/signin?ended=revoked")).headers
+
+
+async def test_it_says_an_expired_session_expired_so_the_phone_keeps_its_pages(client, engine, people):
+    token = await sign_in(client, engine, people.leader)
+    async with make_sessionmaker(engine)() as db:
+        await db.execute(sa.update(WebSession).where(WebSession.id == hash_token(token))
+                         .values(expires_at=utcnow() - timedelta(minutes=1)))
+        await db.commit()
+    response = await client.get("/api/offline-pages")
+    assert response.status_code == 401 and response.headers["x-session-ended"] == "expired"
