@@ -60,6 +60,33 @@ async def test_it_lists_people_in_scope_with_masked_phones(signed_in_as, people,
     assert f"/admin/people/{people.leader.id}" in found.text
 
 
+async def test_the_people_list_pages_through_everyone_in_scope_once(signed_in_as, people, engine):
+    """A street has 1,352 leaders: the list pages (50 at a time) instead of cutting off."""
+    from server.accounts.models import Post, current_post
+
+    async with make_sessionmaker(engine)() as db:
+        expected = set((await db.execute(
+            sa.select(Person.id).join(Post, Post.person_id == Person.id)
+            .where(Post.node_path.startswith(people.community.path), current_post()))).scalars())
+    assert len(expected) > 50, "the fixture community must need more than one page"
+    client = await signed_in_as(people.secretary)
+    seen: list[int] = []
+    url, pages = "/admin/people", 0
+    while url:
+        page = await client.get(url)
+        assert page.status_code == 200
+        assert f"共 {len(expected)} 人" in page.text
+        listing = page.text[page.text.index('id="people"'):page.text.index('id="invite-form"')]
+        on_page = [int(n) for n in re.findall(r'href="/admin/people/(\d+)"', listing)]
+        assert 0 < len(on_page) <= 50
+        seen += on_page
+        pages += 1
+        found = re.search(r'href="(/admin/people\?[^"]*after=\d+)" rel="next"', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert pages == -(-len(expected) // 50)
+    assert len(seen) == len(set(seen)) and set(seen) == expected
+
+
 async def test_it_issues_an_invite_with_a_qr_code_and_audits_it(signed_in_as, people, engine):
     client = await signed_in_as(people.admin)
     response = await client.post("/admin/invites", data={
