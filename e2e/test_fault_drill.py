@@ -2,6 +2,9 @@
 asserting what the server stored (database counts) and what the phone still holds (outbox).
 
 - a revoked phone: its kept pages with personal data leave the phone, its outbox stays;
+- a refused photo: a photo quality alone cannot bring under 300 KB is scaled down further by the
+  one shrink (outbox-core.js); a photo the server refuses stays on the phone with its reason,
+  exported like a record, while the record and its good photo are stored;
 """
 from __future__ import annotations
 
@@ -104,6 +107,84 @@ def test_a_revoked_phone_forgets_the_kept_pages_but_not_the_outbox(live_server, 
     assert DRILL["revoked phone"] == {"kept pages before": before, "kept pages after": 0, "outbox": 1,
                                       "visits on the server": 0}
     assert waiting[0]["data"]["note"] == "撤销前记下的"
+    context.close()
+
+
+# A photo no JPEG quality brings under 300 KB at 1600 px (noise), then the outbox's one shrink.
+SHRINK_NOISE = """async () => {
+  const canvas = document.createElement('canvas');
+  canvas.width = 2400; canvas.height = 1800;
+  const ctx = canvas.getContext('2d');
+  const data = ctx.createImageData(2400, 1800);
+  for (let i = 0; i < data.data.length; i += 4) {
+    data.data[i] = Math.random() * 256; data.data[i + 1] = Math.random() * 256; data.data[i + 2] = Math.random() * 256; data.data[i + 3] = 255;
+  }
+  ctx.putImageData(data, 0, 0);
+  const original = await new Promise(r => canvas.toBlob(r, 'image/png'));
+  const small = document.createElement('canvas');
+  small.width = 1600; small.height = 1200;
+  small.getContext('2d').drawImage(canvas, 0, 0, 1600, 1200);
+  const lowest = await new Promise(r => small.toBlob(r, 'image/jpeg', 0.35));  // where patrol.js used to stop
+  const shrunk = await WeiwangOutbox.shrinkPhoto(original);
+  const bitmap = await createImageBitmap(shrunk);
+  window.__shrunk = shrunk;
+  return {lowest: lowest.size, size: shrunk.size, width: bitmap.width, height: bitmap.height, type: shrunk.type};
+}"""
+
+
+def test_a_refused_photo_is_kept_with_its_reason_and_a_detailed_one_is_shrunk_to_fit(live_server, browser_type, tmp_path):
+    import json
+    from pathlib import Path
+
+    server = live_server
+    base = server.base_url
+    person_id, _name, microgrid_code, _path = find_person(server, "leader", post_kind="A", offset=15)
+    household_id = server.query("SELECT household.id FROM household JOIN grid_node ON grid_node.id = household.microgrid_id "
+                                "WHERE grid_node.code = :c ORDER BY household.id LIMIT 1", c=microgrid_code)[0][0]
+    context = launch(browser_type, tmp_path / "photos")
+    context.add_cookies([session_cookie(server, person_id)])
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(base + "/outbox")
+    page.wait_for_function("() => window.WeiwangOutbox && window.WeiwangOutboxPage")
+
+    shrunk = page.evaluate(SHRINK_NOISE)
+    assert shrunk["lowest"] > 300 * 1024, shrunk  # quality alone is not enough for this photo
+    assert shrunk["size"] <= 300 * 1024 and max(shrunk["width"], shrunk["height"]) <= 1600 and shrunk["type"] == "image/jpeg"
+
+    # A visit with the shrunk photo and a "photo" the server will refuse (not an image: 415).
+    record_id = page.evaluate("""(household) => {
+        const id = WeiwangOutbox.uuid(), good = WeiwangOutbox.uuid(), bad = WeiwangOutbox.uuid();
+        const junk = new Blob(['not a photo at all'], {type: 'image/jpeg'});
+        return WeiwangOutbox.put({id, type: 'visit', created_at: WeiwangOutbox.nowWithOffset(), state: 'pending',
+            title: '走访', form_url: '/households/' + household + '/visits/new', photos: [good, bad],
+            saved_at: new Date().toISOString(), data: {household_id: household, kind: 'survey', photos: [good, bad]}},
+          [{id: good, record_id: id, blob: window.__shrunk, type: 'image/jpeg'}, {id: bad, record_id: id, blob: junk, type: 'image/jpeg'}])
+          .then(() => WeiwangOutboxPage.syncNow()).then(() => id);
+    }""", household_id)
+    entry = page.locator(f'[data-record-id="{record_id}"]')
+    expect(entry).to_have_attribute("data-state", "refused")
+    expect(entry).to_contain_text("这不是照片")
+    screenshot(page, "fault-drill-02-refused-photo")
+    kept = outbox(page)
+    bad_id = kept[0]["photos"][1]
+    assert list(kept[0]["photo_errors"]) == [bad_id]
+    assert page.evaluate("(id) => WeiwangOutbox.getPhoto(id).then(p => p && p.blob.size)", bad_id) == len("not a photo at all")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="导出到文件").tap()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert [len(r["photo_files"]) for r in exported["records"]] == [1]
+    assert exported["records"][0]["photo_files"][0]["id"] == bad_id
+
+    # Syncing again sends nothing twice and keeps the refused photo.
+    page.get_by_role("button", name="立即同步").tap()
+    page.wait_for_timeout(500)
+    visits = server.query("SELECT count(*) FROM visit WHERE id = :i", i=uuid.UUID(record_id).hex)[0][0]
+    photos = server.query("SELECT count(*), max(size) FROM photo WHERE person_id = :p", p=person_id)[0]
+    DRILL["refused photo"] = {"visits on the server": visits, "photos on the server": photos[0],
+                              "outbox": len(outbox(page)), "photos quarantined on the phone": len(outbox(page)[0]["photo_errors"])}
+    assert DRILL["refused photo"] == {"visits on the server": 1, "photos on the server": 1, "outbox": 1,
+                                      "photos quarantined on the phone": 1}
+    assert photos[1] <= 300 * 1024
     context.close()
 
 

@@ -39,3 +39,14 @@ def test_every_static_file_a_template_names_is_in_the_offline_shell():
             assert (STATIC_DIR / path).is_file(), f"{template} names a missing static file {path}"
             assert f"/static/{path}" in shell, path
     assert {"js/patrol.js", "css/patrols.css", "js/outbox.js"} <= set(template_assets())
+
+
+def test_one_photo_shrink_serves_every_form():
+    """static/js/outbox-core.js's shrinkPhoto is the only code that re-encodes a photo."""
+    js = STATIC_DIR / "js"
+    for script in js.glob("*.js"):
+        text = script.read_text()
+        if script.name == "outbox-core.js":
+            assert "function shrinkPhoto" in text
+            continue
+        assert "toBlob(" not in text and "createImageBitmap(" not in text, f"a second photo shrink in {script.name}"

@@ -7,7 +7,10 @@
 //        saved_at, attempts, last_error}
 //     state: "pending" (waiting), "sending" (a request is out: treated as pending after a crash),
 //            "rejected" (the server refused it: set aside with `errors`, the rest keep syncing),
-//            "photos" (the record is stored; its photos are still uploading).
+//            "photos" (the record is stored; its photos are still uploading),
+//            "refused" (the record is stored, but the server refused some of its photos for good
+//            (400/413/415): they stay on the phone, quarantined with the server's reason in
+//            `photo_errors` {photo id: message}, exported like any record, deleted only by the leader).
 //     A record is deleted only after the server acknowledged it (created or duplicate) and
 //     all its photos were acknowledged too.
 //   "photos": keyPath "id" (the photo's UUID), index "record_id": {id, record_id, blob, type}.
@@ -217,8 +220,16 @@
     }));
   }
 
+  // The server's answer to a refused photo, in the leader's language ({detail} from Litestar).
+  function refusal(response) {
+    return response.json().then(function (body) {
+      return (body && body.detail) || String(response.status);
+    }, function () { return String(response.status); });
+  }
+
   function uploadPhotos(record) {
     var chain = Promise.resolve("ok");
+    var refused = {};
     (record.photos || []).forEach(function (photoId) {
       chain = chain.then(function (state) {
         if (state !== "ok") return state;
@@ -232,9 +243,13 @@
             });
           }).then(function (response) {
             if (response.status === 401) return sessionEnded(response).then(function () { return "signin"; });
-            if (response.ok || response.status === 409 || response.status === 413 || response.status === 415 || response.status === 400) {
-              // Acknowledged, or refused for good: keeping it would block the record forever.
-              return removePhoto(photoId).then(function () { return "ok"; });
+            if (response.ok || response.status === 409) {
+              return removePhoto(photoId).then(function () { return "ok"; }); // acknowledged (409: already there)
+            }
+            if (response.status === 400 || response.status === 413 || response.status === 415) {
+              // Refused for good: kept on the phone with the reason, never deleted without a word;
+              // the record's other photos still go.
+              return refusal(response).then(function (reason) { refused[photoId] = reason; return "ok"; });
             }
             return "error";
           }, function () { return "offline"; });
@@ -243,8 +258,54 @@
     });
     return chain.then(function (state) {
       if (state !== "ok") return state;
+      if (Object.keys(refused).length) {
+        return update(record.id, { state: "refused", photo_errors: refused }).then(function () { notify(); return "ok"; });
+      }
       return remove(record.id).then(function () { return "ok"; });
     });
+  }
+
+  // ---- photos: the one shrink every form uses ----
+
+  // The server's limits (server/photos.py): JPEG, at most 1600 px a side and 300 KB.
+  var PHOTO_MAX_SIDE = 1600;
+  var PHOTO_MAX_BYTES = 300 * 1024;
+
+  function loadImage(file) {
+    if (global.createImageBitmap) return createImageBitmap(file);
+    return new Promise(function (resolve, reject) {
+      var img = new Image();
+      img.onload = function () { resolve(img); };
+      img.onerror = reject;
+      img.src = URL.createObjectURL(file);
+    });
+  }
+
+  // Shrink a photo for the outbox; resolves a JPEG Blob within the limits, or null when the file
+  // is not an image the browser can read. Quality goes down to 0.55; if a detailed photo is still
+  // too heavy the picture is scaled down by a quarter at a time until it fits: the limit holds
+  // for any photo, so the server never has to refuse one this phone made.
+  function shrinkPhoto(file, limits) {
+    var maxSide = (limits && limits.maxSide) || PHOTO_MAX_SIDE;
+    var maxBytes = (limits && limits.maxBytes) || PHOTO_MAX_BYTES;
+    return loadImage(file).then(function (image) {
+      var canvas = document.createElement("canvas");
+      var scale = Math.min(1, maxSide / Math.max(image.width, image.height));
+      function attempt(quality) {
+        canvas.width = Math.max(1, Math.round(image.width * scale));
+        canvas.height = Math.max(1, Math.round(image.height * scale));
+        canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+        return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", quality); }).then(function (blob) {
+          if (!blob) return null;
+          if (blob.size <= maxBytes) return blob;
+          if (quality > 0.6) return attempt(quality - 0.15);
+          if (Math.max(canvas.width, canvas.height) <= 64) return null; // cannot happen for 300 KB; never loop
+          scale *= 0.75;
+          return attempt(0.7);
+        });
+      }
+      return attempt(0.85);
+    }).catch(function () { return null; });
   }
 
   function withLock(fn) {
@@ -318,7 +379,8 @@
 
   global.WeiwangOutbox = {
     FORMAT: FORMAT, openDb: openDb, all: all, get: get, count: count, put: put, update: update, remove: remove,
-    getPhoto: getPhoto, send: send, settle: settle, sync: sync, onChange: onChange, notify: notify,
+    getPhoto: getPhoto, shrinkPhoto: shrinkPhoto, PHOTO_MAX_BYTES: PHOTO_MAX_BYTES, PHOTO_MAX_SIDE: PHOTO_MAX_SIDE,
+    send: send, settle: settle, sync: sync, onChange: onChange, notify: notify,
     uuid: uuid, nowWithOffset: nowWithOffset, envelope: envelope, sessionEnded: sessionEnded,
   };
 })(typeof self !== "undefined" ? self : this);

@@ -25,8 +25,9 @@
 //   401                → kept; the status bar asks to sign in again. Nothing is ever dropped.
 // Empty values are left out, so optional fields fall back to the schema's defaults.
 // Opening the form URL with ?outbox=<id> loads that waiting record for editing.
-// Photos are shrunk here (canvas) to at most 1600 px and 300 KB JPEG and uploaded one by one
-// to PUT /api/photos/<uuid> after their record is stored.
+// Photos are shrunk by WeiwangOutbox.shrinkPhoto (outbox-core.js: at most 1600 px and 300 KB JPEG,
+// the one shrink of every form) and uploaded one by one to PUT /api/photos/<uuid> after their
+// record is stored; a photo the server refuses is kept aside with its reason ("refused").
 //
 // Words shown come from #outbox-text (templates/sync/_outbox_text.html), in the page's language.
 // Sync runs on page load, on "online", after any htmx request, every minute while records wait,
@@ -36,8 +37,6 @@
   var Outbox = window.WeiwangOutbox;
   if (!Outbox || !window.indexedDB) return;
 
-  var MAX_SIDE = 1600;
-  var MAX_BYTES = 300 * 1024;
   var SEND_TIMEOUT = 12000;
 
   function text(key) {
@@ -107,29 +106,11 @@
     });
   }
 
-  function shrink(file) {
-    if (!window.createImageBitmap) return Promise.resolve(file.size <= MAX_BYTES ? file : null);
-    return createImageBitmap(file).then(function (bitmap) {
-      var canvas = document.createElement("canvas");
-      function attempt(scale, quality) {
-        canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-        canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-        canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-        return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", quality); }).then(function (blob) {
-          if (blob && blob.size <= MAX_BYTES) return blob;
-          if (quality > 0.5) return attempt(scale, quality - 0.15);
-          return attempt(scale * 0.75, 0.8);
-        });
-      }
-      return attempt(Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height)), 0.85);
-    });
-  }
-
   function photosOf(form, recordId) {
     var input = form.querySelector("[data-outbox-photos]");
     if (!input || !input.files || !input.files.length) return Promise.resolve([]);
     var files = Array.prototype.slice.call(input.files, 0, 6);
-    return Promise.all(files.map(shrink)).then(function (blobs) {
+    return Promise.all(files.map(function (f) { return Outbox.shrinkPhoto(f); })).then(function (blobs) {
       return blobs.filter(Boolean).map(function (blob) {
         return { id: Outbox.uuid(), record_id: recordId, blob: blob, type: "image/jpeg", size: blob.size };
       });
@@ -358,7 +339,8 @@
   }
 
   function stateLabel(record) {
-    return text({ pending: "pendingState", sending: "sendingState", rejected: "rejectedState", photos: "photosState" }[record.state] || "pendingState");
+    return text({ pending: "pendingState", sending: "sendingState", rejected: "rejectedState", photos: "photosState",
+                  refused: "refusedState" }[record.state] || "pendingState");
   }
 
   function renderList(records) {
@@ -396,9 +378,23 @@
         });
         li.appendChild(errors);
       }
+      if (record.state === "refused" && record.photo_errors) {
+        // The record is on the server; these photos are not: kept here with the server's reason.
+        var refused = document.createElement("ul");
+        refused.className = "outbox-errors";
+        Object.keys(record.photo_errors).forEach(function (photoId) {
+          var e = document.createElement("li");
+          e.className = "error";
+          e.setAttribute("data-refused-photo", photoId);
+          var label = text("photoRefused");
+          e.textContent = label + (label.slice(-1) === ":" ? " " : "") + record.photo_errors[photoId];
+          refused.appendChild(e);
+        });
+        li.appendChild(refused);
+      }
       var actions = document.createElement("div");
       actions.className = "actions";
-      if (record.form_url && record.state !== "photos") {
+      if (record.form_url && record.state !== "photos" && record.state !== "refused") {
         var edit = document.createElement("a");
         edit.className = "button button-secondary"; edit.textContent = text("edit");
         edit.href = record.form_url + "?outbox=" + encodeURIComponent(record.id);

@@ -6,13 +6,12 @@
 // "weiwang"/"outbox"), which sends it to /api/sync when the phone is online, exactly once.
 // Ids are made here at submit time (never in the HTML: a cached form would reuse them):
 // the patrol's, each problem's and each photo's. Photos are shrunk here and wait in the
-// outbox's "photos" store until the patrol is stored, then upload one by one.
+// outbox's "photos" store until the patrol is stored, then upload one by one (the one shrink:
+// WeiwangOutbox.shrinkPhoto in outbox-core.js).
 // Without JavaScript the same form posts to the server and is stored the same way.
 "use strict";
 (function () {
   if (window.WeiwangPatrol) return; // loaded again by a boosted navigation: the listeners are on document
-  var MAX_SIDE = 1600;
-  var MAX_BYTES = 300 * 1024;
   var photos = {}; // item id -> [{id, blob, type}], for the form on screen
   var editing = null; // id of an outbox record opened for correcting (?outbox=<id>)
 
@@ -56,30 +55,6 @@
     return null;
   }
 
-  // Shrink a photo on the phone: at most 1600 px a side and 300 KB, as JPEG.
-  function shrink(file) {
-    var load = window.createImageBitmap ? createImageBitmap(file) : new Promise(function (resolve, reject) {
-      var img = new Image();
-      img.onload = function () { resolve(img); };
-      img.onerror = reject;
-      img.src = URL.createObjectURL(file);
-    });
-    return load.then(function (image) {
-      var scale = Math.min(1, MAX_SIDE / Math.max(image.width, image.height));
-      var canvas = document.createElement("canvas");
-      canvas.width = Math.max(1, Math.round(image.width * scale));
-      canvas.height = Math.max(1, Math.round(image.height * scale));
-      canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
-      function attempt(quality) {
-        return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", quality); }).then(function (blob) {
-          if (blob && blob.size > MAX_BYTES && quality > 0.35) return attempt(quality - 0.15);
-          return blob;
-        });
-      }
-      return attempt(0.82);
-    });
-  }
-
   function showPhotoCount(form, itemId) {
     var el = form.querySelector('[data-photo-count="' + itemId + '"]');
     var n = (photos[itemId] || []).length;
@@ -106,7 +81,7 @@
     if (target.dataset && target.dataset.photoFor && target.files && target.files.length) {
       var itemId = target.dataset.photoFor;
       var files = Array.prototype.slice.call(target.files, 0, 6);
-      Promise.all(files.map(shrink)).then(function (blobs) {
+      Promise.all(files.map(function (f) { return window.WeiwangOutbox.shrinkPhoto(f); })).then(function (blobs) {
         photos[itemId] = (photos[itemId] || []).concat(blobs.filter(Boolean).map(function (blob) {
           return { id: window.WeiwangOutbox.uuid(), blob: blob, type: "image/jpeg" };
         })).slice(0, 6);
