@@ -44,7 +44,11 @@ async def get_node_with_trail_for(db: AsyncSession, viewer: Viewer, code: str) -
 
 
 async def get_household_for(db: AsyncSession, viewer: Viewer, household_id: int) -> Household:
-    household = await db.get(Household, household_id)
+    """The household, if the viewer may see it. Scoped in SQL by the path, not by id alone:
+    the bound on the path is also the street key a partitioned database routes by."""
+    household = (await db.execute(
+        sa.select(Household).where(Household.id == household_id, viewer.subtree_clause(Household.grid_path))
+    )).scalar_one_or_none()
     if household is None or not viewer.sees_path(household.grid_path):
         raise NotFoundException()
     return household
@@ -115,7 +119,8 @@ async def _child_counts(db: AsyncSession, node: GridNode) -> tuple[dict[str, int
 async def households_in(db: AsyncSession, microgrid: GridNode) -> list[Household]:
     """The households living on the micro-grid now, the most vulnerable first."""
     rows = await db.execute(
-        sa.select(Household).where(Household.microgrid_id == microgrid.id, active_household())
+        sa.select(Household).where(Household.grid_path == microgrid.path, Household.microgrid_id == microgrid.id,
+                                   active_household())
         .order_by(Household.address, Household.id)
     )
     return sorted(rows.scalars(), key=lambda h: (h.care_rank(), h.address))
@@ -124,7 +129,8 @@ async def households_in(db: AsyncSession, microgrid: GridNode) -> list[Household
 async def former_households_in(db: AsyncSession, microgrid: GridNode, limit: int = 50) -> list[Household]:
     """Households that moved out or died: kept as history, shown apart."""
     rows = await db.execute(
-        sa.select(Household).where(Household.microgrid_id == microgrid.id, sa.not_(active_household()))
+        sa.select(Household).where(Household.grid_path == microgrid.path, Household.microgrid_id == microgrid.id,
+                                   sa.not_(active_household()))
         .order_by(Household.left_on.desc(), Household.id.desc()).limit(limit)
     )
     return list(rows.scalars())

@@ -17,6 +17,8 @@ from server.accounts.models import Post
 from server.grid.models import GridNode, Household
 from server.tree import SEGMENT, subtree_bounds
 from server.issues.models import Issue, IssueMeeting
+from server.notify.models import Broadcast
+from server.open311.models import ApiKey
 from server.patrols.models import Patrol, PatrolAnswer, PatrolTemplate
 from server.registers.models import HouseholdChange
 from server.sync.models import SyncReceipt
@@ -36,6 +38,8 @@ PATH_COPIES: list[sa.Column] = [
     PatrolAnswer.__table__.c.compound_path,
     PatrolTemplate.__table__.c.owner_path,
     HouseholdChange.__table__.c.grid_path,
+    ApiKey.__table__.c.node_path,  # a partner's key stays on the subtree it was given for
+    Broadcast.__table__.c.node_path,
 ]
 
 

@@ -85,7 +85,8 @@ async def _prefetch_places(db: AsyncSession, viewer: Viewer, records: list[SyncR
     # tags, identity map) cost more than the rest of a 200-record batch.
     if household_ids:
         rows = await db.execute(
-            sa.select(Household.id, Household.grid_path, Household.microgrid_id).where(Household.id.in_(household_ids))
+            sa.select(Household.id, Household.grid_path, Household.microgrid_id)
+            .where(Household.id.in_(household_ids), viewer.subtree_clause(Household.grid_path))
         )
         for h in rows:
             kept[(Household, h.id)] = h
