@@ -25,6 +25,7 @@ from server.csrf import CSRFMiddleware
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
+from server.incentives.routes import INCENTIVES_HANDLERS
 from server.issues import routes as issue_routes
 from server.issues import sync as issue_records
 from server.issues.public import PUBLIC_HANDLERS
@@ -61,6 +62,7 @@ ROUTE_HANDLERS = [
     *PUBLIC_HANDLERS,
     *REGISTERS_HANDLERS,
     *OPEN311_HANDLERS,
+    *INCENTIVES_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).

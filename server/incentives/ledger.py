@@ -1,0 +1,280 @@
+"""The points ledger in the database: folding records in, balances, history, manual entries, rankings.
+
+`refresh(db, person_ids)` reads the people's verified records, folds them (earning.py)
+and appends what is missing; it is idempotent, so it runs wherever it is cheap to run:
+when a leader opens their points page and something of theirs changed since the last
+fold, after the demo loads, and from `weiwang points recompute` (the nightly job that
+also catches problems closed and patrols recorded by other people).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.exceptions import NotFoundException
+
+from server.accounts.models import Person, Post, Role, current_post
+from server.accounts.scope import Viewer
+from server.clock import aware, month_of, utcnow
+from server.grid.models import CareTag, Household
+from server.incentives.earning import Work, earn, plan
+from server.incentives.models import EntryKind, PointsAccount, PointsEntry
+from server.incentives.rules import RuleBook, load_rule_book
+from server.issues.models import Issue, IssueEvent, Status
+from server.patrols.models import Patrol
+from server.sync.models import SyncReceipt
+from server.tree import ancestor_paths
+from server.visits.models import Visit, WorkLogEntry
+
+# A record stored while a fold was reading may carry a received_at just before the fold's
+# start: a person stays "changed" this long after a fold, so it is picked up next time.
+SETTLE = timedelta(seconds=60)
+
+
+async def _post_paths(db: AsyncSession, person_ids: list[int]) -> dict[int, list[str]]:
+    rows = await db.execute(sa.select(Post.person_id, Post.node_path).where(Post.person_id.in_(person_ids)))
+    out: dict[int, list[str]] = defaultdict(list)
+    for pid, path in rows:
+        out[pid].append(path)
+    return out
+
+
+async def works_of(db: AsyncSession, person_ids: list[int]) -> dict[int, list[Work]]:
+    """Every verified record of these people that can earn points, as the fold sees it."""
+    out: dict[int, list[Work]] = {pid: [] for pid in person_ids}
+    wanted = set(person_ids)
+    visits = await db.execute(
+        sa.select(Visit.id, Visit.person_id, Visit.household_id, Visit.visited_at, Visit.grid_path, Household.care_tags)
+        .join(Household, Household.id == Visit.household_id).where(Visit.person_id.in_(person_ids)))
+    for vid, pid, hid, at, path, tags in visits:
+        rule = "care_visit" if CareTag.elderly_alone.value in (tags or []) else "visit"
+        out[pid].append(Work(pid, rule, "visit", str(vid), aware(at), path, f"visit:{hid}:{month_of(at)}"))
+    work = await db.execute(
+        sa.select(WorkLogEntry.id, WorkLogEntry.person_id, WorkLogEntry.kind, WorkLogEntry.done_at, WorkLogEntry.grid_path)
+        .where(WorkLogEntry.person_id.in_(person_ids)))
+    for wid, pid, kind, at, path in work:
+        out[pid].append(Work(pid, kind, "work", str(wid), aware(at), path, f"{kind}:{wid}"))
+    # Patrols are filed on the compound: look in the compounds above each person's posts.
+    posts = await _post_paths(db, person_ids)
+    compounds = sorted({a for paths in posts.values() for p in paths for a in ancestor_paths(p)})
+    if compounds:
+        patrols = await db.execute(
+            sa.select(Patrol.id, Patrol.recorded_by, Patrol.participants, Patrol.patrolled_at, Patrol.compound_path)
+            .where(sa.or_(Patrol.compound_path.in_(compounds), Patrol.recorded_by.in_(person_ids))))
+        for patrol_id, recorder, participants, at, path in patrols:
+            present = {recorder} | {p.get("person_id") for p in participants or [] if isinstance(p, dict)}
+            for pid in present & wanted:
+                out[pid].append(Work(pid, "patrol", "patrol", patrol_id, aware(at), path, f"patrol:{patrol_id}"))
+    issues = await db.execute(
+        sa.select(Issue.id, Issue.reported_by, Issue.closed_at, Issue.on_time, Issue.node_path)
+        .where(Issue.reported_by.in_(person_ids), Issue.status == Status.closed.value, Issue.feedback_count > 0,
+               Issue.closed_at.is_not(None)))
+    for issue_id, pid, closed_at, on_time, path in issues:
+        out[pid].append(Work(pid, "issue_closed", "issue", issue_id, aware(closed_at), path, f"issue_closed:{issue_id}"))
+        if on_time:
+            out[pid].append(Work(pid, "issue_on_time", "issue", issue_id, aware(closed_at), path, f"issue_on_time:{issue_id}"))
+    for extra in EXTRA_WORK:
+        for pid, items in (await extra(db, person_ids)).items():
+            out[pid].extend(items)
+    return out
+
+
+# Other sources of points (resident ratings...) add a function here: (db, person_ids) -> {person: [Work]}.
+EXTRA_WORK: list = []
+
+
+async def _existing(db: AsyncSession, person_ids: list[int]) -> dict[int, list]:
+    rows = await db.execute(
+        sa.select(PointsEntry.id, PointsEntry.person_id, PointsEntry.points, PointsEntry.kind, PointsEntry.key)
+        .where(PointsEntry.person_id.in_(person_ids), PointsEntry.key != ""))
+    out: dict[int, list] = defaultdict(list)
+    for row in rows:
+        out[row.person_id].append(row)
+    return out
+
+
+async def refresh(db: AsyncSession, person_ids: list[int], book: RuleBook | None = None) -> int:
+    """Fold these people's records into the ledger; returns how many entries were appended.
+
+    Runs in a savepoint: when another fold of the same person got there first, the entry
+    ids collide (they are derived from the slot), and folding again finds nothing to add.
+    """
+    person_ids = sorted(set(person_ids))
+    if not person_ids:
+        return 0
+    book = book or await load_rule_book(db)
+    for attempt in range(3):
+        started = utcnow()
+        works = await works_of(db, person_ids)
+        existing = await _existing(db, person_ids)
+        rows = []
+        for pid in person_ids:
+            rows += [e.row() for e in plan(pid, earn(works[pid], book), existing.get(pid, []))]
+        try:
+            async with db.begin_nested():
+                if rows:
+                    for i in range(0, len(rows), 2000):
+                        await db.execute(sa.insert(PointsEntry), [{**r, "created_at": started} for r in rows[i:i + 2000]])
+                await _mark_folded(db, person_ids, started, book.current.version)
+            return len(rows)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return 0
+
+
+async def _mark_folded(db: AsyncSession, person_ids: list[int], at: datetime, version: int) -> None:
+    have = set((await db.execute(sa.select(PointsAccount.person_id).where(PointsAccount.person_id.in_(person_ids)))).scalars())
+    missing = [pid for pid in person_ids if pid not in have]
+    if missing:
+        await db.execute(sa.insert(PointsAccount), [{"person_id": pid, "folded_at": at, "folded_version": version}
+                                                    for pid in missing])
+    if have:
+        await db.execute(sa.update(PointsAccount).where(PointsAccount.person_id.in_(have))
+                         .values(folded_at=at, folded_version=version))
+
+
+async def is_stale(db: AsyncSession, person_id: int, version: int) -> bool:
+    """Has anything that could earn this person points arrived since their last fold?
+
+    Their own synced records (one indexed lookup), any ledger event or patrol (problems
+    close and patrols are recorded by other people), or a new rule table.
+    """
+    account = await db.get(PointsAccount, person_id)
+    if account is None or account.folded_at is None or account.folded_version != version:
+        return True
+    since = aware(account.folded_at) - SETTLE
+    newest = await db.execute(sa.select(
+        sa.select(SyncReceipt.received_at).where(SyncReceipt.person_id == person_id, SyncReceipt.received_at > since)
+        .limit(1).exists(),
+        sa.select(IssueEvent.received_at).where(IssueEvent.received_at > since).limit(1).exists(),
+        sa.select(Patrol.received_at).where(Patrol.received_at > since).limit(1).exists(),
+    ))
+    return any(newest.one())
+
+
+async def refresh_if_stale(db: AsyncSession, person_id: int) -> bool:
+    book = await load_rule_book(db)
+    if not await is_stale(db, person_id, book.current.version):
+        return False
+    await refresh(db, [person_id], book)
+    await db.commit()
+    return True
+
+
+async def balance(db: AsyncSession, person_id: int) -> int:
+    return (await db.execute(sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.points), 0))
+                             .where(PointsEntry.person_id == person_id))).scalar_one()
+
+
+async def history(db: AsyncSession, person_id: int, limit: int = 50) -> list[PointsEntry]:
+    rows = await db.execute(sa.select(PointsEntry).where(PointsEntry.person_id == person_id)
+                            .order_by(PointsEntry.at.desc(), PointsEntry.created_at.desc(), PointsEntry.id).limit(limit))
+    return list(rows.scalars())
+
+
+async def month_total(db: AsyncSession, person_id: int, month: str) -> int:
+    return (await db.execute(sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.points), 0)).where(
+        PointsEntry.person_id == person_id, PointsEntry.month == month, PointsEntry.kind != "redemption"))).scalar_one()
+
+
+# --- staff: one person's page, manual entries -------------------------------------------
+
+STAFF_ROLES = (Role.admin, Role.community)
+
+
+async def get_leader_for(db: AsyncSession, viewer: Viewer, person_id: int) -> tuple[Person, str]:
+    """A person holding a leader post in the viewer's part of the grid, and that post's path; 404 otherwise."""
+    row = (await db.execute(
+        sa.select(Person, Post.node_path).join(Post, Post.person_id == Person.id)
+        .where(Person.id == person_id, Post.role == Role.leader, current_post(), viewer.subtree_clause(Post.node_path))
+        .order_by(Post.post_kind, Post.node_path).limit(1))).first()
+    if row is None:
+        raise NotFoundException()
+    return row[0], row[1]
+
+
+class NotEnoughPoints(Exception):
+    pass
+
+
+async def lock_account(db: AsyncSession, person_id: int) -> None:
+    """Take the person's account row for this transaction (FOR UPDATE on PostgreSQL; SQLite
+    writes one transaction at a time anyway), so two spends at once are one after the other."""
+    if await db.get(PointsAccount, person_id) is None:
+        try:
+            async with db.begin_nested():
+                db.add(PointsAccount(person_id=person_id))
+        except IntegrityError:
+            pass
+    await db.execute(sa.select(PointsAccount.person_id).where(PointsAccount.person_id == person_id).with_for_update())
+    # A write makes SQLite take its lock now, not at commit.
+    await db.execute(sa.update(PointsAccount).where(PointsAccount.person_id == person_id)
+                     .values(person_id=PointsAccount.person_id))
+
+
+async def add_manual(db: AsyncSession, *, person_id: int, points: int, reason: str, grid_path: str,
+                     by: int, kind: str = EntryKind.manual.value, reverses_id: str | None = None,
+                     entry_id_: str | None = None) -> PointsEntry:
+    """An award (points > 0) or a deduction (< 0) by staff; a deduction never takes the balance below zero."""
+    import uuid
+
+    await lock_account(db, person_id)
+    if points < 0 and await balance(db, person_id) + points < 0:
+        raise NotEnoughPoints()
+    now = utcnow()
+    entry = PointsEntry(id=entry_id_ or str(uuid.uuid4()), person_id=person_id, points=points, kind=kind,
+                        source_type="manual", grid_path=grid_path, at=now, month=month_of(now), reason=reason,
+                        created_by=by, reverses_id=reverses_id)
+    db.add(entry)
+    await db.flush()
+    return entry
+
+
+# --- rankings ----------------------------------------------------------------------------
+
+PERIODS = ("month", "quarter", "year")
+
+
+def period_months(period: str, month: str) -> list[str]:
+    """The months of the month, quarter or year that `month` (YYYY-MM) falls in."""
+    year, m = int(month[:4]), int(month[5:7])
+    if period == "year":
+        return [f"{year:04d}-{i:02d}" for i in range(1, 13)]
+    if period == "quarter":
+        first = (m - 1) // 3 * 3 + 1
+        return [f"{year:04d}-{i:02d}" for i in range(first, first + 3)]
+    return [month]
+
+
+@dataclass
+class Ranked:
+    rank: int
+    person_id: int
+    name: str
+    points: int
+
+
+async def rankings(db: AsyncSession, viewer: Viewer, root_path: str, months: list[str], limit: int = 100) -> list[Ranked]:
+    """Points earned in these months, per person, under `root_path` (already scoped by the caller):
+    what the work earned, so spending on rewards does not lower anyone's rank."""
+    from server.tree import in_subtree
+
+    total = sa.func.sum(PointsEntry.points).label("total")
+    rows = (await db.execute(
+        sa.select(PointsEntry.person_id, Person.name, total)
+        .join(Person, Person.id == PointsEntry.person_id)
+        .where(PointsEntry.month.in_(months), in_subtree(PointsEntry.grid_path, root_path),
+               viewer.subtree_clause(PointsEntry.grid_path), PointsEntry.kind != "redemption")
+        .group_by(PointsEntry.person_id, Person.name)
+        .order_by(total.desc(), PointsEntry.person_id).limit(limit))).all()
+    out, rank, last = [], 0, None
+    for i, (pid, name, pts) in enumerate(rows, start=1):
+        if pts != last:
+            rank, last = i, pts
+        out.append(Ranked(rank, pid, name, int(pts)))
+    return out

@@ -1,0 +1,84 @@
+"""Glimmer points (微光积分): the street's versioned rule table, the append-only points ledger.
+
+A balance is the sum of a person's entries. Nothing here is ever updated or deleted: a
+wrong entry is undone by a reversing entry (`reverses_id`), and a change of the rule
+table is a new version (`IncentiveRules.version`), effective from the moment it is saved,
+so points already earned keep the version they were earned under (kept on each entry).
+
+`PointsAccount` is one row per person, the thing a redemption or a deduction locks
+(SELECT ... FOR UPDATE) so two requests at once cannot both spend the same points, and
+the time the person's records were last folded into the ledger (earning.py, ledger.py).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from server.clock import utcnow
+from server.tree import PathType
+
+
+class EntryKind(StrEnum):
+    earned = "earned"  # folded from a verified record by the rule table
+    manual = "manual"  # an award or deduction by community staff or the street, with a reason
+    reversal = "reversal"  # undoes (part of) another entry: a correction, never an edit
+
+
+class IncentiveRules(SQLModel, table=True):
+    """One version of the street's rule table: points per kind of work, caps, scorecard weights."""
+
+    __tablename__ = "incentive_rules"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    version: int = Field(unique=True)
+    points: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)  # rule code -> points
+    caps: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)  # daily_work, ...
+    weights: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)  # scorecard component -> weight
+    note: str = Field(default="", max_length=200)
+    created_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    # Effective from: work done from this moment on is priced by this version.
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class PointsEntry(SQLModel, table=True):
+    __tablename__ = "points_entry"
+    __table_args__ = (
+        sa.Index("ix_points_entry_person_at", "person_id", "at"),
+        sa.Index("ix_points_entry_person_key", "person_id", "key"),
+        # Rankings: a month (or a quarter's three) of a subtree, summed per person.
+        sa.Index("ix_points_entry_month_path", "month", "grid_path", "person_id", "points"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    person_id: int = Field(foreign_key="person.id")
+    points: int  # negative for a deduction or a reversal
+    kind: str = Field(max_length=10)  # EntryKind
+    rule: str = Field(default="", max_length=24)  # the rule code that priced it ("" for manual)
+    rule_version: Optional[int] = None
+    # What earned it: "visit", "work", "patrol", "issue", "manual" and the record's id.
+    source_type: str = Field(default="", max_length=12)
+    source_id: str = Field(default="", max_length=36)
+    # The earning slot (one visit point per household per month, one per record...):
+    # the fold compares what a slot should hold with what its entries add up to.
+    key: str = Field(default="", max_length=80)
+    grid_path: str = Field(default="", sa_type=PathType)  # where the work was done: rankings are scoped by it
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))  # when the work was done
+    month: str = Field(max_length=7)  # YYYY-MM of `at`, China time
+    reverses_id: Optional[str] = Field(default=None, max_length=36)
+    reason: str = Field(default="", max_length=200)
+    created_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class PointsAccount(SQLModel, table=True):
+    """Per person: the row spending locks, and how far their records have been folded."""
+
+    __tablename__ = "points_account"
+
+    person_id: int = Field(primary_key=True, foreign_key="person.id")
+    folded_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    folded_version: Optional[int] = None
