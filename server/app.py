@@ -25,7 +25,9 @@ from server.csrf import CSRFMiddleware
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
+from server.incentives.dashboard import DASHBOARD_HANDLERS
 from server.incentives.routes import INCENTIVES_HANDLERS
+from server.incentives.satisfaction import SATISFACTION_HANDLERS
 from server.issues import routes as issue_routes
 from server.issues import sync as issue_records
 from server.issues.public import PUBLIC_HANDLERS
@@ -63,6 +65,8 @@ ROUTE_HANDLERS = [
     *REGISTERS_HANDLERS,
     *OPEN311_HANDLERS,
     *INCENTIVES_HANDLERS,
+    *DASHBOARD_HANDLERS,
+    *SATISFACTION_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).

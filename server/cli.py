@@ -1,4 +1,4 @@
-"""The `weiwang` command: serve | migrate | demo | stats | invite | apikey | registers | backup | restore | up.
+"""The `weiwang` command: serve | migrate | demo | stats | invite | apikey | registers | scorecard | points | backup | restore | up.
 
 The command line owns the database engines: each command opens one, hands a session
 or the engine to the area's async function, and disposes of it (areas never make
@@ -76,6 +76,7 @@ def demo(seed: int, scale: float, if_empty: bool, problems: int) -> None:
     asyncio.run(_load_demo(settings, seed=seed, scale=scale, if_empty=if_empty))
     if problems > 0:
         asyncio.run(_load_demo_problems(settings, problems, seed))
+    asyncio.run(_load_demo_incentives(settings, seed))
 
 
 async def _load_demo(settings, seed: int, scale: float, if_empty: bool) -> None:
@@ -125,6 +126,21 @@ async def _load_demo_problems(settings, problems: int, seed: int) -> None:
                 return
             counts = await load_ledger_demo(conn, issues=problems, events=problems * 5, seed=seed)
         click.echo(f"demo ledger: {counts}")
+
+
+async def _load_demo_incentives(settings, seed: int) -> None:
+    """A year of visits and work with the points they earned, only into an empty points ledger."""
+    import sqlalchemy as sa
+
+    from server.incentives.demo import load_incentives_demo
+    from server.incentives.models import PointsEntry
+
+    async with _engine(settings) as engine:
+        async with engine.begin() as conn:
+            if (await conn.execute(sa.select(sa.func.count()).select_from(PointsEntry))).scalar_one():
+                return
+            counts = await load_incentives_demo(conn, seed=seed)
+        click.echo(f"demo history: {counts}")
 
 
 @main.command()
@@ -280,6 +296,54 @@ def registers_import(path: str, dry_run: bool, as_json: bool) -> None:
             click.echo("检查通过，未写入 (dry run: nothing was written).")
     if summary["problem_count"]:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--grid", "code", default=None, help="Grid code of the node (default: the street).")
+@click.option("--month", default=None, help="YYYY-MM (default: this month, China time).")
+@click.option("--all-time", is_flag=True, help="Count everything ever recorded instead of one month.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def scorecard(code: str | None, month: str | None, all_time: bool, as_json: bool) -> None:
+    """Print the scorecards of the leaders under a node (the evaluation mechanism, 评价机制)."""
+    from server.clock import recent_months
+    from server.incentives.commands import CommandProblem, scorecard_command
+    from server.validate import parse_month
+
+    if month and all_time:
+        raise click.UsageError("--month and --all-time exclude each other")
+    if month and not parse_month(month):
+        raise click.UsageError(f"--month must be YYYY-MM, not {month!r}")
+    period = None if all_time else (month or recent_months(1)[0])
+    try:
+        cards = _with_session(_settings(), lambda db: scorecard_command(db, code, period))
+    except CommandProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(cards, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'微网格长':<8} {'微网格':<24} {'户数':>5} {'走访户':>6} {'帮办':>5} {'调解':>5} {'排查':>5} {'积分':>6} {'得分':>6}")
+    for c in cards:
+        click.echo(f"{c['name']:<8} {c['grid_name'][:24]:<24} {c['households']:>5} {c['households_visited']:>6} "
+                   f"{c['errands']:>5} {c['mediations']:>5} {c['hazard_checks']:>5} {c['points_balance']:>6} "
+                   f"{'' if c['score'] is None else c['score']:>6}")
+
+
+@main.group()
+def points() -> None:
+    """Glimmer points (微光积分)."""
+
+
+@points.command("recompute")
+@click.option("--grid", "code", default=None, help="Grid code of the node (default: the street).")
+def points_recompute(code: str | None) -> None:
+    """Fold every record under the node into the points ledger (idempotent: run it nightly)."""
+    from server.incentives.commands import CommandProblem, recompute_command
+
+    try:
+        result = _with_session(_settings(), lambda db: recompute_command(db, code))
+    except CommandProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{result['people']} people folded, {result['entries_added']} entries added")
 
 
 @main.command()

@@ -64,9 +64,25 @@ def upgrade() -> None:
         batch_op.create_index('ix_points_entry_person_at', ['person_id', 'at'], unique=False)
         batch_op.create_index('ix_points_entry_person_key', ['person_id', 'key'], unique=False)
 
+    op.create_table('issue_rating',
+    sa.Column('issue_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('rating', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('node_path', sa.String(length=64).with_variant(sa.String(length=64, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('month', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
+    sa.Column('rated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['issue_id'], ['issue.id'], ),
+    sa.PrimaryKeyConstraint('issue_id')
+    )
+    with op.batch_alter_table('issue_rating', schema=None) as batch_op:
+        batch_op.create_index('ix_issue_rating_month_path', ['month', 'node_path'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('issue_rating', schema=None) as batch_op:
+        batch_op.drop_index('ix_issue_rating_month_path')
+
+    op.drop_table('issue_rating')
     with op.batch_alter_table('points_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_points_entry_person_key')
         batch_op.drop_index('ix_points_entry_person_at')

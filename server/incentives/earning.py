@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Protocol
 
-from server.clock import aware, china_date, month_of
+from server.clock import CHINA, aware, china_date
 from server.incentives.models import EntryKind
 from server.incentives.rules import RuleBook
 
@@ -112,6 +112,12 @@ class NewEntry:
         return dict(self.__dict__)
 
 
+def china_month(at: datetime) -> str:
+    """clock.month_of without strftime: the demo folds a street's year (250,000 entries) through here."""
+    local = at.astimezone(CHINA)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
 def entry_id(person_id: int, key: str, n: int) -> str:
     """The n-th entry of a slot: two folds racing write the same id, and one of them fails."""
     return str(uuid.uuid5(NAMESPACE, f"{person_id}|{key}|{n}"))
@@ -137,8 +143,9 @@ def plan(person_id: int, targets: dict[str, Earning], existing: Iterable[EntryLi
         delta = target - held[key]
         if delta == 0:
             continue
+        at = aware(w.at)
         common = dict(person_id=person_id, rule=w.rule, rule_version=earning.version, source_type=w.source_type,
-                      source_id=w.source_id, key=key, grid_path=w.grid_path, at=aware(w.at), month=month_of(w.at))
+                      source_id=w.source_id, key=key, grid_path=w.grid_path, at=at, month=china_month(at))
         new_id = entry_id(person_id, key, count[key])
         count[key] += 1
         if delta > 0:

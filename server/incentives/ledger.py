@@ -22,7 +22,7 @@ from server.accounts.scope import Viewer
 from server.clock import aware, month_of, utcnow
 from server.grid.models import CareTag, Household
 from server.incentives.earning import Work, earn, plan
-from server.incentives.models import EntryKind, PointsAccount, PointsEntry
+from server.incentives.models import EntryKind, IssueRating, PointsAccount, PointsEntry, Rating
 from server.incentives.rules import RuleBook, load_rule_book
 from server.issues.models import Issue, IssueEvent, Status
 from server.patrols.models import Patrol
@@ -77,14 +77,14 @@ async def works_of(db: AsyncSession, person_ids: list[int]) -> dict[int, list[Wo
         out[pid].append(Work(pid, "issue_closed", "issue", issue_id, aware(closed_at), path, f"issue_closed:{issue_id}"))
         if on_time:
             out[pid].append(Work(pid, "issue_on_time", "issue", issue_id, aware(closed_at), path, f"issue_on_time:{issue_id}"))
-    for extra in EXTRA_WORK:
-        for pid, items in (await extra(db, person_ids)).items():
-            out[pid].extend(items)
+    # A resident's "satisfied" on the tracking page, for the leader who reported the problem.
+    ratings = await db.execute(
+        sa.select(Issue.id, Issue.reported_by, IssueRating.rated_at, Issue.node_path)
+        .join(IssueRating, IssueRating.issue_id == Issue.id)
+        .where(Issue.reported_by.in_(person_ids), IssueRating.rating == Rating.satisfied.value))
+    for issue_id, pid, rated_at, path in ratings:
+        out[pid].append(Work(pid, "satisfied", "issue", issue_id, aware(rated_at), path, f"satisfied:{issue_id}"))
     return out
-
-
-# Other sources of points (resident ratings...) add a function here: (db, person_ids) -> {person: [Work]}.
-EXTRA_WORK: list = []
 
 
 async def _existing(db: AsyncSession, person_ids: list[int]) -> dict[int, list]:

@@ -82,3 +82,22 @@ class PointsAccount(SQLModel, table=True):
     person_id: int = Field(primary_key=True, foreign_key="person.id")
     folded_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
     folded_version: Optional[int] = None
+
+
+class Rating(StrEnum):
+    satisfied = "satisfied"  # 满意
+    basic = "basic"  # 基本满意
+    unsatisfied = "unsatisfied"  # 不满意
+
+
+class IssueRating(SQLModel, table=True):
+    """A resident's verdict on a problem after feedback, asked once per problem on the tracking page."""
+
+    __tablename__ = "issue_rating"
+    __table_args__ = (sa.Index("ix_issue_rating_month_path", "month", "node_path"),)
+
+    issue_id: str = Field(primary_key=True, foreign_key="issue.id", max_length=36)  # once per problem
+    rating: str = Field(max_length=12)
+    node_path: str = Field(sa_type=PathType)  # the problem's micro-grid: scorecards are scoped by it
+    month: str = Field(max_length=7)  # YYYY-MM of rated_at, China time
+    rated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))

@@ -24,3 +24,28 @@ ACCESS = {
     ("POST", "/points/rules"): entry("/points/rules", data=RULES_FORM, answers=expect(403, visitor=SIGNIN, admin=303),
                                      why="only the street edits the rule table (a new version each time)"),
 }
+
+
+async def _grid(env, where, role, suffix=""):
+    return f"/scorecards{suffix}?grid={env.microgrid(where).code}"
+
+
+DASHBOARD_PAGE = expect((200, 404), visitor=SIGNIN, leader=403, property=403, admin=200)
+EXPORT = expect(403, visitor=SIGNIN, community=(200, 404), admin=200)
+ACCESS.update({
+    ("GET", "/scorecards"): entry(_grid, answers=DASHBOARD_PAGE, why="the street and community offices (and compound staff)"),
+    ("GET", "/scorecards/export.xlsx"): entry(lambda e, w, r: _grid(e, w, r, "/export.xlsx"), answers=EXPORT),
+    ("GET", "/scorecards/points.xlsx"): entry(lambda e, w, r: _grid(e, w, r, "/points.xlsx"), answers=EXPORT),
+})
+
+
+async def _rating(env, where, role):
+    from tests.issues.access import _tracking
+
+    return await _tracking(env, where, role, "/rating")
+
+ACCESS.update({
+    ("GET", "/track/{code:str}/rating"): entry(_rating, answers=expect(200), why="the tracking code is the key"),
+    ("POST", "/track/{code:str}/rating"): entry(_rating, data={"rating": "basic"}, answers=expect(303),
+                                                why="once per problem, only after feedback: otherwise nothing is stored"),
+})
