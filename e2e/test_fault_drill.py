@@ -5,6 +5,7 @@ asserting what the server stored (database counts) and what the phone still hold
 - a refused photo: a photo quality alone cannot bring under 300 KB is scaled down further by the
   one shrink (outbox-core.js); a photo the server refuses stays on the phone with its reason,
   exported like a record, while the record and its good photo are stored;
+- two tabs: a form's submit and another tab's sync race for one record: it is sent once;
 """
 from __future__ import annotations
 
@@ -188,6 +189,47 @@ def test_a_refused_photo_is_kept_with_its_reason_and_a_detailed_one_is_shrunk_to
     assert DRILL["refused photo"] == {"visits on the server": 1, "photos on the server": 1, "outbox": 1,
                                       "photos quarantined on the phone": 1}
     assert photos[1] <= 300 * 1024
+    context.close()
+
+
+# Every POST /api/sync of the pages takes a second longer (a slow stairwell network), in-page.
+SLOW_SYNC = """(() => { const f = window.fetch; window.fetch = (u, o) =>
+  (String(u).includes('/api/sync') && o && o.method === 'POST') ? new Promise(r => setTimeout(r, 1000)).then(() => f(u, o)) : f(u, o); })()"""
+
+
+def test_two_tabs_never_send_one_record_twice(live_server, browser_type, tmp_path):
+    server = live_server
+    base = server.base_url
+    person_id, _name, microgrid_code, _path = find_person(server, "leader", post_kind="A", offset=17)
+    household_id = server.query("SELECT household.id FROM household JOIN grid_node ON grid_node.id = household.microgrid_id "
+                                "WHERE grid_node.code = :c ORDER BY household.id LIMIT 1", c=microgrid_code)[0][0]
+    context = launch(browser_type, tmp_path / "tabs")
+    context.add_cookies([session_cookie(server, person_id)])
+    context.add_init_script(SLOW_SYNC)
+    sent: list[str] = []
+    context.on("request", lambda r: sent.append(r.post_data or "") if r.url.endswith("/api/sync") and r.method == "POST" else None)
+    form_tab = context.pages[0] if context.pages else context.new_page()
+    other_tab = context.new_page()
+    other_tab.goto(base + "/outbox")
+    other_tab.wait_for_function("() => window.WeiwangOutboxPage")
+    form_tab.goto(f"{base}/households/{household_id}/visits/new")
+    form_tab.wait_for_function("() => window.WeiwangOutboxPage")
+    form_tab.locator("label.choice", has_text="日常走访").tap()
+    form_tab.locator("#f-note").fill("两个标签页")
+    form_tab.get_by_role("button", name="保存走访").tap()
+    # The moment the record is on the phone (its submit is sending it), the other tab syncs too.
+    wait_for(other_tab, "() => WeiwangOutbox.count().then(n => n === 1)", seconds=10)
+    record_id = outbox(other_tab)[0]["id"]
+    other_tab.evaluate("() => WeiwangOutboxPage.syncNow()")
+    form_tab.wait_for_url(base + "/worklist", timeout=15000)
+    wait_for(other_tab, "() => WeiwangOutbox.count().then(n => n === 0)")
+    sends = sum(1 for body in sent if record_id in body)
+    receipts = server.query("SELECT count(*) FROM sync_receipt WHERE id = :i", i=uuid.UUID(record_id).hex)[0][0]
+    DRILL["two tabs"] = {"requests carrying the record": sends, "visits on the server": server.query(
+        "SELECT count(*) FROM visit WHERE id = :i", i=uuid.UUID(record_id).hex)[0][0], "receipts": receipts,
+        "outbox (both tabs)": len(outbox(other_tab)) + len(outbox(form_tab))}
+    assert DRILL["two tabs"] == {"requests carrying the record": 1, "visits on the server": 1, "receipts": 1,
+                                 "outbox (both tabs)": 0}
     context.close()
 
 

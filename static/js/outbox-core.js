@@ -308,13 +308,41 @@
     }).catch(function () { return null; });
   }
 
-  function withLock(fn) {
+  // Every send (sync, a form's submit, the worker's Background Sync) holds this one cross-tab
+  // lock (Web Locks API), so two tabs never send one record at once. A sync that finds it held
+  // does nothing ("busy": the holder sends everything waiting); a submit waits its turn.
+  function withLock(fn, wait) {
     if (global.navigator && navigator.locks) {
+      if (wait) return navigator.locks.request(LOCK, function () { return fn(); });
       return navigator.locks.request(LOCK, { ifAvailable: true }, function (lock) {
         return lock ? fn() : { status: "busy" };
       });
     }
     return fn();
+  }
+
+  // A form's submit: send this one record now, inside the lock. The record is read again once
+  // the lock is held: another tab may have sent it meanwhile (then it is not sent twice).
+  // Answers like send(); a record already stored answers {status: "ok", results: [created]}.
+  function sendOne(id) {
+    return withLock(function () {
+      return get(id).then(function (record) {
+        if (!record || record.state === "photos" || record.state === "refused") {
+          return { status: "ok", results: [{ id: id, status: "created" }], sentElsewhere: true };
+        }
+        if (record.state === "rejected") {
+          return { status: "ok", results: [{ id: id, status: "rejected", errors: record.errors || {} }], sentElsewhere: true };
+        }
+        return update(id, { state: "sending", attempts: (record.attempts || 0) + 1 }).then(function () {
+          return send([record]);
+        }).then(function (answer) {
+          if (answer.status !== "ok") {
+            return update(id, { state: "pending", last_error: answer.status }).then(function () { return answer; });
+          }
+          return settle([record], answer.results).then(function () { return answer; });
+        });
+      });
+    }, true);
   }
 
   // One pass: all waiting records in batches, then the photos of stored records.
@@ -379,7 +407,7 @@
 
   global.WeiwangOutbox = {
     FORMAT: FORMAT, openDb: openDb, all: all, get: get, count: count, put: put, update: update, remove: remove,
-    getPhoto: getPhoto, shrinkPhoto: shrinkPhoto, PHOTO_MAX_BYTES: PHOTO_MAX_BYTES, PHOTO_MAX_SIDE: PHOTO_MAX_SIDE,
+    getPhoto: getPhoto, sendOne: sendOne, shrinkPhoto: shrinkPhoto, PHOTO_MAX_BYTES: PHOTO_MAX_BYTES, PHOTO_MAX_SIDE: PHOTO_MAX_SIDE,
     send: send, settle: settle, sync: sync, onChange: onChange, notify: notify,
     uuid: uuid, nowWithOffset: nowWithOffset, envelope: envelope, sessionEnded: sessionEnded,
   };

@@ -202,7 +202,8 @@
         registerBackgroundSync();
         return done(form, text("savedOffline"), "warn");
       }
-      return withTimeout(Outbox.send([record]), SEND_TIMEOUT).then(function (answer) {
+      // Through the outbox's one cross-tab lock (another tab's sync may be sending right now).
+      return withTimeout(Outbox.sendOne(record.id), SEND_TIMEOUT).then(function (answer) {
         if (answer.status === "signin") {
           signinNeeded();
           return done(form, text("savedOffline"), "warn");
@@ -211,7 +212,7 @@
           registerBackgroundSync();
           return done(form, text("savedOffline"), "warn");
         }
-        return Outbox.settle([record], answer.results).then(function () {
+        return Promise.resolve().then(function () {
           var result = answer.results[0] || {};
           if (result.status === "created" || result.status === "duplicate") {
             if (record.photos.length) syncSoon(0);
