@@ -6,6 +6,9 @@ asserting what the server stored (database counts) and what the phone still hold
   one shrink (outbox-core.js); a photo the server refuses stays on the phone with its reason,
   exported like a record, while the record and its good photo are stored;
 - two tabs: a form's submit and another tab's sync race for one record: it is sent once;
+- lost answer then edit: the server stored a visit, its answer never came back, the leader
+  corrects it: the server applies the amendment (no dead-end conflict); and an edit saved while
+  another tab's sync of the record is in flight is sent after it, not dropped;
 """
 from __future__ import annotations
 
@@ -230,6 +233,78 @@ def test_two_tabs_never_send_one_record_twice(live_server, browser_type, tmp_pat
         "outbox (both tabs)": len(outbox(other_tab)) + len(outbox(form_tab))}
     assert DRILL["two tabs"] == {"requests carrying the record": 1, "visits on the server": 1, "receipts": 1,
                                  "outbox (both tabs)": 0}
+    context.close()
+
+
+def test_an_edit_after_a_lost_answer_or_during_a_sync_is_applied_not_lost(live_server, browser_type, tmp_path):
+    server = live_server
+    base = server.base_url
+    person_id, _name, microgrid_code, _path = find_person(server, "leader", post_kind="A", offset=19)
+    household_id = server.query("SELECT household.id FROM household JOIN grid_node ON grid_node.id = household.microgrid_id "
+                                "WHERE grid_node.code = :c ORDER BY household.id LIMIT 1", c=microgrid_code)[0][0]
+    context = launch(browser_type, tmp_path / "amend")
+    context.add_cookies([session_cookie(server, person_id)])
+    page = context.pages[0] if context.pages else context.new_page()
+
+    # The server stores the visit, but its answer is lost on the way back.
+    def answer_lost(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        route.fetch()  # the server receives and stores it...
+        route.abort("connectionreset")  # ...the phone never hears back
+    context.route("**/api/sync", answer_lost)
+    page.goto(f"{base}/households/{household_id}/visits/new")
+    page.wait_for_function("() => window.WeiwangOutboxPage")
+    page.locator("label.choice", has_text="关爱走访").tap()
+    page.locator("#f-note").fill("老人血压高")
+    page.get_by_role("button", name="保存走访").tap()
+    page.wait_for_url(base + "/worklist")
+    context.unroute("**/api/sync")
+    record_id = outbox(page)[0]["id"]
+    hex_id = uuid.UUID(record_id).hex
+    assert server.query("SELECT note FROM visit WHERE id = :i", i=hex_id) == [("老人血压高",)]
+
+    # The leader corrects the note from the outbox: an amendment, applied.
+    page.goto(base + "/outbox")
+    page.locator(f'[data-record-id="{record_id}"]').get_by_role("link", name="修改").tap()
+    expect(page.locator("#f-note")).to_have_value("老人血压高")
+    page.locator("#f-note").fill("老人血压高，已联系家属")
+    page.get_by_role("button", name="保存走访").tap()
+    page.wait_for_url(base + "/worklist")
+    wait_for(page, "() => WeiwangOutbox.count().then(n => n === 0)")
+    lost_answer = {"visits on the server": server.query("SELECT count(*) FROM visit WHERE id = :i", i=hex_id)[0][0],
+                   "note on the server": server.query("SELECT note FROM visit WHERE id = :i", i=hex_id)[0][0],
+                   "amendments": server.query("SELECT count(*) FROM sync_amendment WHERE record_id = :i", i=hex_id)[0][0],
+                   "outbox": len(outbox(page))}
+    DRILL["lost answer then edit"] = lost_answer
+    assert lost_answer == {"visits on the server": 1, "note on the server": "老人血压高，已联系家属", "amendments": 1, "outbox": 0}
+
+    # Another tab is sending a visit (a slow network) when the leader saves an edit of it.
+    other = context.new_page()
+    other.add_init_script(SLOW_SYNC)
+    other.goto(base + "/outbox")
+    other.wait_for_function("() => window.WeiwangOutboxPage")
+    second = other.evaluate("""(household) => {
+        const id = WeiwangOutbox.uuid();
+        return WeiwangOutbox.put({id, type: 'visit', created_at: WeiwangOutbox.nowWithOffset(), state: 'pending', title: '走访',
+            form_url: '/households/' + household + '/visits/new', photos: [], saved_at: new Date().toISOString(),
+            data: {household_id: household, kind: 'routine', note: '第一版'}}).then(() => id);
+    }""", household_id)
+    other.evaluate("() => { window.__syncing = WeiwangOutboxPage.syncNow(); }")  # not awaited: it is in flight
+    wait_for(page, "(id) => WeiwangOutbox.get(id).then(r => r && r.state === 'sending')", second, seconds=5)
+    page.evaluate("(id) => WeiwangOutbox.get(id).then(r => WeiwangOutbox.put(Object.assign(r, {state: 'pending', data: Object.assign(r.data, {note: '第二版'})})))",
+                  second)
+    other.evaluate("() => window.__syncing.then(() => true)")  # the first version's answer ("created") arrives after the edit
+    kept = page.evaluate("(id) => WeiwangOutbox.get(id)", second)
+    assert kept is not None and kept["version"] == 2 and kept["state"] == "pending"
+    page.evaluate("() => WeiwangOutboxPage.syncNow()")
+    wait_for(page, "() => WeiwangOutbox.count().then(n => n === 0)")
+    hex_second = uuid.UUID(second).hex
+    in_flight = {"note on the server": server.query("SELECT note FROM visit WHERE id = :i", i=hex_second)[0][0],
+                 "amendments": server.query("SELECT count(*) FROM sync_amendment WHERE record_id = :i", i=hex_second)[0][0],
+                 "outbox": len(outbox(page))}
+    DRILL["edit during another tab's sync"] = in_flight
+    assert in_flight == {"note on the server": "第二版", "amendments": 1, "outbox": 0}
     context.close()
 
 

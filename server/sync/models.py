@@ -26,10 +26,34 @@ class SyncReceipt(SQLModel, table=True):
     type: str = Field(max_length=32)
     person_id: int = Field(foreign_key="person.id")
     device_id: Optional[int] = Field(default=None, foreign_key="device.id")
-    content_hash: str = Field(max_length=64)  # sha256 of canonical JSON of type + data
+    content_hash: str = Field(max_length=64)  # sha256 of canonical JSON of type + data (its latest version)
     status: str = Field(default="created", max_length=16)
+    # The phone's version of the record last applied (1 when created; each edit on the phone adds one).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     # Where the record sits in the grid, when its type says: scopes the record's photos.
     grid_path: Optional[str] = Field(default=None, sa_type=PathType)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class SyncAmendment(SQLModel, table=True):
+    """A later version of a stored record (the contract's amendment rule, server/sync/routes.py).
+
+    Every amendment is kept here, whether its type applied it to the record's rows
+    ("applied") or only keeps it as the newer version for the office to read ("kept"): the
+    history of what the phone sent, never lost and never a dead end on the phone.
+    """
+
+    __tablename__ = "sync_amendment"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    record_id: uuid.UUID = Field(sa_type=sa.Uuid, foreign_key="sync_receipt.id", index=True)
+    version: int
+    type: str = Field(max_length=32)
+    person_id: int = Field(foreign_key="person.id")
+    previous_hash: str = Field(max_length=64)
+    content_hash: str = Field(max_length=64)
+    data: dict = Field(sa_type=sa.JSON)
+    status: str = Field(max_length=16)  # "applied" | "kept"
     received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 

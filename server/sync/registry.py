@@ -46,8 +46,11 @@ The contract for `apply(db, viewer, record)`:
 - Optional `roles`: the roles that may send this type (others get it rejected).
 
 Idempotency is not the type's business: a `SyncReceipt` row with the record's id is
-inserted in the same transaction, so a replay answers `duplicate` (same content) or
-`conflict` (different content) without calling `apply` again.
+inserted in the same transaction, so a replay answers `duplicate` (same content) without
+calling `apply` again. A later version of a stored record (the phone's `version` grew) is an
+amendment: with `amendable=True` the service calls `apply` again and updates the staged rows
+in place (so `apply` must check everything again, as it does); otherwise it keeps the
+version in `sync_amendment`. Either way the phone hears `amended` (see server/sync/routes.py).
 
 The HTML form of an area, when posted without JavaScript, calls `store_one` (in
 server/sync/service.py) with the same type name: one path into the database.
@@ -95,6 +98,11 @@ class SyncType:
     description: str = ""
     # How many photos one record may own (PUT /api/photos refuses more): what its schema allows.
     max_photos: int = field(default=MAX_PHOTOS)
+    # Amendments (a later version of a stored record, server/sync/service.py): True when `apply`
+    # only stages rows keyed by the record (add_row), so re-applying the new version and updating
+    # those rows in place is the amendment. Otherwise the new version is kept with its history
+    # (sync_amendment, status "kept") for the office to read, and the rows stay as first stored.
+    amendable: bool = False
 
 
 _TYPES: dict[str, SyncType] = {}

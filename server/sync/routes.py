@@ -4,11 +4,28 @@ The contract (issue 4), relied on by static/js/outbox.js and any other client:
 
     POST /api/sync   (session cookie + x-csrftoken header, like the pages)
     {"records": [{"id": "<uuid>", "type": "visit", "created_at": "<ISO 8601 with offset>",
-                  "data": {...}}, ...]}
-    200 {"results": [{"id": "<uuid>", "status": "created"|"duplicate"|"rejected"|"conflict",
+                  "version": 1, "data": {...}}, ...]}
+    200 {"results": [{"id": "<uuid>", "status": "created"|"duplicate"|"amended"|"rejected"|"conflict",
                       "errors": {"<field>": "<message in the user's language>"}}]}
 
-One result per record, in order. 400 when the body is not that JSON shape, 401 when the
+One result per record, in order.
+
+Amendments (issue 12). The phone may edit a record the server already holds without knowing
+it (the answer to the first send was lost; another tab sent it). `version` (optional, an
+integer from 1, default 1) counts the phone's saves of one record: a new record is 1, each
+edit on the phone adds one; `id` and `created_at` stay. For an id the server holds:
+- same person, same content: `duplicate` (a replay; nothing changes);
+- same person, other content, higher version: an amendment, checked like a new record
+  (scope, schema; `rejected` with reasons if it fails, the stored version untouched). Types
+  whose rows can change in place (visits, work-log entries: `SyncType.amendable`) get their
+  rows updated; others (an issue on the ledger with its timeline, a patrol and its problems)
+  keep the version with its history for the office. Either way every version is kept in
+  `sync_amendment`, the receipt holds the latest, and the answer is `amended`: the phone
+  deletes the record, as for `created`. Never a dead end, never a silent loss;
+- same person, lower version (an older save arriving late): `duplicate`, nothing changes;
+- same version with other content, or another person's id: `conflict`.
+The phone (static/js/outbox-core.js) saves an edit as the next version; an answer about an
+older version than the one now on the phone leaves the newer one waiting to be sent. 400 when the body is not that JSON shape, 401 when the
 session has expired (the outbox pauses and asks to sign in again), 413 beyond 500
 records or 5 MB. The request schema at /schema lists every registered type's data.
 """
@@ -79,6 +96,8 @@ def request_schema() -> dict[str, Any]:
                 "id": {"type": "string", "format": "uuid", "description": "Made on the phone at submit time; the record's primary key."},
                 "type": {"type": "string", "const": sync_type.name},
                 "created_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with a UTC offset; at most a day ahead."},
+                "version": {"type": "integer", "minimum": 1, "maximum": service.MAX_VERSION, "default": 1,
+                            "description": "The phone's saves of this record: 1, then one more per edit (an amendment)."},
                 "data": data_schema(sync_type),
             },
         })

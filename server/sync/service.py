@@ -27,7 +27,7 @@ from server.accounts.scope import Viewer
 from server.clock import utcnow
 from server.i18n import N_
 from server.sync import registry
-from server.sync.models import SyncReceipt
+from server.sync.models import SyncAmendment, SyncReceipt
 from server.sync.registry import SyncRecord
 from server.validate import clean_tree, parse_client_time
 
@@ -37,11 +37,15 @@ MAX_RECORDS = 500
 MAX_BYTES = 5 * 1024 * 1024
 FUTURE_LIMIT = timedelta(days=1)
 
-CREATED, DUPLICATE, REJECTED, CONFLICT = "created", "duplicate", "rejected", "conflict"
+CREATED, DUPLICATE, REJECTED, CONFLICT, AMENDED = "created", "duplicate", "rejected", "conflict", "amended"
+MAX_VERSION = 2**31 - 1
+# Columns an amendment leaves as first stored (when the server received the record).
+KEEP_ON_AMEND = frozenset({"received_at"})
 
 MSG_REQUIRED = N_("This field is required.")
 MSG_INVALID = N_("This value is not valid.")
 MSG_TOO_LONG = N_("This is too long.")
+MSG_SEND_AGAIN = N_("An earlier version of this record arrived at the same moment. Send it again.")
 
 
 @dataclass
@@ -92,6 +96,7 @@ class _Candidate:
     type: registry.SyncType
     record: SyncRecord
     hash: str
+    version: int = 1
 
 
 def _check_envelope(raw: Any, viewer: Viewer, lang: str, now: datetime) -> tuple[Result | None, _Candidate | None]:
@@ -116,6 +121,9 @@ def _check_envelope(raw: Any, viewer: Viewer, lang: str, now: datetime) -> tuple
         if parse_client_time(raw_time, now, timedelta(days=366 * 100)) is not None:
             return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("This time is more than a day in the future. Check the phone's clock."))}), None
         return Result(shown_id, REJECTED, {"created_at": _translate(lang, N_("The time must be ISO 8601 with a UTC offset."))}), None
+    version = raw.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        return Result(shown_id, REJECTED, {"version": _translate(lang, MSG_INVALID)}), None
     data = raw.get("data")
     try:
         cleaned = clean_tree(data) if isinstance(data, dict) else None
@@ -126,7 +134,7 @@ def _check_envelope(raw: Any, viewer: Viewer, lang: str, now: datetime) -> tuple
     # The hash is of the record as sent (a replay matches it); what is stored is cleaned text.
     record = SyncRecord(id=record_id, type=sync_type.name, created_at=created_at,
                         data=None, raw=cleaned, lang=lang)
-    return None, _Candidate(-1, sync_type, record, content_hash(sync_type.name, data))
+    return None, _Candidate(-1, sync_type, record, content_hash(sync_type.name, data), version)
 
 
 def _check_data(c: _Candidate) -> Result | None:
@@ -137,20 +145,29 @@ def _check_data(c: _Candidate) -> Result | None:
     return None
 
 
-async def _existing_receipts(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
-    found: dict[uuid.UUID, tuple[str, int]] = {}
+async def _existing_receipts(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int, int]]:
+    found: dict[uuid.UUID, tuple[str, int, int]] = {}
     for start in range(0, len(ids), 400):  # stay under every driver's parameter limit
         rows = await db.execute(
-            sa.select(SyncReceipt.id, SyncReceipt.content_hash, SyncReceipt.person_id)
+            sa.select(SyncReceipt.id, SyncReceipt.content_hash, SyncReceipt.person_id, SyncReceipt.version)
             .where(SyncReceipt.id.in_(ids[start:start + 400]))
         )
-        found.update({row.id: (row.content_hash, row.person_id) for row in rows})
+        found.update({row.id: (row.content_hash, row.person_id, row.version) for row in rows})
     return found
 
 
-def _replay_status(candidate: _Candidate, stored: tuple[str, int], viewer: Viewer) -> str:
-    stored_hash, stored_person = stored
-    return DUPLICATE if stored_hash == candidate.hash and stored_person == viewer.person_id else CONFLICT
+def _replay_status(candidate: _Candidate, stored: tuple[str, int, int], viewer: Viewer) -> str:
+    """A record whose id the server holds: the amendment rule (server/sync/routes.py)."""
+    stored_hash, stored_person, stored_version = stored
+    if stored_person != viewer.person_id:
+        return CONFLICT  # another person's id: never theirs to change
+    if stored_hash == candidate.hash:
+        return DUPLICATE
+    if candidate.version > stored_version:
+        return AMENDED  # a later version: applied (or kept) below
+    if candidate.version < stored_version:
+        return DUPLICATE  # an older version arriving late: the server holds a newer one
+    return CONFLICT  # same version, other content: not an edit this phone made
 
 
 def _add_receipt(db: AsyncSession, candidate: _Candidate, viewer: Viewer, now: datetime) -> None:
@@ -239,7 +256,13 @@ async def _apply_slow(db: AsyncSession, viewer: Viewer, candidates: list[_Candid
             db.info.pop(registry.STAGED, None)
             stored = (await _existing_receipts(db, [c.record.id])).get(c.record.id)
             if stored is not None:
-                results[c.index] = Result(rid, _replay_status(c, stored, viewer))
+                status = _replay_status(c, stored, viewer)
+                if status == AMENDED:
+                    # Its earlier version was stored by a request running at the same time: the phone
+                    # keeps this one aside and sends it again (then it is an amendment).
+                    results[c.index] = Result(rid, REJECTED, {"record": c.record.t(MSG_SEND_AGAIN)})
+                else:
+                    results[c.index] = Result(rid, status)
             else:
                 results[c.index] = Result(rid, REJECTED, {"record": c.record.t(N_("This record contradicts what is already stored."))})
         except Exception:  # a bug in one type must not block every other record forever
@@ -251,6 +274,55 @@ async def _apply_slow(db: AsyncSession, viewer: Viewer, candidates: list[_Candid
 class _Rejected(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
+
+
+async def _amend(db: AsyncSession, viewer: Viewer, c: _Candidate, stored: tuple[str, int, int]) -> dict[str, str] | None:
+    """Apply one amendment (inside a savepoint); None when done, else the reasons it was refused."""
+    status = "kept"
+    if c.type.amendable:
+        db.info.pop(registry.STAGED, None)
+        errors = await c.type.apply(db, viewer, c.record)
+        if errors:
+            db.info.pop(registry.STAGED, None)
+            return errors
+        for table, rows in db.info.pop(registry.STAGED, {}).items():
+            keys = [column.name for column in table.primary_key.columns]
+            for row in rows:
+                values = {k: v for k, v in row.items() if k not in keys and k not in KEEP_ON_AMEND}
+                await db.execute(sa.update(table).where(*[table.c[k] == row[k] for k in keys]).values(**values))
+        status = "applied"
+    db.add(SyncAmendment(record_id=c.record.id, version=c.version, type=c.type.name, person_id=viewer.person_id,
+                         previous_hash=stored[0], content_hash=c.hash, data=c.record.raw, status=status,
+                         received_at=utcnow()))
+    await db.execute(sa.update(SyncReceipt).where(SyncReceipt.id == c.record.id)
+                     .values(content_hash=c.hash, version=c.version))
+    await db.flush()
+    return None
+
+
+async def _apply_amendments(db: AsyncSession, viewer: Viewer, amendments: list[_Candidate],
+                            stored: dict[uuid.UUID, tuple[str, int, int]], results: list[Result | None]) -> None:
+    """Later versions of stored records (rare: a lost answer, then an edit), one savepoint each."""
+    for c in amendments:
+        rid = str(c.record.id)
+        if (rejection := _check_data(c)) is not None:
+            results[c.index] = rejection
+            continue
+        await _prefetch(db, viewer, [c])
+        try:
+            async with db.begin_nested():
+                errors = await _amend(db, viewer, c, stored[c.record.id])
+                if errors:
+                    raise _Rejected(errors)
+            results[c.index] = Result(rid, AMENDED)
+        except _Rejected as rejected:
+            results[c.index] = Result(rid, REJECTED, rejected.errors)
+        except IntegrityError:
+            # Another request amended it first: the phone sends again and learns where it stands.
+            results[c.index] = Result(rid, REJECTED, {"record": c.record.t(N_("This record contradicts what is already stored."))})
+        finally:
+            _clear_batch_state(db)
+    await db.commit()
 
 
 async def store_records(db: AsyncSession, viewer: Viewer, raw_records: list[Any], lang: str) -> list[Result]:
@@ -270,9 +342,15 @@ async def store_records(db: AsyncSession, viewer: Viewer, raw_records: list[Any]
     stored = await _existing_receipts(db, [c.record.id for c in candidates]) if candidates else {}
     first_in_batch: dict[uuid.UUID, _Candidate] = {}
     new: list[_Candidate] = []
+    amendments: list[_Candidate] = []
     for c in candidates:
         if c.record.id in stored:
-            results[c.index] = Result(str(c.record.id), _replay_status(c, stored[c.record.id], viewer))
+            status = _replay_status(c, stored[c.record.id], viewer)
+            if status == AMENDED and c.record.id not in first_in_batch:
+                first_in_batch[c.record.id] = c
+                amendments.append(c)
+            else:
+                results[c.index] = Result(str(c.record.id), status if status != AMENDED else CONFLICT)
         elif (earlier := first_in_batch.get(c.record.id)) is not None:
             # The same id twice in one batch: settled after the first is stored.
             results[c.index] = Result(str(c.record.id), DUPLICATE if earlier.hash == c.hash else CONFLICT)
@@ -298,6 +376,9 @@ async def store_records(db: AsyncSession, viewer: Viewer, raw_records: list[Any]
             await _apply_slow(db, viewer, new, results)
             await db.commit()
             _clear_batch_state(db)
+
+    if amendments:
+        await _apply_amendments(db, viewer, amendments, stored, results)
 
     # A second copy of a record that was rejected in this batch is rejected too.
     for c in candidates:

@@ -176,13 +176,13 @@ def _apply_work(kind: WorkKind):
     return apply
 
 
-VISIT = SyncType(name="visit", schema=VisitData, apply=apply_visit, prefetch=_prefetch_places,
+VISIT = SyncType(name="visit", schema=VisitData, apply=apply_visit, prefetch=_prefetch_places, amendable=True,
                           description="A door-to-door visit (走访) to one household.")
 ERRAND = SyncType(name="errand", schema=ErrandData, apply=_apply_work(WorkKind.errand),
-                           prefetch=_prefetch_places, description="An errand done for a resident (帮办代办).")
+                           prefetch=_prefetch_places, amendable=True, description="An errand done for a resident (帮办代办).")
 MEDIATION = SyncType(name="mediation", schema=MediationData, apply=_apply_work(WorkKind.mediation),
-                              prefetch=_prefetch_places, description="A dispute mediated (调解纠纷).")
+                              prefetch=_prefetch_places, amendable=True, description="A dispute mediated (调解纠纷).")
 HAZARD_CHECK = SyncType(name="hazard_check", schema=HazardCheckData, apply=_apply_work(WorkKind.hazard_check),
-                                 prefetch=_prefetch_places, description="A safety-hazard check (安全隐患排查).")
+                                 prefetch=_prefetch_places, amendable=True, description="A safety-hazard check (安全隐患排查).")
 
 SYNC_TYPES = [VISIT, ERRAND, MEDIATION, HAZARD_CHECK]

@@ -96,11 +96,18 @@
     return tx(["outbox"], "readonly", function (t) { return promisify(t.objectStore("outbox").count()); });
   }
 
+  // Saving a record: a new one is version 1; saving it again (an edit) makes the next version,
+  // which the server applies as an amendment if it already holds an earlier one
+  // (server/sync/routes.py). Read and written in one transaction: two tabs never share a version.
   function put(record, photos) {
     record.format = FORMAT;
     return tx(["outbox", "photos"], "readwrite", function (t) {
-      t.objectStore("outbox").put(record);
-      (photos || []).forEach(function (p) { t.objectStore("photos").put(p); });
+      var store = t.objectStore("outbox");
+      return promisify(store.get(record.id)).then(function (existing) {
+        record.version = existing ? (existing.version || 1) + 1 : (record.version || 1);
+        store.put(record);
+        (photos || []).forEach(function (p) { t.objectStore("photos").put(p); });
+      });
     }).then(notify);
   }
 
@@ -143,7 +150,7 @@
   }
 
   function envelope(record) {
-    return { id: record.id, type: record.type, created_at: record.created_at, data: record.data };
+    return { id: record.id, type: record.type, created_at: record.created_at, data: record.data, version: record.version || 1 };
   }
 
   // The CSRF token: pages read the cookie; the worker has cookieStore (Chromium) or nothing.
@@ -203,21 +210,44 @@
     });
   }
 
+  // The server's answer for records as they were sent. Each is read again in the same
+  // transaction: if it was edited meanwhile (a newer version saved while this one was out, in this
+  // tab or another), the answer is about an older version: the edit stays pending and goes next,
+  // as an amendment. Nothing saved on the phone is ever dropped by an answer about something else.
+  function settleOne(sent, r) {
+    return tx(["outbox", "photos"], "readwrite", function (t) {
+      var store = t.objectStore("outbox");
+      return promisify(store.get(sent.id)).then(function (current) {
+        if (!current) return;
+        if ((current.version || 1) !== (sent.version || 1)) {
+          if (current.state === "sending") { current.state = "pending"; store.put(current); }
+          return;
+        }
+        if (!r) { current.state = "pending"; store.put(current); return; }
+        if (r.status === "created" || r.status === "duplicate" || r.status === "amended") {
+          if (current.photos && current.photos.length) {
+            current.state = "photos"; current.errors = null; store.put(current); return;
+          }
+          store.delete(sent.id);
+          var index = t.objectStore("photos").index("record_id");
+          return promisify(index.getAllKeys(sent.id)).then(function (keys) {
+            keys.forEach(function (k) { t.objectStore("photos").delete(k); });
+          });
+        }
+        if (r.status === "conflict") {
+          current.state = "rejected"; current.errors = { record: "conflict" }; current.conflict = true;
+        } else {
+          current.state = "rejected"; current.errors = r.errors || {};
+        }
+        store.put(current);
+      });
+    });
+  }
+
   function settle(records, results) {
     var byId = {};
     results.forEach(function (r) { byId[r.id] = r; });
-    return Promise.all(records.map(function (record) {
-      var r = byId[record.id];
-      if (!r) return update(record.id, { state: "pending" });
-      if (r.status === "created" || r.status === "duplicate") {
-        if (record.photos && record.photos.length) return update(record.id, { state: "photos", errors: null });
-        return remove(record.id);
-      }
-      if (r.status === "conflict") {
-        return update(record.id, { state: "rejected", errors: { record: "conflict" }, conflict: true });
-      }
-      return update(record.id, { state: "rejected", errors: r.errors || {} });
-    }));
+    return Promise.all(records.map(function (record) { return settleOne(record, byId[record.id]); })).then(notify);
   }
 
   // The server's answer to a refused photo, in the leader's language ({detail} from Litestar).

@@ -214,7 +214,7 @@
         }
         return Promise.resolve().then(function () {
           var result = answer.results[0] || {};
-          if (result.status === "created" || result.status === "duplicate") {
+          if (result.status === "created" || result.status === "duplicate" || result.status === "amended") {
             if (record.photos.length) syncSoon(0);
             return done(form, text("sent"), "ok");
           }
@@ -440,10 +440,13 @@
     var target = event.target.closest("[data-outbox-sync], [data-outbox-export], [data-outbox-delete]");
     if (!target) return;
     if (target.hasAttribute("data-outbox-sync")) {
-      // "Sync now" also retries records set aside, in case they were fixed server-side.
+      // "Sync now" also retries records set aside, in case they were fixed server-side. One set
+      // aside as a conflict by an older app goes again as the next version: an amendment.
       Outbox.all().then(function (records) {
-        return Promise.all(records.filter(function (r) { return r.state === "rejected" && !r.conflict; })
-          .map(function (r) { return Outbox.update(r.id, { state: "pending" }); }));
+        return Promise.all(records.filter(function (r) { return r.state === "rejected"; }).map(function (r) {
+          return Outbox.update(r.id, r.conflict ? { state: "pending", conflict: false, errors: null, version: (r.version || 1) + 1 }
+                                                : { state: "pending" });
+        }));
       }).then(syncNow);
     } else if (target.hasAttribute("data-outbox-export")) {
       exportToFile();
