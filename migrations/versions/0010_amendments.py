@@ -2,8 +2,8 @@
 new version with history, never a dead-end conflict. The receipt remembers the phone's version;
 sync_amendment keeps every later version.
 
-Revision ID: 0009_amendments
-Revises: 0008_large_text
+Revision ID: 0010_amendments
+Revises: 0009_incentives
 """
 from typing import Sequence, Union
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0009_amendments'
-down_revision: Union[str, None] = '0008_large_text'
+revision: str = '0010_amendments'
+down_revision: Union[str, None] = '0009_incentives'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
