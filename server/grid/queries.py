@@ -11,7 +11,7 @@ from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.cache import cached
 from server.grid.models import GridNode, Household, Level, active_household, active_node
-from server.tree import SEGMENT, subtree_bounds
+from server.tree import SEGMENT, in_subtree, subtree_bounds
 
 MAX_DEPTH = 8  # path is String(64): eight segments of eight digits
 
@@ -146,19 +146,20 @@ async def leaders_of(db: AsyncSession, node: GridNode) -> list[tuple[Post, Perso
     return [tuple(row) for row in rows]
 
 
-async def search_households(db: AsyncSession, viewer: Viewer, root: GridNode, query: str, limit: int = 30) -> list[tuple[Household, GridNode]]:
-    """Households whose head's name or address contains `query`, under `root`, in scope."""
+async def search_households(db: AsyncSession, viewer: Viewer, root: GridNode | None, query: str,
+                            limit: int = 30) -> list[tuple[Household, GridNode]]:
+    """Households whose head's name or address contains `query`, under `root` (None: anywhere the
+    viewer sees, e.g. all of a leader's A and B grids), in scope."""
     query = query.strip()
     if not query:
         return []
-    low, high = subtree_bounds(root.path)
+    under_root = in_subtree(Household.grid_path, root.path) if root is not None else sa.true()
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await db.execute(
         sa.select(Household, GridNode)
         .join(GridNode, GridNode.id == Household.microgrid_id)
         .where(
-            Household.grid_path >= low,
-            Household.grid_path < high,
+            under_root,
             viewer.subtree_clause(Household.grid_path),
             active_household(),
             sa.or_(Household.head_name.like(pattern, escape="\\"), Household.address.like(pattern, escape="\\")),

@@ -1,6 +1,7 @@
 """Reads of door-to-door work: the worklist and the tallies, every one scoped."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -24,11 +25,37 @@ def month_start(now: datetime | None = None) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
+_NUMBER = re.compile(r"(\d+)")
+# An address ending in a room number ("3栋2单元1203室", "1组12号"): what comes before it and the number.
+_ROOM = re.compile(r"^(?P<place>.*?)(?P<room>\d+)\s*[室号户]?$")
+
+
+def natural_key(address: str) -> tuple:
+    """Building, unit, floor, room as people count them: 2栋 before 10栋, 101, 102, 201 … 1001."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _NUMBER.split(address) if part)
+
+
+def floor_of(address: str) -> tuple[str, int | None]:
+    """(the place before the room, the floor) for a heading: "3栋2单元", 12 from "3栋2单元1203室".
+
+    Rooms under 100 have no floor (a settlement's "1组12号"): the heading is the place alone.
+    """
+    match = _ROOM.match(address.strip())
+    if not match:
+        return address, None
+    room = int(match.group("room"))
+    return match.group("place"), (room // 100 if room >= 100 else None)
+
+
 @dataclass
 class WorkRow:
     household: Household
     last_visit: datetime | None
     visited_this_month: bool
+
+    @property
+    def floor(self) -> tuple[str, int | None]:
+        return floor_of(self.household.address)
 
 
 @dataclass
@@ -37,22 +64,38 @@ class Worklist:
     rows_by_microgrid: dict[int, list[WorkRow]]
     total: int
     unvisited: int
+    backup_ids: frozenset[int] = frozenset()  # micro-grids held as B岗 (代管): listed after her own
+
+    @property
+    def own(self) -> list[GridNode]:
+        return [m for m in self.microgrids if m.id not in self.backup_ids]
+
+    @property
+    def backup(self) -> list[GridNode]:
+        return [m for m in self.microgrids if m.id in self.backup_ids]
+
+
+def backup_microgrid_ids(viewer: Viewer) -> frozenset[int]:
+    """Micro-grids this person leads only as B岗 (the backup of a neighbour's grid)."""
+    own = {p.node_id for p in viewer.posts if p.role == Role.leader and p.post_kind != "B"}
+    return frozenset(p.node_id for p in viewer.posts if p.role == Role.leader and p.post_kind == "B" and p.node_id not in own)
 
 
 async def leader_microgrids(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
-    """The micro-grids where this person holds a leader post (A or B)."""
+    """The micro-grids where this person holds a leader post: her A-post grids first, then B (代管)."""
     node_ids = [p.node_id for p in viewer.posts if p.role == Role.leader]
     if not node_ids:
         return []
+    backup = backup_microgrid_ids(viewer)
     rows = await db.execute(sa.select(GridNode).where(GridNode.id.in_(node_ids)).order_by(GridNode.path))
-    return list(rows.scalars())
+    return sorted(rows.scalars(), key=lambda m: (m.id in backup, natural_key(m.name), m.path))
 
 
 async def worklist(db: AsyncSession, viewer: Viewer, now: datetime | None = None) -> Worklist:
-    """The leader's households: not visited this month first, then the most vulnerable."""
+    """The leader's households in the order she walks them: building, unit, floor, room (issue 13)."""
     microgrids = await leader_microgrids(db, viewer)
     if not microgrids:
-        return Worklist([], {}, 0, 0)
+        return Worklist([], {}, 0, 0, backup_microgrid_ids(viewer))
     ids = [m.id for m in microgrids]
     households = list((await db.execute(
         sa.select(Household).where(Household.microgrid_id.in_(ids), viewer.subtree_clause(Household.grid_path),
@@ -72,8 +115,8 @@ async def worklist(db: AsyncSession, viewer: Viewer, now: datetime | None = None
         unvisited += not this_month
         rows_by[h.microgrid_id].append(WorkRow(h, last_visit, this_month))
     for rows in rows_by.values():
-        rows.sort(key=lambda r: (r.visited_this_month, r.household.care_rank(), r.household.address))
-    return Worklist(microgrids, rows_by, len(households), unvisited)
+        rows.sort(key=lambda r: (natural_key(r.household.address), r.household.id))
+    return Worklist(microgrids, rows_by, len(households), unvisited, backup_microgrid_ids(viewer))
 
 
 async def household_visits(db: AsyncSession, household: Household, limit: int = 10) -> list[tuple[Visit, str, list]]:

@@ -17,3 +17,41 @@
   else { try { localStorage.setItem(key, JSON.stringify(page)); } catch (e) { /* ignore */ } }
   html.classList.toggle("elder", !!choice.on);
 })();
+
+(function () {
+  // A field the browser finds wrong gets its message beside it, in the page's language, instead of
+  // the browser's bubble (which an older eye misses and which vanishes); the first one is scrolled to.
+  var lastScroll = 0;
+  function wrapperOf(el) { return el.closest(".field") || el.parentNode; }
+  document.addEventListener("invalid", function (event) {
+    var el = event.target;
+    event.preventDefault();
+    var wrapper = wrapperOf(el);
+    var choose = el.type === "radio" || el.type === "checkbox" || el.tagName === "SELECT";
+    var body = document.body;
+    var message = el.validity.valueMissing ? body.getAttribute(choose ? "data-msg-choose" : "data-msg-required") : el.validationMessage;
+    var p = wrapper.querySelector("[data-check-error]");
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "error"; p.setAttribute("role", "alert"); p.setAttribute("data-check-error", "");
+      wrapper.appendChild(p);
+    }
+    p.textContent = message;
+    wrapper.classList.add("field-error");
+    el.setAttribute("aria-invalid", "true");
+    if (Date.now() - lastScroll > 1000) {
+      lastScroll = Date.now();
+      wrapper.scrollIntoView({ block: "center" });
+      if (!choose) el.focus({ preventScroll: true });
+    }
+  }, true);
+  function clear(event) {
+    var el = event.target;
+    if (!el || !el.closest || !el.willValidate || !el.validity.valid) return;
+    var wrapper = wrapperOf(el);
+    var p = wrapper.querySelector("[data-check-error]");
+    if (p) { p.remove(); wrapper.classList.remove("field-error"); el.removeAttribute("aria-invalid"); }
+  }
+  document.addEventListener("input", clear);
+  document.addEventListener("change", clear);
+})();
