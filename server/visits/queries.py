@@ -47,6 +47,9 @@ def floor_of(address: str) -> tuple[str, int | None]:
     return match.group("place"), (room // 100 if room >= 100 else None)
 
 
+CARE_FIRST_RANKS = 1  # only the first of CARE_PRIORITY (elderly living alone) goes on top
+
+
 @dataclass
 class WorkRow:
     household: Household
@@ -65,6 +68,13 @@ class Worklist:
     total: int
     unvisited: int
     backup_ids: frozenset[int] = frozenset()  # micro-grids held as B岗 (代管): listed after her own
+
+    @property
+    def priority(self) -> list[WorkRow]:
+        """Unvisited households that need care most (独居老人 first): named on top, then walked in order."""
+        rows = [r for rows in self.rows_by_microgrid.values() for r in rows
+                if not r.visited_this_month and r.household.care_rank() < CARE_FIRST_RANKS]
+        return sorted(rows, key=lambda r: (r.household.care_rank(), natural_key(r.household.address)))[:10]
 
     @property
     def own(self) -> list[GridNode]:

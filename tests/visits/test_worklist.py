@@ -1,10 +1,12 @@
+import re
 from datetime import datetime, timedelta
 
 from server.grid.models import Household
+from server.visits.queries import natural_key
 from tests.sync.helpers import CST, households_of, post_sync, visit
 
 
-async def test_it_lists_the_leaders_households_unvisited_first(db, people, signed_in_as):
+async def test_it_lists_the_leaders_households_in_walking_order(db, people, signed_in_as):
     client = await signed_in_as(people.leader)
     households = await households_of(db, people.microgrid)
     await post_sync(client, [visit(households[0].id)])
@@ -14,13 +16,10 @@ async def test_it_lists_the_leaders_households_unvisited_first(db, people, signe
     assert people.microgrid.name in html
     for h in households:
         assert f'data-household-id="{h.id}"' in html
-    # Every household visited this month comes after every unvisited one.
-    lists = html.split('<ul class="list worklist"')[1:]
-    assert lists
-    for microgrid_list in lists:
-        rows = microgrid_list.split("</ul>")[0].split('<li class="worklist-row"')[1:]
-        done = ["visit-done" in row.split("</li>")[0] for row in rows]
-        assert done == sorted(done)
+    # In the order she walks them (issue 13: building, unit, floor, room), visited or not.
+    shown = [int(i) for i in re.findall(r'data-household-id="(\d+)"', html)]
+    address = {h.id: h.address for h in households}
+    assert [address[i] for i in shown if i in address] == sorted(address.values(), key=natural_key)
     assert "visit-done" in html[html.index(f'data-household-id="{households[0].id}"'):][:1000]
     assert "本月未走访" in html or "从未走访" in html
 
@@ -35,9 +34,9 @@ async def test_it_shows_the_last_visit_date(db, people, signed_in_as):
     assert when.strftime("%m-%d") in row and "本月未走访" in row
 
 
-async def test_it_puts_elderly_living_alone_first_among_the_unvisited(db, people, signed_in_as):
+async def test_it_names_elderly_living_alone_first_among_the_unvisited(db, people, signed_in_as):
     """Two unvisited households made for the test: the plain one's address sorts first, so only
-    the care order can put the elderly one ahead."""
+    the care order can put the elderly one ahead (in the 优先走访 card above the walking order)."""
     plain = Household(microgrid_id=people.microgrid.id, grid_path=people.microgrid.path, address="0栋0单元001",
                       head_name="排序甲", care_tags=[])
     alone = Household(microgrid_id=people.microgrid.id, grid_path=people.microgrid.path, address="99栋9单元999",
@@ -47,9 +46,10 @@ async def test_it_puts_elderly_living_alone_first_among_the_unvisited(db, people
     try:
         client = await signed_in_as(people.leader)
         html = (await client.get("/worklist")).text
-        at_alone = html.index(f'data-household-id="{alone.id}"')
+        at_alone = html.index(f'data-priority-id="{alone.id}"')
         at_plain = html.index(f'data-household-id="{plain.id}"')
         assert at_alone < at_plain
+        assert f'data-priority-id="{plain.id}"' not in html
     finally:
         await db.delete(plain)
         await db.delete(alone)
