@@ -105,7 +105,8 @@ ACCESS: dict[tuple[str, str], Entry] = {
     # home and language (foundation)
     ("GET", "/"): entry("/", answers=expect(303, visitor=SIGNIN, property=200),
                         why="one root: straight to it; a leader: to the worklist; property staff get the list"),
-    ("GET", "/search"): entry("/search", answers=expect(303, visitor=SIGNIN, property=200)),
+    ("GET", "/search"): entry("/search", answers=expect(303, visitor=SIGNIN, property=200, leader=200),
+                              why="a leader searches all her micro-grids on the page itself (issue 13)"),
     ("POST", "/lang"): entry("/lang", data={"lang": "en", "next": "/"}, answers=expect(303)),
     # the grid (foundation)
     ("GET", "/grid/{code:str}"): entry(_grid_url, answers=GRID_PAGE),
