@@ -32,6 +32,8 @@ from server.issues import routes as issue_routes
 from server.issues import sync as issue_records
 from server.issues.public import PUBLIC_HANDLERS
 from server.issues.routes import ISSUE_HANDLERS
+from server.notify.routes import NOTIFY_HANDLERS
+from server.notify.runner import running_worker
 from server.open311.routes import OPEN311_HANDLERS
 from server.patrols import records as patrol_records
 from server.patrols import routes as patrol_routes
@@ -67,6 +69,7 @@ ROUTE_HANDLERS = [
     *INCENTIVES_HANDLERS,
     *DASHBOARD_HANDLERS,
     *SATISFACTION_HANDLERS,
+    *NOTIFY_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).
@@ -111,7 +114,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         try:
-            yield
+            # The notification outbox is delivered from every app process (server/notify/worker.py).
+            async with running_worker(app.state.sessionmaker, settings):
+                yield
         finally:
             await engine.dispose()
             await close_stores()

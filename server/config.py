@@ -37,6 +37,15 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For names the real client (addresses or networks);
     # empty: the header is ignored and the connecting address is the client's.
     trusted_proxies: tuple[str, ...] = ()
+    # Messages to residents (server/notify/gateway.py): "log" writes what would be sent to
+    # var/sms.log; "http" posts to the provider at sms_url with sms_token.
+    sms_backend: str = "log"
+    sms_url: str = ""
+    sms_token: str = ""
+    # The provider's replies (回复TD退订) come to /notify/inbound?token=...
+    sms_inbound_token: str = ""
+    # Deliver the notification outbox from this process (every app process may; tests say no).
+    notify_worker: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -127,7 +136,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"WEIWANG_REDIS_URL must be a redis://host:port/db URL, got {redis_url!r}")
 
+    sms_backend = env.get("WEIWANG_SMS_BACKEND") or "log"
+    if sms_backend not in ("log", "http"):
+        raise ConfigError(f"WEIWANG_SMS_BACKEND must be log or http, got {sms_backend!r}")
+    sms_url = env.get("WEIWANG_SMS_URL") or ""
+    if sms_backend == "http" and urlparse(sms_url).scheme not in ("http", "https"):
+        raise ConfigError("WEIWANG_SMS_BACKEND=http needs WEIWANG_SMS_URL, the provider's http(s) URL")
+
     return Settings(
+        sms_backend=sms_backend,
+        sms_url=sms_url,
+        sms_token=env.get("WEIWANG_SMS_TOKEN") or "",
+        sms_inbound_token=env.get("WEIWANG_SMS_INBOUND_TOKEN") or "",
+        notify_worker=(env.get("WEIWANG_NOTIFY_WORKER") or "1") not in ("0", "false", "no"),
         database_url=database_url,
         redis_url=redis_url,
         trusted_proxies=_networks(env, "WEIWANG_TRUSTED_PROXIES"),

@@ -35,8 +35,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SESSION_COOKIE = "ww_session"  # server/accounts/sessions.py COOKIE_NAME (a base module imports no area)
 _NONCE_HEX = 32
 # Machine-to-machine endpoints that no browser session can reach: a partner's Open311 calls
-# carry an api_key and no cookie (server/open311), so there is no session to ride on.
-EXEMPT_PREFIXES = ("/open311/",)
+# carry an api_key, the SMS provider's replies a shared token, and no cookie
+# (server/open311, server/notify/routes.py), so there is no session to ride on.
+EXEMPT_PREFIXES = ("/open311/", "/notify/inbound")
 
 
 def _mac(secret: str, nonce: str, session_cookie: str | None) -> str:

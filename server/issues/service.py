@@ -358,7 +358,13 @@ async def record_event(
     db.add(event)
     await db.flush()
     state = await refold(db, issue)
-    return EventResult(event, issue, True, state.notes.get(event.id, ""))
+    note = state.notes.get(event.id, "")
+    if not note:
+        # In this transaction: the event and what it tells people are stored together (server/notify).
+        from server.notify.rules import after_event
+
+        await after_event(db, issue, event)
+    return EventResult(event, issue, True, note)
 
 
 async def refold(db: AsyncSession, issue: Issue):

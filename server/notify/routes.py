@@ -1,0 +1,118 @@
+"""The outbox as the administrator sees it, the provider's reply webhook, and the resident's opt-out page."""
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import PermissionDeniedException
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts import audit
+from server.accounts.auth import signed_in
+from server.accounts.models import Person, Role
+from server.accounts.scope import Viewer
+from server.notify.models import Delivery, Notification, SmsOptOut
+from server.notify.outbox import counts, phone_digits
+from server.web import render, t
+
+# What a reply must say to opt out (the provider forwards the resident's text).
+OPT_OUT_WORDS = {"TD", "T", "退订", "TD退订", "N", "取消"}
+UNSUBSCRIBE_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 10), store="unsubscribe_rate_limit",
+                                         set_rate_limit_headers=False)
+
+
+class NotificationAdminController(Controller):
+    path = "/admin/notifications"
+    guards = [signed_in]
+
+    @get("/", name="notify.admin")
+    async def show_outbox(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        """Failures are visible: what could not be delivered, why, and how much is waiting."""
+        viewer.require_role(Role.admin)
+        rows = await db.execute(
+            sa.select(Notification, Person.name).outerjoin(Person, Person.id == Notification.person_id)
+            .where(Notification.status.in_((Delivery.failed, Delivery.pending)))
+            .order_by(Notification.status, Notification.created_at.desc()).limit(50))
+        return render(request, "notify/admin.html", counts=await counts(db), rows=rows.all())
+
+    @post("/{notification_id:uuid}/retry", name="notify.retry")
+    async def retry_notification(self, request: Request, db: AsyncSession, viewer: Viewer,
+                                 notification_id: uuid.UUID) -> Redirect:
+        viewer.require_role(Role.admin)
+        notification = await db.get(Notification, notification_id)
+        if notification is not None and notification.status == Delivery.failed:
+            notification.status, notification.attempts, notification.last_error = Delivery.pending, 0, ""
+            audit.record(db, "notification_retry", viewer=viewer, object_type="notification",
+                         object_id=notification.id, request=request)
+            await db.commit()
+        return Redirect(path="/admin/notifications/", status_code=303)
+
+
+async def opt_out(db: AsyncSession, phone: str, via: str, request=None) -> bool:
+    digits = phone_digits(phone)
+    if len(digits) == 13 and digits.startswith("86"):  # +86 138…: the country code, as providers often send it
+        digits = digits[2:]
+    if not 7 <= len(digits) <= 13:
+        return False
+    if await db.get(SmsOptOut, digits) is None:
+        db.add(SmsOptOut(phone=digits, via=via))
+        audit.record(db, "sms_opt_out", object_type="phone", object_id=digits[:3] + "****" + digits[-4:],
+                     request=request, via=via)
+    return True
+
+
+class InboundSmsController(Controller):
+    """The provider posts each reply here: {"from": "138…", "text": "TD"} (JSON or a form)."""
+
+    path = "/notify/inbound"
+
+    @post("/", name="notify.inbound", status_code=200)
+    async def receive_reply(self, request: Request, db: AsyncSession) -> Response:
+        expected = request.app.state.settings.sms_inbound_token
+        given = request.query_params.get("token", "")
+        if not expected or not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
+            raise PermissionDeniedException("unknown sender")
+        content_type, _ = request.content_type
+        if content_type == "application/json":
+            try:
+                data = json.loads(await request.body() or b"{}")
+            except (ValueError, UnicodeDecodeError):
+                data = {}
+        else:
+            data = dict(await request.form())
+        data = data if isinstance(data, dict) else {}
+        phone, text = str(data.get("from") or ""), str(data.get("text") or "")
+        word = "".join(text.split()).upper()
+        done = word in OPT_OUT_WORDS and await opt_out(db, phone, "reply", request)
+        await db.commit()
+        return Response({"ok": True, "opted_out": bool(done)}, media_type="application/json")
+
+
+class UnsubscribeController(Controller):
+    """A resident's page: no more publicity messages to this number (linked from the messages' help)."""
+
+    path = "/unsubscribe"
+    middleware = [UNSUBSCRIBE_RATE_LIMIT.middleware]
+
+    @get("/", name="notify.unsubscribe_form")
+    async def show_unsubscribe(self, request: Request) -> Any:
+        return render(request, "notify/unsubscribe.html", values={}, errors={})
+
+    @post("/", name="notify.unsubscribe", status_code=200)
+    async def unsubscribe(self, request: Request, db: AsyncSession) -> Any:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        phone = form.get("phone", "").strip()
+        if not await opt_out(db, phone, "page", request):
+            return render(request, "notify/unsubscribe.html", status_code=422, values={"phone": phone},
+                          errors={"phone": t(request, "Please enter a valid phone number.")})
+        await db.commit()
+        return render(request, "notify/unsubscribe.html", done=True, values={}, errors={})
+
+
+NOTIFY_HANDLERS = [NotificationAdminController, InboundSmsController, UnsubscribeController]
