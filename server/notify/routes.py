@@ -23,7 +23,8 @@ from server.web import render, t
 
 # What a reply must say to opt out (the provider forwards the resident's text).
 OPT_OUT_WORDS = {"TD", "T", "退订", "TD退订", "N", "取消"}
-UNSUBSCRIBE_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 10), store="unsubscribe_rate_limit",
+# Opting a number out is harmless but should not be scripted over a range of numbers.
+UNSUBSCRIBE_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 20), store="unsubscribe_rate_limit",
                                          set_rate_limit_headers=False)
 
 
@@ -98,13 +99,12 @@ class UnsubscribeController(Controller):
     """A resident's page: no more publicity messages to this number (linked from the messages' help)."""
 
     path = "/unsubscribe"
-    middleware = [UNSUBSCRIBE_RATE_LIMIT.middleware]
 
     @get("/", name="notify.unsubscribe_form")
     async def show_unsubscribe(self, request: Request) -> Any:
         return render(request, "notify/unsubscribe.html", values={}, errors={})
 
-    @post("/", name="notify.unsubscribe", status_code=200)
+    @post("/", name="notify.unsubscribe", status_code=200, middleware=[UNSUBSCRIBE_RATE_LIMIT.middleware])
     async def unsubscribe(self, request: Request, db: AsyncSession) -> Any:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         phone = form.get("phone", "").strip()

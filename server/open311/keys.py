@@ -76,10 +76,14 @@ async def key_for(db: AsyncSession, raw: str | None) -> ApiKey | None:
     return key
 
 
+def current_minute() -> int:
+    return int(time.time() // 60)
+
+
 async def over_rate_limit(store, key: ApiKey) -> bool:
     """Count this call in the key's current minute (a Litestar store: memory, or Redis when set,
     so several app processes count together). True once the minute's calls pass the limit."""
-    window = int(time.time() // 60)
+    window = current_minute()
     name = f"{key.id}:{window}"
     raw = await store.get(name)
     count = int(raw or 0) + 1
