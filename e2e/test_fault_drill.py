@@ -6,6 +6,10 @@ asserting what the server stored (database counts) and what the phone still hold
   one shrink (outbox-core.js); a photo the server refuses stays on the phone with its reason,
   exported like a record, while the record and its good photo are stored;
 - two tabs: a form's submit and another tab's sync race for one record: it is sent once;
+- kill -9 of the server mid-sync: a 120-record batch is on its way when the server dies; the
+  phone keeps every record, and once the server is back each is stored exactly once;
+- first-time offline patrol: a checklist never opened online is filled and saved offline,
+  reaches the outbox and, online, the server;
 - lost answer then edit: the server stored a visit, its answer never came back, the leader
   corrects it: the server applies the amendment (no dead-end conflict); and an edit saved while
   another tab's sync of the record is in flight is sent after it, not dropped;
@@ -243,16 +247,17 @@ def test_an_edit_after_a_lost_answer_or_during_a_sync_is_applied_not_lost(live_s
     person_id, _name, microgrid_code, _path = find_person(server, "leader", post_kind="A", offset=19)
     household_id = server.query("SELECT household.id FROM household JOIN grid_node ON grid_node.id = household.microgrid_id "
                                 "WHERE grid_node.code = :c ORDER BY household.id LIMIT 1", c=microgrid_code)[0][0]
-    context = launch(browser_type, tmp_path / "amend")
-    context.add_cookies([session_cookie(server, person_id)])
-    page = context.pages[0] if context.pages else context.new_page()
+    context, page, _ = phone_of(server, browser_type, tmp_path / "amend", person_id)
 
     # The server stores the visit, but its answer is lost on the way back.
     def answer_lost(route):
         if route.request.method != "POST":
             return route.continue_()
-        route.fetch()  # the server receives and stores it...
-        route.abort("connectionreset")  # ...the phone never hears back
+        try:
+            route.fetch()  # the server receives and stores it...
+            route.abort("connectionreset")  # ...the phone never hears back
+        except Exception:  # noqa: BLE001 - the route was let go meanwhile (unroute): nothing to lose
+            pass
     context.route("**/api/sync", answer_lost)
     page.goto(f"{base}/households/{household_id}/visits/new")
     page.wait_for_function("() => window.WeiwangOutboxPage")
@@ -260,18 +265,24 @@ def test_an_edit_after_a_lost_answer_or_during_a_sync_is_applied_not_lost(live_s
     page.locator("#f-note").fill("老人血压高")
     page.get_by_role("button", name="保存走访").tap()
     page.wait_for_url(base + "/worklist")
+    # Then the signal goes (every answer until now was lost too): the record waits on the phone.
+    context.set_offline(True)
+    page.wait_for_timeout(300)
     context.unroute("**/api/sync")
     record_id = outbox(page)[0]["id"]
     hex_id = uuid.UUID(record_id).hex
     assert server.query("SELECT note FROM visit WHERE id = :i", i=hex_id) == [("老人血压高",)]
 
-    # The leader corrects the note from the outbox: an amendment, applied.
+    # Offline, the leader corrects the note from the outbox; online, it goes as an amendment, applied.
     page.goto(base + "/outbox")
     page.locator(f'[data-record-id="{record_id}"]').get_by_role("link", name="修改").tap()
     expect(page.locator("#f-note")).to_have_value("老人血压高")
     page.locator("#f-note").fill("老人血压高，已联系家属")
     page.get_by_role("button", name="保存走访").tap()
     page.wait_for_url(base + "/worklist")
+    assert [(r["id"], r["version"]) for r in outbox(page)] == [(record_id, 2)]
+    context.set_offline(False)
+    page.evaluate("() => WeiwangOutboxPage.syncNow()")
     wait_for(page, "() => WeiwangOutbox.count().then(n => n === 0)")
     lost_answer = {"visits on the server": server.query("SELECT count(*) FROM visit WHERE id = :i", i=hex_id)[0][0],
                    "note on the server": server.query("SELECT note FROM visit WHERE id = :i", i=hex_id)[0][0],
@@ -306,6 +317,140 @@ def test_an_edit_after_a_lost_answer_or_during_a_sync_is_applied_not_lost(live_s
                  "outbox": len(outbox(page))}
     DRILL["edit during another tab's sync"] = in_flight
     assert in_flight == {"note on the server": "第二版", "amendments": 1, "outbox": 0}
+    context.close()
+
+
+def serve(server, port: int):
+    """One more app process on the live server's database (its own port: it may be killed)."""
+    import socket
+    import subprocess
+    import sys
+
+    from e2e.conftest import ROOT
+
+    env = {**server.env, "WEIWANG_BASE_URL": f"http://localhost:{port}"}
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None and time.monotonic() < deadline, "the app process did not start"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            time.sleep(0.1)
+
+
+def test_kill_9_of_the_server_mid_sync_loses_nothing_and_stores_nothing_twice(live_server, browser_type, tmp_path):
+    import signal
+    import threading
+
+    from e2e.conftest import free_port
+
+    server = live_server
+    port = free_port()
+    base = f"http://localhost:{port}"
+    person_id, _name, microgrid_code, _path = find_person(server, "leader", post_kind="A", offset=21)
+    households = [r[0] for r in server.query(
+        "SELECT household.id FROM household JOIN grid_node ON grid_node.id = household.microgrid_id "
+        "WHERE grid_node.code = :c ORDER BY household.id", c=microgrid_code)]
+    process = serve(server, port)
+    try:
+        context = launch(browser_type, tmp_path / "kill")
+        context.add_cookies([{**session_cookie(server, person_id), "url": base}])
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(base + "/outbox")
+        page.wait_for_function("() => window.WeiwangOutboxPage")
+        ids = page.evaluate("""(households) => Promise.all(Array.from({length: 120}, (_, i) => {
+            const id = WeiwangOutbox.uuid();
+            return WeiwangOutbox.put({id, type: 'visit', created_at: WeiwangOutbox.nowWithOffset(), state: 'pending',
+              title: '走访', form_url: '/outbox', photos: [], saved_at: new Date().toISOString(),
+              data: {household_id: households[i % households.length], kind: 'routine', note: '第' + i + '户'}}).then(() => id);
+        }))""", households)
+        hexes = [uuid.UUID(i).hex for i in ids]
+
+        def stored() -> tuple[int, int]:
+            import sqlalchemy as sa
+
+            def count(table):
+                return server.query(sa.text(f"SELECT count(*) FROM {table} WHERE id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)), ids=hexes)[0][0]
+            return count("visit"), count("sync_receipt")
+
+        # The batch reaches the server, which is killed (SIGKILL) while it stores it.
+        killed = threading.Event()
+
+        def kill_mid_request(route):
+            if route.request.method == "POST" and not killed.is_set():
+                killed.set()
+                threading.Timer(0.03, lambda: process.send_signal(signal.SIGKILL)).start()
+            route.continue_()
+        context.route("**/api/sync", kill_mid_request)
+        outcome = page.evaluate("() => WeiwangOutboxPage.syncNow()")
+        process.wait(timeout=10)
+        assert killed.is_set() and outcome["status"] in ("offline", "error"), outcome
+        at_kill = stored()
+        phone_at_kill = len(outbox(page))
+        assert phone_at_kill == 120 and at_kill in ((0, 0), (120, 120)), (phone_at_kill, at_kill)
+
+        # Back up (same address): the phone sends again; each record is stored once.
+        process = serve(server, port)
+        context.unroute("**/api/sync")
+        page.get_by_role("button", name="立即同步").tap()
+        wait_for(page, "() => WeiwangOutbox.count().then(n => n === 0)")
+        page.evaluate("() => WeiwangOutboxPage.syncNow()")  # and once more: nothing changes
+        DRILL["kill -9 mid-sync"] = {"records": 120, "outbox at the kill": phone_at_kill,
+                                     "visits/receipts stored before the kill": at_kill,
+                                     "visits/receipts after the restart": stored(), "outbox after": len(outbox(page))}
+        assert stored() == (120, 120) and len(outbox(page)) == 0
+        context.close()
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_a_first_time_patrol_saved_offline_reaches_the_server(live_server, browser_type, tmp_path):
+    server = live_server
+    base = server.base_url
+    # A leader of the street's second-last residential compound (the patrol journeys use the first ones,
+    # the offline-shell journey the last).
+    compound = server.query(
+        "SELECT DISTINCT substr(grid_node.path, 1, 24) AS c FROM grid_node WHERE grid_node.kind = 'residential' "
+        "AND grid_node.level = 'microgrid' ORDER BY c DESC LIMIT 1 OFFSET 1")[0][0]
+    person_id, code = server.query(
+        "SELECT post.person_id, (SELECT code FROM grid_node WHERE path = :c) FROM post JOIN grid_node ON grid_node.id = post.node_id "
+        "WHERE post.role = 'leader' AND post.post_kind = 'A' AND grid_node.path LIKE :p ORDER BY grid_node.path LIMIT 1",
+        c=compound, p=compound + "%")[0]
+    before = server.query("SELECT count(*) FROM patrol WHERE recorded_by = :p", p=person_id)[0][0]
+    context, page, wanted = phone_of(server, browser_type, tmp_path / "patrol", person_id)
+    assert f"/patrols/compounds/{code}/new" in wanted
+    context.set_offline(True)
+    page.goto(f"{base}/patrols/compounds/{code}")
+    page.get_by_role("link", name="开始巡查").tap()
+    expect(page.locator("#patrol-form")).to_be_visible()
+    cards = page.locator("[data-item]")
+    answers = cards.count()
+    assert answers >= 10
+    for index in range(answers):
+        cards.nth(index).locator(".seg-pass").tap()
+    page.get_by_role("button", name="保存巡查").tap()
+    expect(page.locator("#patrol-status")).to_contain_text("已保存在手机上")
+    waiting = outbox(page)
+    offline = {"outbox": len(waiting), "patrols on the server": server.query(
+        "SELECT count(*) FROM patrol WHERE recorded_by = :p", p=person_id)[0][0] - before}
+    context.set_offline(False)
+    page.goto(base + "/outbox")
+    page.get_by_role("button", name="立即同步").tap()
+    wait_for(page, "() => WeiwangOutbox.count().then(n => n === 0)")
+    patrol_id = waiting[0]["id"]
+    DRILL["first-time offline patrol"] = {
+        "offline": offline, "patrols on the server after": server.query(
+            "SELECT count(*) FROM patrol WHERE recorded_by = :p", p=person_id)[0][0] - before,
+        "answers": server.query("SELECT count(*) FROM patrol_answer WHERE patrol_id = :i", i=patrol_id)[0][0],
+        "outbox after": len(outbox(page))}
+    assert DRILL["first-time offline patrol"] == {"offline": {"outbox": 1, "patrols on the server": 0},
+                                                  "patrols on the server after": 1, "answers": answers,
+                                                  "outbox after": 0}
     context.close()
 
 
