@@ -5,7 +5,9 @@
    staff report it fixed with a photo; the leader verifies it and gives feedback; the
    resident's tracking page shows the feedback.
 2. A leader records a problem offline; it syncs; the community's monthly joint handling
-   meeting escalates it, the joint disposal meeting declares it cannot be solved and
+   meeting presses the company, the grid Party branch applies for joint disposal and the
+   community Party committee records its solution plan (issue 14: a meeting no longer
+   escalates), the joint disposal meeting declares it cannot be solved and
    publishes an announcement; feedback follows; the compound's announcement page shows
    it, and the agendas list the right problems at each step.
 """
@@ -220,10 +222,29 @@ def test_it_escalates_an_offline_problem_to_disposal_and_an_announcement(live_se
     hold_meeting("联动处理")
     article = spage.locator(f"#issue-{issue_id}")
     article.locator("details > summary").first.tap()
-    article.locator("select[name=outcome]").select_option("escalate")
-    article.locator("textarea[name=text]").fill("物业多次劝离无效，需交警、消防联合处置，提交社区党委")
+    article.locator("select[name=outcome]").select_option("press")
+    article.locator("textarea[name=text]").fill("物业多次劝离无效，督促物业限期清理")
     article.get_by_role("button", name="记录决定").tap()
     # The decision goes through the outbox (an issue_event record) like every change.
+    until(spage, lambda: server.query("SELECT supervise_count FROM issue WHERE id = :i", i=issue_id)[0][0] == 1)
+
+    # --- Consultation cannot settle it: the compound's grid Party branch applies for joint disposal.
+    branch_id = server.query("SELECT person_id FROM post WHERE node_path = :p AND office IN "
+                             "('branch_secretary', 'branch_member') ORDER BY id LIMIT 1", p=path[:24])[0][0]
+    branch = browser.new_context(**phone)
+    sign_in_by_cookie(branch, server, branch_id)
+    bpage = branch.new_page()
+    bpage.goto(f"{base}/issues/{issue_id}")
+    act(bpage, "申请联动处置", {"textarea[name=reason]": "涉及交警、消防，物业与业主协商不成"})
+    until(bpage, lambda: server.query("SELECT disposal_status FROM issue WHERE id = :i", i=issue_id)[0][0] == "applied")
+    branch.close()
+    # --- The community Party committee accepts it with a solution plan.
+    spage.goto(f"{base}/meetings?community={community_code}&month={month}")
+    expect(spage.locator(f"#agenda-disposal article.application a[href='/issues/{issue_id}']")).to_be_visible()
+    spage.goto(f"{base}/issues/{issue_id}")
+    act(spage, "记录解决方案", {"input[name=owner]": "社区党委 王书记",
+                              "textarea[name=steps]": "1. 函告县消防大队、交警中队\n2. 约谈开发商\n3. 张贴清理通告",
+                              "input[name=deadline]": (date.today() + timedelta(days=20)).isoformat()})
     until(spage, lambda: server.query("SELECT escalated FROM issue WHERE id = :i", i=issue_id)[0][0])
 
     # The agenda moves it from joint handling to joint disposal.

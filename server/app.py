@@ -35,6 +35,7 @@ from server.issues.routes import ISSUE_HANDLERS
 from server.notify.routes import NOTIFY_HANDLERS
 from server.notify.runner import running_worker
 from server.open311.routes import OPEN311_HANDLERS
+from server.party.routes import PARTY_HANDLERS
 from server.patrols import records as patrol_records
 from server.patrols import routes as patrol_routes
 from server.patrols.routes import PATROL_HANDLERS
@@ -70,6 +71,7 @@ ROUTE_HANDLERS = [
     *DASHBOARD_HANDLERS,
     *SATISFACTION_HANDLERS,
     *NOTIFY_HANDLERS,
+    *PARTY_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).

@@ -87,6 +87,9 @@ class Post(SQLModel, table=True):
     role: str = Field(max_length=16)
     post_kind: Optional[str] = Field(default=None, max_length=1)  # A / B for leaders
     title: str = Field(default="", max_length=40)  # e.g. 社区党委书记, 网格员
+    # A Party or station office held through this post (server/party/models.py Office):
+    # party_secretary, party_member, delegate, branch_secretary, branch_member; "" none.
+    office: str = Field(default="", max_length=20)
     company_id: Optional[int] = Field(default=None, foreign_key="property_company.id")
     started_on: Optional[date] = None
     ended_on: Optional[date] = None

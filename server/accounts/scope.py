@@ -38,6 +38,7 @@ class PostScope:
     path: str
     post_kind: str | None = None
     company_id: int | None = None
+    office: str = ""  # a Party office held through the post (server/party/models.py)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ class Viewer:
 
     def sees_path(self, path: str) -> bool:
         return any(path.startswith(root) for root in self.grid_paths)
+
+    def offices_at(self, path: str) -> frozenset[str]:
+        """Party offices this person holds over the node at `path` (through it or an ancestor)."""
+        return frozenset(p.office for p in self.posts if p.office and path.startswith(p.path))
 
     def roles_at(self, path: str) -> frozenset[str]:
         """Roles this person holds over the node at `path` (through it or an ancestor)."""

@@ -61,7 +61,7 @@ async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
             sa.select(
                 WebSession.person_id, WebSession.device_id, WebSession.expires_at, WebSession.last_seen_at,
                 WebSession.revoked_at, Person.name, Person.active, Person.large_text, Person.large_text_at, Device.revoked_at.label("device_revoked_at"),
-                Post.role, Post.node_id, Post.node_path, Post.post_kind, Post.company_id,
+                Post.role, Post.node_id, Post.node_path, Post.post_kind, Post.company_id, Post.office,
             )
             .join(Person, Person.id == WebSession.person_id)
             .outerjoin(Device, Device.id == WebSession.device_id)
@@ -87,7 +87,7 @@ async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
         person_id=first.person_id,
         name=first.name,
         posts=tuple(
-            PostScope(row.role, row.node_id, row.node_path, row.post_kind, row.company_id)
+            PostScope(row.role, row.node_id, row.node_path, row.post_kind, row.company_id, row.office or "")
             for row in rows if row.role is not None
         ),
         device_id=first.device_id,

@@ -273,6 +273,7 @@ def build_street(seed: int = 1, scale: float = 1.0, first_ids: dict[str, int] | 
         out.posts.append({
             "id": next_id("post"), "person_id": person_id, "node_id": at["id"], "node_path": at["path"],
             "role": role.value, "post_kind": post_kind, "title": title, "company_id": company_id,
+            "office": "",
         })
 
     names = Names(rng)
@@ -558,6 +559,10 @@ async def _load(conn: AsyncConnection, seed: int, scale: float, progress: bool) 
             await conn.execute(sa.text(
                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"
             ))
+    # The Party committee, grid Party branches and service stations of these communities.
+    from server.party.demo import load_party_demo
+
+    await load_party_demo(conn, [n["id"] for n in street.nodes if n["level"] == Level.community.value])
     if bar is not None:
         bar.close()
     return {**street.counts(), "seconds": round(time.perf_counter() - started, 2)}

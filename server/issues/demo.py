@@ -40,10 +40,14 @@ SCENARIOS = [
     (20, ["solve_on_spot", "feedback", "close"]),
     (30, ["assign", "rectify", "verify", "feedback", "close"]),
     (6, ["assign", "rectify", "verify", "feedback", "close", "reopen", "assign"]),
-    (6, ["flag", "assign", "rectify", "send_back", "rectify", "verify", "feedback", "close"]),
-    (4, ["escalate", "supervise", "announce", "feedback", "close"]),
+    (6, ["apply_analysis", "accept_analysis", "assign", "rectify", "send_back", "rectify", "verify", "feedback", "close"]),
+    (4, ["apply_disposal", "accept_disposal", "supervise", "announce", "feedback", "close"]),
     (6, ["assign", "supervise", "rectify", "verify", "feedback"]),
 ]
+
+
+ACTING_OFFICE = {"accept_analysis": "party_secretary", "apply_disposal": "branch_secretary",
+                 "accept_disposal": "party_secretary"}
 
 
 class _E:
@@ -106,8 +110,17 @@ async def load_ledger_demo(conn: AsyncConnection, issues: int = 20000, events: i
                     {"department": rng.choice(["县住建局", "社区居委会", "县城管局", "供电公司"]), "deadline": deadline.isoformat()}
             elif kind == "rectify":
                 payload = {"note": "已整改", "photo_count": 0}
-            elif kind in ("flag", "escalate", "send_back"):
-                payload = {"reason": "问题反复出现" if kind == "flag" else "需多部门协调"}
+            elif kind == "send_back":
+                payload = {"reason": "整改不到位"}
+            elif kind == "apply_analysis":
+                payload = {"problem": rng.choice(DESCRIPTIONS[category_code]), "reason": "问题反复出现"}
+            elif kind == "accept_analysis":
+                payload = {"month": month_of(at), "note": ""}
+            elif kind == "apply_disposal":
+                payload = {"reason": "涉及多个部门，协商不成"}
+            elif kind == "accept_disposal":
+                payload = {"owner": "社区党委", "steps": "召集相关部门和物业研究解决方案",
+                           "deadline": (at + timedelta(days=30)).date().isoformat()}
             elif kind == "announce":
                 payload = {"title": "关于" + rng.choice(DESCRIPTIONS[category_code]) + "的说明", "body": "因产权及资金原因，暂无法解决，特此公告。"}
             elif kind == "feedback":
@@ -138,8 +151,11 @@ async def load_ledger_demo(conn: AsyncConnection, issues: int = 20000, events: i
         row.update(state.columns())
         for e in evs:
             note = state.notes.get(e.id, "")
+            # Who records each step (server/issues/scope.py): the offices for the applications' answers.
+            role = ACTING_OFFICE.get(e.kind, "leader")
             event_rows.append({
-                "id": e.id, "issue_id": row["id"], "kind": e.kind, "actor_id": actor, "actor_role": "leader",
+                "id": e.id, "issue_id": row["id"], "kind": e.kind, "actor_id": actor if role == "leader" else None,
+                "actor_role": role,
                 "actor_name": "", "at": e.at, "received_at": e.at, "payload": e.payload, "meeting_id": None,
                 "applied": not note, "note": note,
             })

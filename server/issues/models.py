@@ -100,8 +100,12 @@ class Issue(SQLModel, table=True):
     assignee_company_id: Optional[int] = Field(default=None, foreign_key="property_company.id")
     assignee_department: str = Field(default="", max_length=60)
     deadline: Optional[date] = None
-    flagged: bool = False  # common or hard: joint analysis
-    escalated: bool = False  # joint disposal
+    flagged: bool = False  # on the joint-analysis agenda (the secretary accepted the application)
+    escalated: bool = False  # in joint disposal (the committee accepted the branch's application)
+    # The applications (server/party): "" none, applied (waiting), accepted, declined.
+    analysis_status: str = Field(default="", max_length=10)
+    analysis_month: str = Field(default="", max_length=7)  # the agenda's month, YYYY-MM
+    disposal_status: str = Field(default="", max_length=10)
     announced: bool = False
     feedback_count: int = 0
     reopen_count: int = 0
@@ -127,8 +131,18 @@ class EventKind(StrEnum):
     rectify = "rectify"  # 整改回复 (property staff, with photo)
     verify = "verify"  # 核实通过
     send_back = "send_back"  # 退回重新整改
-    flag = "flag"  # 标为共性/疑难问题 → joint analysis
-    escalate = "escalate"  # 提交联动处置 (grid Party branch → community Party committee)
+    flag = "flag"  # 标为共性/疑难问题 → joint analysis (now: a meeting's decision; older logs)
+    escalate = "escalate"  # 提交联动处置 (older logs only: disposal now goes by application)
+    # 联动分析: the leader on duty at the station applies (问题、理由); the secretary (or her
+    # delegate) puts it on a month's agenda or declines it with a reason.
+    apply_analysis = "apply_analysis"
+    accept_analysis = "accept_analysis"
+    decline_analysis = "decline_analysis"
+    # 联动处置: the grid Party branch applies to the community Party committee, which
+    # accepts it with a solution plan (owner, steps, deadline) or declines with a reason.
+    apply_disposal = "apply_disposal"
+    accept_disposal = "accept_disposal"
+    decline_disposal = "decline_disposal"
     supervise = "supervise"  # 督办
     decision = "decision"  # a monthly meeting's decision on this problem
     announce = "announce"  # 公告: it truly cannot be solved, and why
@@ -164,6 +178,12 @@ class IssueEvent(SQLModel, table=True):
     def delay_seconds(self) -> float:
         """How long the event waited on the phone before reaching the server."""
         return (aware(self.received_at) - aware(self.at)).total_seconds()
+
+
+class Application(StrEnum):
+    applied = "applied"  # waiting for the secretary / the committee
+    accepted = "accepted"
+    declined = "declined"
 
 
 class MeetingKind(StrEnum):

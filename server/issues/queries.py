@@ -19,6 +19,7 @@ from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Level, PropertyCompany
 from server.tree import SEGMENT, subtree_bounds
 from server.issues.models import (
+    Application,
     OPEN_STATUSES, SETTLED_STATUSES, EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status,
 )
 from server.clock import today_in_china
@@ -301,6 +302,7 @@ class AgendaItem:
     place: str
     company: str
     reasons: list[str] = field(default_factory=list)  # why it is on the joint-analysis list
+    application: dict[str, Any] = field(default_factory=dict)  # the waiting application's payload, with who filed it
 
 
 @dataclass
@@ -308,8 +310,13 @@ class Agenda:
     community: GridNode
     month: str
     handling: dict[str, list[AgendaItem]]  # company name ('' = not assigned) -> items
-    analysis: list[AgendaItem]
-    disposal: list[AgendaItem]
+    analysis: list[AgendaItem]  # accepted onto this month's (or an earlier) analysis agenda
+    disposal: list[AgendaItem]  # accepted by the committee, with a solution plan
+    # Waiting for the secretary / the committee: not on the lists until accepted.
+    analysis_applications: list[AgendaItem] = field(default_factory=list)
+    disposal_applications: list[AgendaItem] = field(default_factory=list)
+    # Overdue or recurring: the secretary may want them analysed; suggestions, not members.
+    suggestions: list[AgendaItem] = field(default_factory=list)
 
     def items(self, kind: str) -> list[AgendaItem]:
         if kind == "handling":
@@ -320,9 +327,12 @@ class Agenda:
 async def agenda(db: AsyncSession, viewer: Viewer, community: GridNode, month: str, today: date | None = None) -> Agenda:
     """The month's three lists for a community, built from the ledger.
 
-    Open problems reported by the end of the month; escalated ones go to joint disposal,
-    flagged / overdue / recurring-category ones to joint analysis, the rest (ordinary)
-    to joint handling, grouped by property company.
+    Open problems reported by the end of the month. The committee's accepted disposal
+    applications go to joint disposal, the secretary's accepted analysis applications
+    (for this month or before) to joint analysis, the rest to joint handling, grouped by
+    property company. Applications still waiting are listed apart, for the secretary and
+    the committee to answer; overdue and recurring-category problems are suggested for
+    analysis but stay in joint handling until someone applies and the secretary accepts.
     """
     today = today or today_in_china()
     first, last = month_bounds(month)
@@ -345,25 +355,49 @@ async def agenda(db: AsyncSession, viewer: Viewer, community: GridNode, month: s
         .where(*in_community, Issue.status.in_(OPEN_STATUSES), Issue.month <= month)
         .order_by(Issue.reported_at)
     )
+    out = Agenda(community, month, {}, [], [])
     handling: dict[str, list[AgendaItem]] = {}
-    analysis: list[AgendaItem] = []
-    disposal: list[AgendaItem] = []
     for issue, category, place, company in rows:
         item = AgendaItem(issue, category, place, company or issue.assignee_department or "")
+        if issue.disposal_status == Application.applied:
+            out.disposal_applications.append(item)
+        if issue.analysis_status == Application.applied:
+            out.analysis_applications.append(item)
         if issue.escalated:
-            disposal.append(item)
+            out.disposal.append(item)
             continue
-        if issue.flagged:
+        if issue.flagged and (issue.analysis_month or "") <= month:
             item.reasons.append("flagged")
+            out.analysis.append(item)
+            continue
+        reasons = []
         if issue.deadline is not None and issue.deadline < as_of:
-            item.reasons.append("overdue")
+            reasons.append("overdue")
         if (issue.node_path[:COMPOUND_LEN], issue.category_id) in recurring:
-            item.reasons.append("recurring")
-        if item.reasons:
-            analysis.append(item)
-        else:
-            handling.setdefault(item.company, []).append(item)
-    return Agenda(community, month, dict(sorted(handling.items(), key=lambda kv: (kv[0] == "", kv[0]))), analysis, disposal)
+            reasons.append("recurring")
+        if issue.analysis_status == Application.applied:
+            reasons.append("applied")
+        handling.setdefault(item.company, []).append(item)
+        if reasons and issue.analysis_status != Application.applied and not issue.flagged:
+            out.suggestions.append(AgendaItem(issue, category, place, item.company, reasons))
+    out.handling = dict(sorted(handling.items(), key=lambda kv: (kv[0] == "", kv[0])))
+    await _with_applications(db, out.analysis_applications, EventKind.apply_analysis)
+    await _with_applications(db, out.disposal_applications, EventKind.apply_disposal)
+    return out
+
+
+async def _with_applications(db: AsyncSession, items: list[AgendaItem], kind: str) -> None:
+    """Each waiting application's 问题、理由 and applicant: the newest applied event of `kind`."""
+    if not items:
+        return
+    rows = await db.execute(
+        sa.select(IssueEvent.issue_id, IssueEvent.payload, IssueEvent.actor_name, IssueEvent.at)
+        .where(IssueEvent.issue_id.in_([item.issue.id for item in items]), IssueEvent.kind == kind, IssueEvent.applied)
+        .order_by(IssueEvent.at)
+    )
+    latest = {issue_id: {**(payload or {}), "by": name, "at": at} for issue_id, payload, name, at in rows}
+    for item in items:
+        item.application = latest.get(item.issue.id, {})
 
 
 async def meetings_of(db: AsyncSession, community: GridNode, month: str) -> list[IssueMeeting]:

@@ -27,9 +27,9 @@ from server import photos
 from server.issues import export, queries, scope
 from server.issues import sync as issue_sync
 from server.clock import recent_months, utcnow
-from server.issues.models import EventKind, IssueCategory, IssueEvent, IssueMeeting, MeetingKind, Status
+from server.issues.models import Application, EventKind, IssueCategory, IssueEvent, IssueMeeting, MeetingKind, Status
 from server.clock import aware, today_in_china
-from server.issues.state import ALLOWED
+from server.issues.state import ALLOWED, APPLICATION_OF, APPLY_KINDS
 from server.sync.service import CREATED, DUPLICATE, store_one
 from server.validate import ascii_int, parse_day, parse_id
 from server.web import render, request_language, t
@@ -38,10 +38,12 @@ LEDGER_ROLES = (Role.admin, Role.community, Role.compound, Role.leader, Role.pro
 # What the issue page offers, in this order (decisions are made in meetings).
 ACTION_ORDER = [
     EventKind.solve_on_spot, EventKind.assign, EventKind.rectify, EventKind.verify, EventKind.send_back,
-    EventKind.feedback, EventKind.close, EventKind.announce, EventKind.flag, EventKind.escalate,
+    EventKind.feedback, EventKind.close, EventKind.announce, EventKind.apply_analysis, EventKind.accept_analysis,
+    EventKind.decline_analysis, EventKind.apply_disposal, EventKind.accept_disposal, EventKind.decline_disposal,
     EventKind.supervise, EventKind.reopen, EventKind.comment,
 ]
-EVENT_FIELDS = ("note", "text", "reason", "department", "deadline", "channel", "outcome", "title", "body")
+EVENT_FIELDS = ("note", "text", "reason", "department", "deadline", "channel", "outcome", "title", "body",
+                "problem", "month", "owner", "steps")
 # The ledger list shows a status per row: plain strings, not a macro call each.
 STATUS_LABELS = {
     Status.reported: N_("Reported"), Status.reopened: N_("Reopened"), Status.assigned: N_("Assigned"),
@@ -101,8 +103,9 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
     if report is not None and issue.id in event_photos:
         event_photos[report.id] = event_photos.pop(issue.id)
     role = scope.actor_role(viewer, issue)
-    allowed = scope.kinds_for(role)
-    actions = [k for k in ACTION_ORDER if k in allowed and issue.status in ALLOWED.get(k, {issue.status})]
+    allowed = scope.allowed_kinds(viewer, issue)
+    actions = [k for k in ACTION_ORDER if k in allowed and issue.status in ALLOWED.get(k, {issue.status})
+               and _application_allows(issue, k)]
     # Tell the sender when their action was kept as a note: named in the URL (form posted
     # without JavaScript), or their own event that arrived in the last minutes (through
     # the outbox, whose sync result only says "created").
@@ -120,6 +123,17 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
         kept=kept, saved=request.query_params.get("saved") == "1", overdue=issue.is_overdue(),
         today=today_in_china().isoformat(), tab="ledger", back_url="/issues",
     )
+
+
+def _application_allows(issue, kind: str) -> bool:
+    """Offer an application only when none is waiting or accepted, an answer only when one waits."""
+    field = APPLICATION_OF.get(kind)
+    if field is None:
+        return True
+    current = getattr(issue, field)
+    if kind in APPLY_KINDS:
+        return current not in (Application.applied, Application.accepted)
+    return current == Application.applied
 
 
 class IssueController(Controller):
@@ -332,6 +346,7 @@ class MeetingController(Controller):
         return render(request, "issues/agenda.html", agenda=agenda, community=community, communities=communities,
                       month=month, months=recent_months(), meetings=meetings,
                       can_record=viewer.has_role(*scope.MEETING_ROLES) and viewer.sees_path(community.path),
+                      can_decide=scope.may_decide(viewer, community.path),
                       attendee_roles=ATTENDEE_ROLES, errors={}, values={}, today=today_in_china().isoformat(),
                       tab="ledger", back_url="/issues")
 
@@ -362,7 +377,8 @@ class MeetingController(Controller):
             return render(request, "issues/agenda.html", status_code=422, agenda=agenda, community=community,
                           communities=await queries.communities_for(db, viewer), month=agenda.month,
                           months=recent_months(), meetings=await queries.meetings_of(db, community, agenda.month),
-                          can_record=True, attendee_roles=ATTENDEE_ROLES, errors=errors, values=values,
+                          can_record=True, can_decide=scope.may_decide(viewer, community.path),
+                          attendee_roles=ATTENDEE_ROLES, errors=errors, values=values,
                           today=today_in_china().isoformat(), tab="ledger")
         meeting_id = _client_uuid(values.get("id")) or str(uuid.uuid4())
         if await db.get(IssueMeeting, meeting_id) is None:
@@ -387,7 +403,7 @@ class MeetingController(Controller):
         decided_elsewhere = [row for row in decided_elsewhere if not (row[0].id in seen or seen.add(row[0].id))]
         return render(request, template, meeting=meeting, community=community, items=items, agenda=agenda,
                       decisions=decisions, by_issue=by_issue, decided_elsewhere=decided_elsewhere,
-                      can_decide=viewer.has_role(*scope.MEETING_ROLES) and viewer.sees_path(community.path),
+                      can_decide=scope.may_decide(viewer, community.path),
                       today=today_in_china().isoformat(), tab="ledger",
                       back_url=f"/meetings?community={community.code}&month={meeting.month}", **extra)
 
@@ -415,6 +431,11 @@ class MeetingController(Controller):
         result = await store_one(db, viewer, "issue_event", data, request_language(request),
                                  record_id=_client_uuid(values.get("id")))
         if result.status not in (CREATED, DUPLICATE):
+            if set(result.errors) == {"kind"}:
+                # Not the secretary or her delegate: the same 403 as the problem's own page.
+                from litestar.exceptions import PermissionDeniedException
+
+                raise PermissionDeniedException(result.errors["kind"])
             return await self._meeting_page(request, db, viewer, meeting, community, "issues/meeting.html",
                                             errors=result.errors, values=values, error_issue=issue.id)
         return Redirect(path=f"/meetings/{meeting.id}#issue-{issue.id}", status_code=303)

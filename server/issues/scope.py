@@ -25,6 +25,7 @@ from server.accounts.models import Role
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode
 from server.issues.models import EventKind, Issue, Source
+from server.party.models import BRANCH_OFFICES, COMMITTEE_OFFICES, Office
 
 STAFF_ROLES = (Role.admin, Role.community, Role.compound)
 REPORT_ROLES = (*STAFF_ROLES, Role.leader)
@@ -33,13 +34,22 @@ REPORT_ROLES = (*STAFF_ROLES, Role.leader)
 MEETING_ROLES = (Role.admin, Role.community)
 RESIDENT = "resident"  # the tracking page's visitor, without an account
 
-# Who may record which kind of event (besides the report itself).
+# Who may record which kind of event (besides the report itself). Nobody flags or
+# escalates straight any more: analysis and disposal go by application (below).
 LEADER_KINDS = frozenset({
     EventKind.solve_on_spot, EventKind.assign, EventKind.rectify, EventKind.verify, EventKind.send_back,
-    EventKind.flag, EventKind.escalate, EventKind.feedback, EventKind.close, EventKind.reopen, EventKind.comment,
+    EventKind.apply_analysis, EventKind.feedback, EventKind.close, EventKind.reopen, EventKind.comment,
 })
 STAFF_KINDS = LEADER_KINDS | {EventKind.supervise, EventKind.announce}
-MEETING_KINDS = STAFF_KINDS | {EventKind.decision}
+MEETING_KINDS = STAFF_KINDS
+# What a Party office adds, over the problems under the post that holds it (the seed):
+# the secretary or the delegate she names records the meetings' decisions and answers
+# analysis applications; the committee answers the branches' disposal applications
+# with a solution plan; only a grid Party branch applies for disposal.
+DECIDERS = frozenset({Office.party_secretary, Office.delegate})
+DECIDER_KINDS = frozenset({EventKind.decision, EventKind.accept_analysis, EventKind.decline_analysis})
+COMMITTEE_KINDS = frozenset({EventKind.accept_disposal, EventKind.decline_disposal})
+BRANCH_KINDS = frozenset({EventKind.apply_disposal})
 PROPERTY_KINDS = frozenset({EventKind.rectify, EventKind.comment})
 RESIDENT_KINDS = frozenset({EventKind.reopen})
 ROLE_RANK = [Role.admin, Role.community, Role.compound, Role.leader, Role.property]
@@ -133,18 +143,55 @@ def kinds_for(role: str) -> frozenset[str]:
     return frozenset()
 
 
+def office_kinds(viewer: Viewer, path: str) -> frozenset[str]:
+    """The events a person's Party offices over the node at `path` let them record."""
+    offices = viewer.offices_at(path)
+    kinds: set[str] = set()
+    if offices & DECIDERS:
+        kinds |= DECIDER_KINDS
+    if offices & COMMITTEE_OFFICES:
+        kinds |= COMMITTEE_KINDS
+    if offices & BRANCH_OFFICES:
+        kinds |= BRANCH_KINDS
+    return frozenset(kinds)
+
+
+def may_decide(viewer: Viewer, community_path: str) -> bool:
+    """Is this person the community's secretary or her delegate (records the meetings' decisions)?"""
+    return bool(viewer.offices_at(community_path) & DECIDERS)
+
+
 def allowed_kinds(viewer: Viewer, issue: Issue) -> frozenset[str]:
-    return kinds_for(actor_role(viewer, issue))
+    """What the page offers and what the API takes: the role's kinds and the offices' kinds."""
+    return kinds_for(actor_role(viewer, issue)) | office_kinds(viewer, issue.node_path)
+
+
+def acting_as(viewer: Viewer, issue: Issue, kind: str) -> str:
+    """What the event records as the actor's role: the office for an office's kind."""
+    if kind in DECIDER_KINDS:
+        offices = viewer.offices_at(issue.node_path) & DECIDERS
+    elif kind in COMMITTEE_KINDS:
+        offices = viewer.offices_at(issue.node_path) & COMMITTEE_OFFICES
+    elif kind in BRANCH_KINDS:
+        offices = viewer.offices_at(issue.node_path) & BRANCH_OFFICES
+    else:
+        return actor_role(viewer, issue)
+    return sorted(offices)[0] if offices else actor_role(viewer, issue)
 
 
 def require_event(viewer: Viewer | None, issue: Issue, kind: str) -> str:
-    """The one check before any event is stored (form, sync API, patrol, resident): the actor's role.
+    """The one check before any event is stored (form, sync API, patrol, resident): the actor's
+    role and Party offices. Returns what the event records as the actor's role.
 
     `viewer` None is a resident on the tracking page. Raises PermissionDeniedException.
     """
-    role = RESIDENT if viewer is None else actor_role(viewer, issue)
-    if kind not in kinds_for(role):
+    if viewer is None:
+        if kind not in kinds_for(RESIDENT):
+            raise PermissionDeniedException("Your role may not do this")
+        return RESIDENT
+    if kind not in allowed_kinds(viewer, issue):
         raise PermissionDeniedException("Your role may not do this")
+    role = acting_as(viewer, issue, kind)
     if kind == EventKind.rectify and role == Role.property and issue.assignee_company_id not in viewer.company_ids:
         raise PermissionDeniedException("Not assigned to your company")
     return role

@@ -30,9 +30,9 @@ from server.i18n import N_
 from server.issues.models import EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status, Urgency
 from server.clock import aware, china_date, month_of, today_in_china
 from server.issues import scope
-from server.issues.state import DECISION_OUTCOMES, fold
+from server.issues.state import OFFERED_OUTCOMES, fold
 from server.photos import MAX_PHOTOS
-from server.validate import ascii_int, latest_plan_day, parse_client_time, parse_day, parse_id
+from server.validate import ascii_int, latest_plan_day, parse_client_time, parse_day, parse_id, parse_month
 
 
 class IssueInvalid(ValueError):
@@ -267,8 +267,30 @@ async def _check_payload(db: AsyncSession, issue: Issue, kind: str, data: dict, 
         if role == Role.property and photo_count < 1:
             errors["photo"] = N_("Please add a photo of the rectification.")
         payload["photo_count"] = photo_count
-    elif kind in (EventKind.flag, EventKind.escalate, EventKind.send_back):
+    elif kind in (EventKind.flag, EventKind.escalate, EventKind.send_back, EventKind.apply_disposal,
+                  EventKind.decline_analysis, EventKind.decline_disposal):
         payload["reason"] = _text(data, "reason", errors, required=True)
+    elif kind == EventKind.apply_analysis:
+        # 问题、理由: what the common or hard problem is, and why it needs the joint analysis.
+        payload["problem"] = _text(data, "problem", errors, required=True, limit=200)
+        payload["reason"] = _text(data, "reason", errors, required=True)
+    elif kind == EventKind.accept_analysis:
+        month = str(data.get("month") or "").strip()
+        payload["month"] = parse_month(month) if month else today_in_china().strftime("%Y-%m")
+        if not payload["month"]:
+            errors["month"] = N_("Please give a month.")
+        payload["note"] = _text(data, "note", errors, required=False)
+    elif kind == EventKind.accept_disposal:
+        # 解决方案: who leads it, the steps, and by when.
+        payload["owner"] = _text(data, "owner", errors, required=True, limit=40)
+        payload["steps"] = _text(data, "steps", errors, required=True, limit=MAX_TEXT)
+        deadline = _date(data.get("deadline"), errors, "deadline")
+        if deadline and deadline < today_in_china():
+            errors["deadline"] = N_("The deadline cannot be in the past.")
+        elif deadline and deadline > latest_plan_day(today_in_china()):
+            errors["deadline"] = N_("The deadline is too far away: at most three years from today.")
+        if deadline:
+            payload["deadline"] = deadline.isoformat()
     elif kind == EventKind.announce:
         payload["title"] = _text(data, "title", errors, required=True, limit=100)
         payload["body"] = _text(data, "body", errors, required=True, limit=2000)
@@ -282,7 +304,7 @@ async def _check_payload(db: AsyncSession, issue: Issue, kind: str, data: dict, 
         payload["text"] = _text(data, "text", errors, required=True)
     elif kind == EventKind.decision:
         outcome = str(data.get("outcome") or "note")
-        if outcome not in DECISION_OUTCOMES:
+        if outcome not in OFFERED_OUTCOMES:
             errors["outcome"] = N_("Please choose one of the options.")
         payload["outcome"] = outcome
         payload["text"] = _text(data, "text", errors, required=True)

@@ -7,6 +7,10 @@
                                                                                   └─ reopen ←┘ (and from closed)
     any open state ─ announce ─→ unsolvable ─ feedback ─→ fed_back ...
     flag / escalate / supervise / decision / comment change flags, not the status.
+    The joint-analysis and joint-disposal applications (apply_* → accept_* or decline_*)
+    change their own small state, not the status: accepting an analysis application puts
+    the problem on a month's agenda (flagged), accepting a disposal application records
+    the committee's solution plan (escalated, with the plan's deadline).
 
 Pure functions, no database: the same list of events gives the same state whatever
 order they arrived in, because they are sorted by (report first, client time, id)
@@ -20,7 +24,7 @@ from datetime import date, datetime
 from typing import Any, Iterable, Protocol
 
 from server.i18n import N_
-from server.issues.models import OPEN_STATUSES, EventKind, Status
+from server.issues.models import OPEN_STATUSES, Application, EventKind, Status
 from server.clock import aware, china_date
 
 
@@ -43,6 +47,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     EventKind.escalate: _OPEN,
     EventKind.supervise: _OPEN,
     EventKind.announce: _OPEN,
+    EventKind.apply_analysis: _OPEN,
+    EventKind.accept_analysis: _OPEN,
+    EventKind.decline_analysis: _OPEN,
+    EventKind.apply_disposal: _OPEN,
+    EventKind.accept_disposal: _OPEN,
+    EventKind.decline_disposal: _OPEN,
     EventKind.feedback: frozenset({Status.resolved, Status.unsolvable, Status.fed_back}),
     EventKind.close: frozenset({Status.fed_back}),
     EventKind.reopen: frozenset({Status.fed_back, Status.closed}),
@@ -52,10 +62,19 @@ ALLOWED: dict[str, frozenset[str]] = {
 DECISION_OUTCOMES = {
     "note": None,  # recorded, nothing else changes
     "press": EventKind.supervise,  # 督促物业整改 (joint handling)
-    "analyse": EventKind.flag,  # 转联动分析
-    "escalate": EventKind.escalate,  # 转联动处置
+    "analyse": EventKind.flag,  # 转联动分析 (the secretary's own decision: on the analysis agenda)
+    "escalate": EventKind.escalate,  # older logs only: disposal now goes by the branch's application
     "announce": EventKind.announce,  # 无法解决：发布公告
 }
+# What a meeting may decide now: disposal is no longer a decision but an application.
+OFFERED_OUTCOMES = ("press", "analyse", "announce", "note")
+# Which application each kind answers, and the field of IssueState that holds it.
+APPLICATION_OF = {
+    EventKind.apply_analysis: "analysis_status", EventKind.accept_analysis: "analysis_status",
+    EventKind.decline_analysis: "analysis_status", EventKind.apply_disposal: "disposal_status",
+    EventKind.accept_disposal: "disposal_status", EventKind.decline_disposal: "disposal_status",
+}
+APPLY_KINDS = frozenset({EventKind.apply_analysis, EventKind.apply_disposal})
 
 # Why an event was kept as a note (English message ids, translated where shown).
 WHY = {
@@ -68,6 +87,9 @@ WHY = {
     "no_feedback": N_("No feedback had been given yet, so it could not be reopened."),
     "duplicate_report": N_("The problem had already been reported."),
     "once_per_feedback": N_("Already reopened once after this feedback."),
+    "no_application": N_("No application was waiting for a decision."),
+    "pending": N_("An application is already waiting for a decision."),
+    "accepted": N_("The application was already accepted."),
 }
 
 
@@ -83,6 +105,9 @@ class IssueState:
     feedback_count: int = 0
     reopen_count: int = 0
     supervise_count: int = 0
+    analysis_status: str = ""
+    analysis_month: str = ""
+    disposal_status: str = ""
     resolved_at: datetime | None = None
     on_time: bool | None = None
     closed_at: datetime | None = None
@@ -130,7 +155,13 @@ def _why_not(state: IssueState, kind: str, seen_report: bool, feedback_since_reo
         return WHY["once_per_feedback"]
     allowed = ALLOWED.get(kind)
     if allowed is None or state.status in allowed:
-        return ""
+        application = getattr(state, APPLICATION_OF[kind]) if kind in APPLICATION_OF else None
+        if application is None:
+            return ""
+        if kind in APPLY_KINDS:
+            return WHY["pending"] if application == Application.applied else (
+                WHY["accepted"] if application == Application.accepted else "")
+        return "" if application == Application.applied else WHY["no_application"]
     if state.status == Status.closed:
         return WHY[Status.closed]
     if kind == EventKind.close:
@@ -169,6 +200,23 @@ def _apply(state: IssueState, kind: str, event: EventLike) -> None:
         state.flagged = True
     elif kind == EventKind.escalate:
         state.escalated = True
+    elif kind == EventKind.apply_analysis:
+        state.analysis_status = Application.applied
+    elif kind == EventKind.accept_analysis:
+        state.analysis_status = Application.accepted
+        state.flagged = True
+        state.analysis_month = str(payload.get("month") or "")[:7]
+    elif kind == EventKind.decline_analysis:
+        state.analysis_status = Application.declined
+    elif kind == EventKind.apply_disposal:
+        state.disposal_status = Application.applied
+    elif kind == EventKind.accept_disposal:
+        state.disposal_status = Application.accepted
+        state.escalated = True
+        # The plan's deadline is the problem's from now on: overdue and on-time follow it.
+        state.deadline = _parse_date(payload.get("deadline")) or state.deadline
+    elif kind == EventKind.decline_disposal:
+        state.disposal_status = Application.declined
     elif kind == EventKind.supervise:
         state.supervise_count += 1
     elif kind == EventKind.announce:

@@ -39,10 +39,12 @@ class IssueData(msgspec.Struct, forbid_unknown_fields=False):
 class IssueEventData(msgspec.Struct, forbid_unknown_fields=False):
     """One step in a problem's life; which fields count depends on `kind`:
     assign (company_id or department, deadline YYYY-MM-DD, note), rectify (note,
-    photo_count), verify / solve_on_spot / supervise / close / reopen (note), send_back /
-    flag / escalate (reason), feedback (text, channel), announce (title, body),
-    decision (meeting_id, outcome, text; title and body when the outcome is announce),
-    comment (text)."""
+    photo_count), verify / solve_on_spot / supervise / close / reopen (note), send_back
+    (reason), feedback (text, channel), announce (title, body), decision (meeting_id,
+    outcome, text; title and body when the outcome is announce), comment (text);
+    apply_analysis (problem, reason), accept_analysis (month, note), apply_disposal /
+    decline_analysis / decline_disposal (reason), accept_disposal (owner, steps, deadline).
+    flag and escalate are refused: analysis and disposal go by application."""
 
     issue_id: Annotated[str, msgspec.Meta(min_length=36, max_length=36)]
     kind: Annotated[str, msgspec.Meta(max_length=16)]
@@ -57,6 +59,10 @@ class IssueEventData(msgspec.Struct, forbid_unknown_fields=False):
     title: Annotated[str, msgspec.Meta(max_length=100)] = ""
     body: Text = ""
     meeting_id: Annotated[str, msgspec.Meta(max_length=36)] | None = None
+    problem: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    month: Annotated[str, msgspec.Meta(max_length=7)] = ""
+    owner: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    steps: Text = ""
     photo_count: Annotated[int, msgspec.Meta(ge=0, le=MAX_PHOTOS)] = 0
     # Ids of the photos the outbox uploads after this record (PUT /api/photos/{id}).
     photos: Annotated[list[Annotated[str, msgspec.Meta(max_length=36)]], msgspec.Meta(max_length=MAX_PHOTOS)] = []

@@ -184,10 +184,10 @@ class PatrolController(Controller):
 
     @post("/compounds/{code:str}/analysis", name="patrols.flag_for_analysis")
     async def flag_for_analysis(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Any:
-        """Put an item that keeps failing on the month's joint-analysis list (联动分析).
+        """Apply for an item that keeps failing to go on the joint-analysis agenda (联动分析).
 
-        The list is the ledger's: an open problem flagged as common or hard. The item's
-        latest problem is flagged; when every failure was fixed on the spot, a problem is
+        The list is the ledger's: an open problem whose application the secretary accepts.
+        The item's latest problem carries the application; when every failure was fixed on the spot, a problem is
         made for it first. Both go through the ledger's sync types, like everything else.
         """
         viewer.require_role(*ANALYSIS_ROLES)
@@ -220,11 +220,14 @@ class PatrolController(Controller):
             )).scalar_one()
             latest.issue_id = issue_id
             await db.commit()
-        elif issue.flagged:
+        elif issue.flagged or issue.analysis_status in ("applied", "accepted"):
             return Redirect(path=f"/patrols/compounds/{compound.code}?flagged={quote(key)}", status_code=303)
         else:
             issue_id = issue.id
-        flagged = await store_one(db, viewer, "issue_event", {"issue_id": issue_id, "kind": "flag", "reason": reason}, lang)
+        # An application to the secretary (问题、理由), like the leader on duty's: she decides the agenda.
+        flagged = await store_one(db, viewer, "issue_event", {
+            "issue_id": issue_id, "kind": "apply_analysis", "problem": f"{failure.section}·{failure.title}"[:200],
+            "reason": reason}, lang)
         if flagged.status not in (CREATED, DUPLICATE):
             raise PermissionDeniedException("; ".join(flagged.errors.values()))
         return Redirect(path=f"/patrols/compounds/{compound.code}?flagged={quote(key)}", status_code=303)

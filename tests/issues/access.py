@@ -99,7 +99,9 @@ ACCESS = {
                                  why="the community Party secretary records the monthly meetings"),
     ("GET", "/meetings/{meeting_id:str}"): entry(lambda e, w, r: _meeting_url(e, w), answers=IN_SCOPE),
     ("GET", "/meetings/{meeting_id:str}/minutes"): entry(lambda e, w, r: _meeting_url(e, w, "/minutes"), answers=IN_SCOPE),
-    ("POST", "/meetings/{meeting_id:str}/decisions"): entry(_decision_url, data=_decision_form, answers=MEETING_WRITE),
+    ("POST", "/meetings/{meeting_id:str}/decisions"): entry(
+        _decision_url, data=_decision_form, answers=expect(403, visitor=SIGNIN, community=(303, 404)),
+        why="only the community Party secretary (or her named delegate) records the meetings' decisions"),
     ("GET", "/issue-categories"): entry("/issue-categories", answers=expect(403, visitor=SIGNIN, admin=200)),
     ("POST", "/issue-categories"): entry("/issue-categories", data={"name": "矩阵测试类别"},
                                          answers=expect(403, visitor=SIGNIN, admin=303)),

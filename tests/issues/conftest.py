@@ -18,7 +18,7 @@ HX = {"HX-Request": "true"}
 async def viewer_of(db, person) -> Viewer:
     posts = (await db.execute(sa.select(Post).where(Post.person_id == person.id))).scalars().all()
     return Viewer(person_id=person.id, name=person.name,
-                  posts=tuple(PostScope(p.role, p.node_id, p.node_path, p.post_kind, p.company_id) for p in posts))
+                  posts=tuple(PostScope(p.role, p.node_id, p.node_path, p.post_kind, p.company_id, p.office) for p in posts))
 
 
 @pytest.fixture

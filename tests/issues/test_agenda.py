@@ -36,8 +36,20 @@ async def microgrids_in(db, community, n):
     return found
 
 
+async def branch_person_of(db, node):
+    """The grid Party branch's secretary or committee member over `node` (the demo names one per compound)."""
+    from server.accounts.models import Person, Post
+
+    return (await db.execute(
+        sa.select(Person).join(Post, Post.person_id == Person.id)
+        .where(Post.node_path == node.path[:24], Post.office.in_(("branch_secretary", "branch_member")))
+        .order_by(Post.id)
+    )).scalars().first()
+
+
 async def test_it_builds_the_three_lists_from_the_ledger(db, people, as_viewer, fresh_category, company_of_staff):
     secretary = await as_viewer(people.secretary)
+    leader = await as_viewer(people.leader)
     a, b, c, d = await microgrids_in(db, people.community, 4)
 
     async def report(node, **kw):
@@ -47,29 +59,46 @@ async def test_it_builds_the_three_lists_from_the_ledger(db, people, as_viewer, 
     ordinary = await report(a)
     await service.record_event(db, secretary, ordinary.id, "assign", {"company_id": company_of_staff.id, "deadline": in_days(10)})
     flagged = await report(b)
-    await service.record_event(db, secretary, flagged.id, "flag", {"reason": "多次反映"})
+    await service.record_event(db, leader if b.path.startswith(people.microgrid.path) else secretary, flagged.id,
+                               "apply_analysis", {"problem": "楼道灯反复损坏", "reason": "多次反映"})
+    waiting = await report(b)
+    await service.record_event(db, secretary, waiting.id, "apply_analysis", {"problem": "积水", "reason": "难以解决"})
+    month = today_in_china().strftime("%Y-%m")
+    await service.record_event(db, secretary, flagged.id, "accept_analysis", {"month": month})
     ten_days_ago = datetime.now(timezone.utc) - timedelta(days=10)
     overdue = await report(c, at=ten_days_ago)
     await service.record_event(db, secretary, overdue.id, "assign",
                                {"department": "县住建局", "deadline": (today_in_china() - timedelta(days=3)).isoformat()},
                                at=ten_days_ago + timedelta(hours=1))
     escalated = await report(d)
-    await service.record_event(db, secretary, escalated.id, "escalate", {"reason": "涉及多个部门"})
+    branch = await as_viewer(await branch_person_of(db, d))
+    await service.record_event(db, branch, escalated.id, "apply_disposal", {"reason": "涉及多个部门，协商不成"})
+    await service.record_event(db, secretary, escalated.id, "accept_disposal",
+                               {"owner": "社区党委", "steps": "1. 召集住建、物业\n2. 制定维修方案", "deadline": in_days(30)})
+    pending = await report(d)
+    await service.record_event(db, branch, pending.id, "apply_disposal", {"reason": "协商不成"})
     recurring = [await report(a) for _ in range(3)]  # the same category three times in one compound
     settled = await report(b)
     await service.record_event(db, secretary, settled.id, "solve_on_spot", {})
     await db.commit()
 
-    agenda = await queries.agenda(db, secretary, people.community, today_in_china().strftime("%Y-%m"))
+    agenda = await queries.agenda(db, secretary, people.community, month)
     handling = {i.issue.id: company for company, items in agenda.handling.items() for i in items}
     analysis = {i.issue.id: i.reasons for i in agenda.analysis}
     disposal = {i.issue.id for i in agenda.disposal}
+    suggested = {i.issue.id: i.reasons for i in agenda.suggestions}
     assert escalated.id in disposal and escalated.id not in analysis
-    assert analysis[flagged.id] == ["flagged"] and "overdue" in analysis[overdue.id]
+    assert {i.issue.id for i in agenda.disposal_applications} == {pending.id} and pending.id not in disposal
+    # Only what the secretary accepted is on the analysis agenda; a waiting application is listed apart.
+    assert analysis == {flagged.id: ["flagged"]}
+    assert waiting.id in {i.issue.id for i in agenda.analysis_applications} and waiting.id in handling
+    assert agenda.analysis_applications[0].application["reason"] == "难以解决"
+    # Overdue and recurring problems are suggestions, not members: they stay in joint handling.
+    assert "overdue" in suggested[overdue.id] and overdue.id in handling
     for issue in recurring:
-        assert "recurring" in analysis[issue.id]
+        assert "recurring" in suggested[issue.id]
     # The first problem of that compound and category is recurring too, now that there are four.
-    assert "recurring" in analysis[ordinary.id]
+    assert "recurring" in suggested[ordinary.id]
     assert settled.id not in handling and settled.id not in analysis and settled.id not in disposal
 
 
@@ -117,15 +146,20 @@ async def test_it_records_a_meeting_whose_decisions_become_events(db, people, as
     assert [a["name"] for a in meeting.attendees] == [people.secretary.name, "李经理"]
     page = await client.get(meeting_url)
     assert "会议决定测试" in page.text
+    # A meeting no longer sends a problem to joint disposal: only a branch's application does.
+    refused = await client.post(f"{meeting_url}/decisions", headers=csrf, follow_redirects=False, data={
+        "issue_id": issue.id, "outcome": "escalate", "text": "提交联动处置"})
+    assert refused.status_code == 200 and "请选择其中一项" in refused.text
     response = await client.post(f"{meeting_url}/decisions", headers=csrf, follow_redirects=False, data={
-        "issue_id": issue.id, "outcome": "escalate", "text": "物业无法单独解决，提交联动处置"})
+        "issue_id": issue.id, "outcome": "analyse", "text": "物业无法单独解决，转联动分析"})
     assert response.status_code == 303
     event = (await db.execute(sa.select(IssueEvent).where(IssueEvent.meeting_id == meeting.id))).scalar_one()
     assert event.kind == "decision" and event.issue_id == issue.id and event.applied
+    assert event.actor_role == "party_secretary"
     await db.refresh(issue)
-    assert issue.escalated
+    assert issue.flagged and not issue.escalated
     minutes = await client.get(f"{meeting_url}/minutes")
-    assert minutes.status_code == 200 and "提交联动处置" in minutes.text and "李经理" in minutes.text
+    assert minutes.status_code == 200 and "转联动分析" in minutes.text and "李经理" in minutes.text
     # Only community staff record meetings; other communities do not see this one.
     leader = await signed_in_as(people.leader)
     assert (await leader.post("/meetings", headers=csrf, data={"community": people.community.code})).status_code == 403

@@ -16,8 +16,8 @@ from .conftest import in_days, viewer_of
 PAYLOADS = {
     "solve_on_spot": {}, "verify": {}, "supervise": {}, "close": {}, "reopen": {},
     "assign": {"department": "县住建局", "deadline": in_days(5)},
-    "rectify": {"note": "已整改"}, "send_back": {"reason": "未整改到位"}, "flag": {"reason": "反复出现"},
-    "escalate": {"reason": "需协调"}, "announce": {"title": "说明", "body": "无法解决的原因"},
+    "rectify": {"note": "已整改"}, "send_back": {"reason": "未整改到位"},
+    "apply_analysis": {"problem": "反复出现", "reason": "多次反映"}, "announce": {"title": "说明", "body": "无法解决的原因"},
     "feedback": {"text": "已告知居民"}, "comment": {"text": "备注"},
 }
 event = st.tuples(st.sampled_from(sorted(PAYLOADS)), st.integers(min_value=1, max_value=600))
@@ -45,7 +45,7 @@ async def test_it_ends_in_the_same_state_whatever_order_the_phones_deliver_in(db
         stored = (await db.execute(sa.select(IssueEvent).where(IssueEvent.issue_id == issue.id))).scalars().all()
         by_key = {e.id: e for e in stored}
         notes = {key: (by_key[str(uuid.uuid5(uuid.UUID(key), issue.id))].applied) for key, _, _ in events}
-        columns = {c: getattr(issue, c) for c in ("status", "deadline", "flagged", "escalated", "announced",
+        columns = {c: getattr(issue, c) for c in ("status", "deadline", "flagged", "escalated", "announced", "analysis_status",
                                                    "feedback_count", "reopen_count", "supervise_count", "on_time",
                                                    "event_count", "note_count", "assignee_department")}
         assert len(stored) == len(events) + 1  # every event kept once, plus the report

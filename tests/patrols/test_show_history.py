@@ -79,16 +79,20 @@ async def test_it_puts_a_repeatedly_failing_item_on_the_joint_analysis_list(db, 
                                  headers=await csrf_headers(client), follow_redirects=False)
 
     assert response.status_code == 303
-    issue = (await db.execute(sa.select(Issue).where(Issue.node_id == compound.id, Issue.flagged))).scalar_one()
+    # An application to the secretary, not a place on the agenda: she decides.
+    issue = (await db.execute(sa.select(Issue).where(Issue.node_id == compound.id,
+                                                     Issue.analysis_status == "applied"))).scalar_one()
     assert issue.source == Source.patrol and items[6].title in issue.description and issue.is_open()
+    assert not issue.flagged
     from server.grid.models import GridNode
 
     community = await db.get(GridNode, compound.parent_id)
-    agenda = await ledger_queries.agenda(db, await _viewer(db, await patroller_of(db, people, compound)), community,
-                                         datetime.now(CST).strftime("%Y-%m"))
-    assert issue.id in {item.issue.id for item in agenda.analysis}
+    month = datetime.now(CST).strftime("%Y-%m")
+    agenda = await ledger_queries.agenda(db, await _viewer(db, await patroller_of(db, people, compound)), community, month)
+    assert issue.id in {item.issue.id for item in agenda.analysis_applications}
+    assert issue.id not in {item.issue.id for item in agenda.analysis}
     page = await client.get(f"/patrols/compounds/{compound.code}")
-    assert "已列入联动分析" in page.text
+    assert "联动分析申请待审" in page.text
     leader = await signed_in_as(people.leader)
     assert (await leader.post(f"/patrols/compounds/{compound.code}/analysis", data={"item_key": items[6].key},
                               headers=await csrf_headers(leader))).status_code == 403
