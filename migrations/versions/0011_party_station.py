@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('community_id', sa.Integer(), nullable=False),
     sa.Column('community_path', PathType, nullable=False),
-    sa.Column('compound_paths', sa.JSON(), nullable=False),
+    sa.Column('compound_ids', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['community_id'], ['grid_node.id'], ),
     sa.PrimaryKeyConstraint('id')

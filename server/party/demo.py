@@ -4,9 +4,9 @@ Run right after the grid demo (server/grid/demo.py) in the same transaction, fro
 rows it wrote, with no random numbers: the street's names and people stay exactly what
 the seed makes them. In each community: the committee, whose secretary is the staff
 post titled 社区党委书记 and whose first 社区工作人员 is a committee member; grid Party
-branches over pairs of neighbouring compounds (a village's settlements make one 总支),
-the first compound's grid worker the secretary (with a post on each compound of the
-branch) and the others branch committee members; and the leaders' service station.
+branches (one per residential compound; a village's settlements make one 总支), the
+first compound's grid worker the secretary and the others branch committee members;
+and the leaders' service station.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ async def load_party_demo(conn: AsyncConnection, community_ids: list[int] | None
         query = query.where(nodes.c.id.in_(community_ids))
     communities = (await conn.execute(query.order_by(nodes.c.path))).all()
     now = utcnow()
-    bodies, stations, new_posts = [], [], []
+    bodies, stations = [], []
     for index, (community_id, path, name) in enumerate(communities):
         staff = (await conn.execute(
             sa.select(posts.c.id, posts.c.title).where(posts.c.node_path == path, posts.c.role == Role.community.value,
@@ -41,7 +41,7 @@ async def load_party_demo(conn: AsyncConnection, community_ids: list[int] | None
         if member is not None:
             await conn.execute(sa.update(posts).where(posts.c.id == member.id).values(office=Office.party_member.value))
         bodies.append({"kind": BodyKind.committee.value, "name": f"{name}党委", "community_id": community_id,
-                       "community_path": path, "compound_paths": [], "created_at": now})
+                       "community_path": path, "compound_ids": [], "created_at": now})
         stations.append({"community_id": community_id, "community_path": path, "name": f"{name}微网格长服务站",
                          "address": f"{ROADS[index % len(ROADS)]}{10 + index * 7}号{name}党群服务中心一楼",
                          "phone": f"028-8822{index:04d}"})
@@ -51,12 +51,15 @@ async def load_party_demo(conn: AsyncConnection, community_ids: list[int] | None
         )).all()
         rural = [c for c in compounds if c.kind == CompoundKind.rural.value]
         residential = [c for c in compounds if c.kind != CompoundKind.rural.value]
-        groups = [residential[i:i + 2] for i in range(0, len(residential), 2)] + ([rural] if rural else [])
+        # A branch per residential compound; a village's settlements share one 总支, whose
+        # secretary and committee members are the settlements' grid workers, each acting
+        # for their own settlement (a secretary who answers for several holds a post on each).
+        groups = [[c] for c in residential] + ([rural] if rural else [])
         for number, group in enumerate(groups, start=1):
             kind_name = "党总支" if group is rural and len(rural) > 1 else "党支部"
             bodies.append({"kind": BodyKind.branch.value, "name": f"{name}第{number}网格{kind_name}",
                            "community_id": community_id, "community_path": path,
-                           "compound_paths": [c.path for c in group], "created_at": now})
+                           "compound_ids": [c.id for c in group], "created_at": now})
             workers = [(await conn.execute(
                 sa.select(posts.c.id, posts.c.person_id).where(posts.c.node_id == c.id, posts.c.role == Role.compound.value,
                                                                current_post(posts)).order_by(posts.c.id).limit(1)
@@ -65,17 +68,11 @@ async def load_party_demo(conn: AsyncConnection, community_ids: list[int] | None
                 continue
             head = workers[0]
             await conn.execute(sa.update(posts).where(posts.c.id == head.id).values(office=Office.branch_secretary.value))
-            for compound, worker in zip(group[1:], workers[1:]):
-                # The secretary answers for every compound of the branch: a post on each.
-                new_posts.append({"person_id": head.person_id, "node_id": compound.id, "node_path": compound.path,
-                                  "role": Role.compound.value, "post_kind": None, "title": "网格党支部书记",
-                                  "company_id": None, "office": Office.branch_secretary.value})
+            for worker in workers[1:]:
                 if worker is not None:
                     await conn.execute(sa.update(posts).where(posts.c.id == worker.id).values(office=Office.branch_member.value))
     if bodies:
         await conn.execute(PartyBody.__table__.insert(), bodies)
     if stations:
         await conn.execute(ServiceStation.__table__.insert(), stations)
-    if new_posts:
-        await conn.execute(posts.insert(), new_posts)
-    return {"party_bodies": len(bodies), "stations": len(stations), "branch_posts": len(new_posts)}
+    return {"party_bodies": len(bodies), "stations": len(stations)}

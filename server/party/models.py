@@ -63,8 +63,9 @@ class PartyBody(SQLModel, table=True):
     name: str = Field(max_length=60)
     community_id: int = Field(foreign_key="grid_node.id")
     community_path: str = Field(sa_type=PathType)
-    # A branch's compounds (their paths); empty for the committee, which covers the community.
-    compound_paths: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # A branch's compounds (their node ids: ids survive a move, paths do not); empty for
+    # the committee, which covers the community.
+    compound_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 

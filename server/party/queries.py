@@ -95,14 +95,15 @@ async def organisation(db: AsyncSession, community: GridNode) -> Organisation:
     order = [Office.party_secretary, Office.delegate, Office.party_member]
     committee_holders.sort(key=lambda h: order.index(h.office))
     branch_bodies = [b for b in bodies if b.kind == BodyKind.branch]
-    all_paths = [p for b in branch_bodies for p in b.compound_paths]
-    nodes = {n.path: n for n in (await db.execute(sa.select(GridNode).where(GridNode.path.in_(all_paths)))).scalars()} if all_paths else {}
+    all_ids = [i for b in branch_bodies for i in b.compound_ids]
+    nodes = {n.id: n for n in (await db.execute(sa.select(GridNode).where(GridNode.id.in_(all_ids)))).scalars()} if all_ids else {}
     branches = []
     for body in branch_bodies:
-        branch = Branch(body, [nodes[p] for p in body.compound_paths if p in nodes])
+        branch = Branch(body, [nodes[i] for i in body.compound_ids if i in nodes])
+        paths = {n.path for n in branch.compounds}
         seen: set[int] = set()
         for post_id, pid, name, office, path, role in rows:
-            if office in BRANCH_OFFICES and path in body.compound_paths and pid not in seen:
+            if office in BRANCH_OFFICES and path in paths and pid not in seen:
                 seen.add(pid)
                 branch.holders.append(Holder(pid, name, office, post_id))
         branch.holders.sort(key=lambda h: h.office != Office.branch_secretary)
