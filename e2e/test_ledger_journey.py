@@ -246,6 +246,9 @@ def test_it_escalates_an_offline_problem_to_disposal_and_an_announcement(live_se
                               "textarea[name=steps]": "1. 函告县消防大队、交警中队\n2. 约谈开发商\n3. 张贴清理通告",
                               "input[name=deadline]": (date.today() + timedelta(days=20)).isoformat()})
     until(spage, lambda: server.query("SELECT escalated FROM issue WHERE id = :i", i=issue_id)[0][0])
+    spage.goto(f"{base}/issues/{issue_id}#timeline")
+    expect(spage.locator(".event-accept_disposal")).to_contain_text("约谈开发商")
+    screenshot(spage, "station-disposal-plan")
 
     # The agenda moves it from joint handling to joint disposal.
     spage.goto(f"{base}/meetings?community={community_code}&month={month}")
