@@ -53,14 +53,40 @@ class LiveServer:
     def sync_database_url(self) -> str:
         return self.database_url.replace("sqlite+aiosqlite", "sqlite")
 
-    def query(self, statement, **params):
-        """Read the server's database directly (assert what the server stored)."""
+    @property
+    def is_postgresql(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    def _run(self, statement, params, write: bool):
+        statement = sa.text(statement) if isinstance(statement, str) else statement
+        if self.is_postgresql:
+            # No synchronous PostgreSQL driver here: asyncpg, on a thread of its own.
+            from server.db import make_engine
+
+            async def run():
+                engine = make_engine(self.database_url)
+                try:
+                    async with (engine.begin() if write else engine.connect()) as conn:
+                        result = await conn.execute(statement, params)
+                        return None if write else result.all()
+                finally:
+                    await engine.dispose()
+            return run_async(run())
         engine = sa.create_engine(self.sync_database_url)
         try:
-            with engine.connect() as conn:
-                return conn.execute(sa.text(statement) if isinstance(statement, str) else statement, params).all()
+            with (engine.begin() if write else engine.connect()) as conn:
+                result = conn.execute(statement, params)
+                return None if write else result.all()
         finally:
             engine.dispose()
+
+    def query(self, statement, **params):
+        """Read the server's database directly (assert what the server stored)."""
+        return self._run(statement, params, write=False)
+
+    def execute(self, statement, **params) -> None:
+        """Change the server's database behind its back (a household moved, a session expired)."""
+        self._run(statement, params, write=True)
 
     def cli(self, *args: str) -> str:
         result = subprocess.run([sys.executable, "-m", "server.cli", *args], env=self.env, cwd=ROOT,
@@ -69,9 +95,9 @@ class LiveServer:
         return result.stdout
 
 
-def _start_server(tmp: Path, scale: float = 0.1) -> LiveServer:
+def _start_server(tmp: Path, scale: float = 0.1, database_url: str | None = None) -> LiveServer:
     port = free_port()
-    database_url = f"sqlite+aiosqlite:///{tmp / 'e2e.db'}"
+    database_url = database_url or f"sqlite+aiosqlite:///{tmp / 'e2e.db'}"
     env = {
         **os.environ,
         "WEIWANG_DATABASE_URL": database_url,
@@ -114,6 +140,43 @@ def live_server(tmp_path_factory):
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def pg_live_server(tmp_path_factory):
+    """The same server on PostgreSQL (a private database on WEIWANG_TEST_DATABASE_URL's server,
+    dropped afterwards), for the journeys where the backend matters. Without that variable the
+    journeys on PostgreSQL are skipped, except in CI, where they fail."""
+    import secrets
+
+    admin_url = os.environ.get("WEIWANG_TEST_DATABASE_URL")
+    if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs WEIWANG_TEST_DATABASE_URL for the journeys on PostgreSQL")
+        pytest.skip("WEIWANG_TEST_DATABASE_URL not set: no PostgreSQL journeys")
+    from server.db import make_engine
+
+    name = f"weiwang_e2e_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(statement: str) -> None:
+        engine = make_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(statement))
+        await engine.dispose()
+
+    run_async(admin(f'CREATE DATABASE "{name}"'))
+    server = None
+    try:
+        server = _start_server(tmp_path_factory.mktemp("live-pg"), database_url=admin_url.rsplit("/", 1)[0] + "/" + name)
+        yield server
+    finally:
+        if server is not None:
+            server.process.terminate()
+            try:
+                server.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+        run_async(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

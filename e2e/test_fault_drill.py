@@ -50,12 +50,7 @@ def kept_pages(page) -> int:
 
 
 def execute(server, statement: str, **params) -> None:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(server.sync_database_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(statement), params)
-    engine.dispose()
+    server.execute(statement, **params)
 
 
 def phone_of(server, browser_type, profile, person_id: int):

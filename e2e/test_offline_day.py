@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from PIL import Image
 from playwright.sync_api import expect
@@ -122,14 +123,17 @@ def wait_outbox(page, n: int, timeout: float = 30.0) -> None:
 
 
 def execute(server, statement: str, **params) -> None:
-    engine = sa.create_engine(server.sync_database_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(statement), params)
-    engine.dispose()
+    server.execute(statement, **params)
 
 
-def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(live_server, browser_type, tmp_path):
-    server = live_server
+@pytest.fixture(params=["sqlite", "postgresql"])
+def day_server(request):
+    """The day's journey on both backends (the other journeys stay on SQLite: CI time)."""
+    return request.getfixturevalue("live_server" if request.param == "sqlite" else "pg_live_server")
+
+
+def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(day_server, browser_type, tmp_path):
+    server = day_server
     base = server.base_url
     _, microgrid_id, microgrid_code, households = busiest_leader(server)
     profile = tmp_path / "phone"
