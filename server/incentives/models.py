@@ -48,9 +48,9 @@ class PointsEntry(SQLModel, table=True):
     __tablename__ = "points_entry"
     __table_args__ = (
         sa.Index("ix_points_entry_person_at", "person_id", "at"),
-        sa.Index("ix_points_entry_person_key", "person_id", "key"),
+        sa.Index("ix_points_entry_person_key", "person_id", "key", "points"),  # balances: index-only
         # Rankings: a month (or a quarter's three) of a subtree, summed per person.
-        sa.Index("ix_points_entry_month_path", "month", "grid_path", "person_id", "points"),
+        sa.Index("ix_points_entry_month_path", "month", "grid_path", "person_id", "kind", "points"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -101,3 +101,53 @@ class IssueRating(SQLModel, table=True):
     node_path: str = Field(sa_type=PathType)  # the problem's micro-grid: scorecards are scoped by it
     month: str = Field(max_length=7)  # YYYY-MM of rated_at, China time
     rated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class RewardItem(SQLModel, table=True):
+    """One thing in the street's rewards catalogue (微光积分兑换): its price in points and its stock."""
+
+    __tablename__ = "reward_item"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60)
+    description: str = Field(default="", max_length=200)
+    points: int
+    stock: int = 0  # what is left to hand out; a request holds one until it is refused
+    active: bool = True
+    created_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class RedemptionStatus(StrEnum):
+    requested = "requested"  # 待审核: points and one item held
+    approved = "approved"  # 已同意, to be handed over
+    handed_over = "handed_over"  # 已领取
+    refused = "refused"  # 未同意: points and item given back
+
+
+class Redemption(SQLModel, table=True):
+    """A leader's request for a reward. Its status is derived from its events (redemptions.py)."""
+
+    __tablename__ = "redemption"
+    __table_args__ = (sa.Index("ix_redemption_path_status", "grid_path", "status"),
+                      sa.Index("ix_redemption_person", "person_id", "requested_at"))
+
+    id: str = Field(primary_key=True, max_length=36)
+    person_id: int = Field(foreign_key="person.id")
+    item_id: int = Field(foreign_key="reward_item.id")
+    points: int  # the price when requested
+    grid_path: str = Field(sa_type=PathType)  # the leader's micro-grid: the community that approves sees it
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    status: str = Field(default=RedemptionStatus.requested.value, max_length=12)  # derived, a cache
+
+
+class RedemptionEvent(SQLModel, table=True):
+    __tablename__ = "redemption_event"
+    __table_args__ = (sa.Index("ix_redemption_event_redemption", "redemption_id", "at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    redemption_id: str = Field(foreign_key="redemption.id", max_length=36)
+    kind: str = Field(max_length=12)  # request | approve | refuse | hand_over
+    actor_id: Optional[int] = Field(default=None, foreign_key="person.id")
+    note: str = Field(default="", max_length=200)
+    at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))

@@ -121,14 +121,17 @@ def _chunks(ids: list[int]):
         yield ids[i:i + CHUNK]
 
 
+def _a_posts(root_path: str, scope_clause) -> list:
+    return [Post.role == Role.leader, Post.post_kind == PostKind.primary.value, current_post(),
+            in_subtree(Post.node_path, root_path), scope_clause(Post.node_path)]
+
+
 async def leader_posts(db: AsyncSession, root_path: str, scope_clause) -> list[tuple[int, str, int, str, str, str]]:
     """(person, name, micro-grid id, code, name, path) of every current A post under root_path."""
     rows = await db.execute(
         sa.select(Post.person_id, Person.name, GridNode.id, GridNode.code, GridNode.name, GridNode.path)
         .join(Person, Person.id == Post.person_id).join(GridNode, GridNode.id == Post.node_id)
-        .where(Post.role == Role.leader, Post.post_kind == PostKind.primary.value, current_post(),
-               in_subtree(Post.node_path, root_path), scope_clause(Post.node_path))
-        .order_by(GridNode.path))
+        .where(*_a_posts(root_path, scope_clause)).order_by(GridNode.path))
     return [tuple(r) for r in rows]
 
 
@@ -150,36 +153,38 @@ async def scorecards(db: AsyncSession, root_path: str, scope_clause, weights: di
         path_owner[path] = pid
     if not cards:
         return []
-    people = sorted(cards)
+    # The same leaders as a subquery: one statement per source whatever their number.
+    people = sa.select(Post.person_id).where(*_a_posts(root_path, scope_clause)).scalar_subquery()
+    grids = sa.select(Post.node_id).where(*_a_posts(root_path, scope_clause)).scalar_subquery()
     span = month_range(month) if month else None
 
     def within(column):
         return [column >= span[0], column < span[1]] if span else []
 
-    # Households of each leader's micro-grids, with care tags.
-    household_owner: dict[int, int] = {}
-    care: set[int] = set()
-    grid_ids = sorted(grid_of)
-    for chunk in _chunks(grid_ids):
-        for hid, mg_id, tags in await db.execute(
-                sa.select(Household.id, Household.microgrid_id, Household.care_tags)
-                .where(Household.microgrid_id.in_(chunk), active_household())):
-            pid = grid_of[mg_id]
-            household_owner[hid] = pid
-            cards[pid].households += 1
-            if tags:
-                care.add(hid)
-                cards[pid].care_households += 1
-    # The leaders' visits in the period.
-    seen: set[tuple[int, int]] = set()
-    for chunk in _chunks(people):
-        for pid, hid in await db.execute(
-                sa.select(Visit.person_id, Visit.household_id).where(Visit.person_id.in_(chunk), *within(Visit.visited_at))):
-            cards[pid].visits += 1
-            if household_owner.get(hid) == pid and (pid, hid) not in seen:
-                seen.add((pid, hid))
-                cards[pid].households_visited += 1
-                cards[pid].care_visited += hid in care
+    # Households of each leader's micro-grids, counted in SQL (a care tag: a non-empty JSON list).
+    has_care = sa.cast(Household.care_tags, sa.String) != "[]"
+    for mg_id, n, n_care in await db.execute(
+            sa.select(Household.microgrid_id, sa.func.count(), sa.func.sum(sa.case((has_care, 1), else_=0)))
+            .where(Household.microgrid_id.in_(grids), active_household()).group_by(Household.microgrid_id)):
+        card = cards[grid_of[mg_id]]
+        card.households += n
+        card.care_households += int(n_care or 0)
+    # The leaders' visits in the period, by the micro-grid of the household visited: only their
+    # own micro-grids count for coverage.
+    for chunk in (people,):
+        care_visit = sa.case((sa.and_(has_care, active_household()), Visit.household_id), else_=None)
+        own_visit = sa.case((active_household(), Visit.household_id), else_=None)
+        for pid, mg_id, n, visited, care_visited in await db.execute(
+                sa.select(Visit.person_id, Household.microgrid_id, sa.func.count(),
+                          sa.func.count(sa.distinct(own_visit)), sa.func.count(sa.distinct(care_visit)))
+                .join(Household, Household.id == Visit.household_id)
+                .where(Visit.person_id.in_(chunk), *within(Visit.visited_at))
+                .group_by(Visit.person_id, Household.microgrid_id)):
+            card = cards[pid]
+            card.visits += n
+            if grid_of.get(mg_id) == pid:
+                card.households_visited += visited
+                card.care_visited += care_visited
         for pid, kind, n in await db.execute(
                 sa.select(WorkLogEntry.person_id, WorkLogEntry.kind, sa.func.count())
                 .where(WorkLogEntry.person_id.in_(chunk), *within(WorkLogEntry.done_at))
@@ -227,18 +232,29 @@ async def scorecards(db: AsyncSession, root_path: str, scope_clause, weights: di
         for pid in present:
             if pid in cards:
                 cards[pid].patrols += 1
-    # Points: earned in the period (what work earned; spending is not counted), and the balance.
-    for chunk in _chunks(people):
-        month_where = [PointsEntry.month == month] if month else []
-        for pid, earned in await db.execute(
-                sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
-                .where(PointsEntry.person_id.in_(chunk), PointsEntry.kind != "redemption", *month_where)
-                .group_by(PointsEntry.person_id)):
-            cards[pid].points = int(earned or 0)
-        for pid, total in await db.execute(
-                sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
-                .where(PointsEntry.person_id.in_(chunk)).group_by(PointsEntry.person_id)):
+    # Points: earned in the period (what work earned; spending is not counted), wherever it was
+    # earned (a patrol's points sit on the compound); the balance from the (person, key, points) index.
+    if month:
+        for chunk in (people,):
+            for pid, earned in await db.execute(
+                    sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
+                    .where(PointsEntry.month == month, PointsEntry.person_id.in_(chunk),
+                           PointsEntry.kind != "redemption").group_by(PointsEntry.person_id)):
+                cards[pid].points = int(earned or 0)
+    for chunk in (people,):
+        totals = await db.execute(sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
+                                  .where(PointsEntry.person_id.in_(chunk)).group_by(PointsEntry.person_id))
+        for pid, total in totals:
             cards[pid].points_balance = int(total or 0)
+            if not month:
+                cards[pid].points = int(total or 0)
+    if not month:  # all time: what work earned is the balance plus what was spent
+        for chunk in (people,):
+            for pid, spent in await db.execute(
+                    sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
+                    .where(PointsEntry.person_id.in_(chunk), PointsEntry.kind == "redemption")
+                    .group_by(PointsEntry.person_id)):
+                cards[pid].points -= int(spent or 0)
     out = sorted(cards.values(), key=lambda c: c.grid)
     for card in out:
         card.compute(weights)

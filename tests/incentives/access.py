@@ -49,3 +49,50 @@ ACCESS.update({
     ("POST", "/track/{code:str}/rating"): entry(_rating, data={"rating": "basic"}, answers=expect(303),
                                                 why="once per problem, only after feedback: otherwise nothing is stored"),
 })
+
+
+async def _reward_item(env, points: int = 1) -> int:
+    from server.db import make_sessionmaker
+    from server.incentives.models import RewardItem
+
+    async with make_sessionmaker(env.engine)() as db:
+        item = RewardItem(name="矩阵奖品", points=points, stock=100)
+        db.add(item)
+        await db.commit()
+        return item.id
+
+
+async def _redemption(env, where, role, kind="approve"):
+    """A request by a leader inside (the cast's micro-grid) or outside (another community)."""
+    import uuid
+
+    from server.db import make_sessionmaker
+    from server.incentives.models import Redemption
+
+    path = env.microgrid(where).path
+    person_id = env.people.leader.id if where == "inside" else env.people.neighbour.id
+    async with make_sessionmaker(env.engine)() as db:
+        item_id = await _reward_item(env)
+        redemption = Redemption(id=str(uuid.uuid4()), person_id=person_id, item_id=item_id, points=1, grid_path=path)
+        db.add(redemption)
+        await db.commit()
+    return f"/rewards/requests/{redemption.id}/{kind}"
+
+
+async def _request_item(env, where, role):
+    return f"/rewards/{await _reward_item(env, points=10**6)}/request"
+
+
+REWARD_FORM = {"name": "矩阵奖品", "points": "5", "stock": "3"}
+ACCESS.update({
+    ("GET", "/rewards"): entry("/rewards", answers=SIGNED_IN_PAGE, why="the catalogue; leaders see their balance"),
+    ("POST", "/rewards"): entry("/rewards", data=REWARD_FORM, answers=expect(403, visitor=SIGNIN, admin=303),
+                                why="the street keeps the catalogue"),
+    ("POST", "/rewards/{item_id:int}/request"): entry(
+        _request_item, answers=expect(403, visitor=SIGNIN, leader=409),
+        why="a leader asks for themselves (the item costs more than anyone holds: the balance check answers)"),
+    ("GET", "/rewards/requests"): entry("/rewards/requests", answers=expect(403, visitor=SIGNIN, community=200, admin=200)),
+    ("POST", "/rewards/requests/{redemption_id:str}/{kind:str}"): entry(
+        _redemption, answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
+        why="community staff decide for the leaders of their part of the grid"),
+})

@@ -1,0 +1,142 @@
+"""The rewards pages: the catalogue (the street keeps it), a leader's requests, the community's approvals.
+
+Redemption rules and locking are in redemptions.py; these handlers check who may act on what:
+a leader asks for themselves; community staff (or the street) approve, refuse and record
+the hand-over for leaders in their part of the grid (404 outside it). Catalogue changes and
+every decision are audited.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import sqlalchemy as sa
+
+from server.accounts import audit
+from server.accounts.auth import signed_in
+from server.accounts.models import Post, Role, current_post
+from server.accounts.scope import Viewer
+from server.incentives import ledger, redemptions
+from server.incentives.models import Redemption, RewardItem
+from server.validate import PathId, ascii_int
+from server.web import render, t
+
+STAFF_ROLES = (Role.admin, Role.community)
+
+
+async def _leader_path(db: AsyncSession, viewer: Viewer) -> str | None:
+    """Where a leader's redemptions are filed: their A post's micro-grid (else any leader post)."""
+    return (await db.execute(sa.select(Post.node_path).where(
+        Post.person_id == viewer.person_id, Post.role == Role.leader, current_post())
+        .order_by(Post.post_kind, Post.node_path).limit(1))).scalar()
+
+
+async def _catalogue(db: AsyncSession, viewer: Viewer, request: Request, **extra) -> dict[str, Any]:
+    items = (await db.execute(sa.select(RewardItem).where(
+        sa.true() if viewer.is_admin else RewardItem.active.is_(True)).order_by(RewardItem.points, RewardItem.id))).scalars().all()
+    is_leader = viewer.has_role(Role.leader)
+    return dict(items=list(items), balance=await ledger.balance(db, viewer.person_id) if is_leader else None,
+                is_leader=is_leader, mine=await redemptions.requests_for(db, None, person_id=viewer.person_id, limit=20)
+                if is_leader else [], status_labels=redemptions.STATUS_LABELS, values=extra.pop("values", {}),
+                errors=extra.pop("errors", {}), tab="me", back_url="/me", **extra)
+
+
+async def _get_redemption_for(db: AsyncSession, viewer: Viewer, redemption_id: str) -> Redemption:
+    viewer.require_role(*STAFF_ROLES)
+    found = await db.get(Redemption, redemption_id[:36])
+    if found is None or not viewer.sees_path(found.grid_path):
+        raise NotFoundException()
+    return found
+
+
+class RewardController(Controller):
+    path = "/rewards"
+    guards = [signed_in]
+
+    @get("/", name="rewards.catalogue")
+    async def show_catalogue(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        return render(request, "incentives/catalogue.html", **await _catalogue(db, viewer, request))
+
+    @post("/", name="rewards.save_item")
+    async def save_item(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        """The street adds an item or changes one (price, stock, offered or not)."""
+        viewer.require_role(Role.admin)
+        form = await request.form()
+        values = {k: (form.get(k) or "").strip() for k in ("item_id", "name", "description", "points", "stock", "active")}
+        errors: dict[str, str] = {}
+        if not values["name"] or len(values["name"]) > 60:
+            errors["name"] = t(request, "A name of 1 to 60 characters.")
+        points = ascii_int(values["points"], 1, 100000)
+        if points is None:
+            errors["points"] = t(request, "Enter whole points from 1 to %(max)s.", max=100000)
+        stock = ascii_int(values["stock"], 0, 100000)
+        if stock is None:
+            errors["stock"] = t(request, "Enter a whole number from 0 to %(max)s.", max=100000)
+        item = None
+        if values["item_id"]:
+            item = await db.get(RewardItem, ascii_int(values["item_id"], 1, 2**31 - 1) or 0)
+            if item is None:
+                raise NotFoundException()
+        if errors:
+            return render(request, "incentives/catalogue.html", status_code=422,
+                          **await _catalogue(db, viewer, request, values=values, errors=errors))
+        if item is None:
+            item = RewardItem(name=values["name"], points=points, stock=stock, created_by=viewer.person_id)
+            db.add(item)
+        item.name, item.description, item.points, item.stock = values["name"], values["description"][:200], points, stock
+        item.active = values["active"] == "on" if values["item_id"] else True
+        await db.flush()
+        audit.record(db, "reward_item", viewer=viewer, object_type="reward_item", object_id=item.id, request=request,
+                     name=item.name, points=points, stock=stock, active=item.active)
+        await db.commit()
+        return Redirect(path="/rewards", status_code=303)
+
+    @post("/{item_id:int}/request", name="rewards.request")
+    async def request_reward(self, request: Request, db: AsyncSession, viewer: Viewer, item_id: PathId) -> Any:
+        viewer.require_role(Role.leader)
+        path = await _leader_path(db, viewer)
+        if path is None:
+            raise NotFoundException()
+        try:
+            redemption = await redemptions.request_reward(db, person_id=viewer.person_id, item_id=item_id, grid_path=path)
+        except redemptions.RewardProblem as problem:
+            await db.rollback()
+            return render(request, "incentives/catalogue.html", status_code=409,
+                          **await _catalogue(db, viewer, request, problem=t(request, str(problem))))
+        audit.record(db, "reward_request", viewer=viewer, object_type="redemption", object_id=redemption.id,
+                     request=request, item_id=item_id, points=redemption.points)
+        await db.commit()
+        return Redirect(path="/rewards?asked=1", status_code=303)
+
+    @get("/requests", name="rewards.requests")
+    async def list_requests(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        """Community staff and the street: requests of the leaders in their part of the grid."""
+        viewer.require_role(*STAFF_ROLES)
+        rows = await redemptions.requests_for(db, viewer.subtree_clause)
+        return render(request, "incentives/requests.html", rows=rows, status_labels=redemptions.STATUS_LABELS,
+                      problem=request.query_params.get("problem", "") == "1", tab="me", back_url="/me")
+
+    @post("/requests/{redemption_id:str}/{kind:str}", name="rewards.decide")
+    async def decide_request(self, request: Request, db: AsyncSession, viewer: Viewer, redemption_id: str,
+                             kind: str) -> Any:
+        if kind not in redemptions.STEPS:
+            raise NotFoundException()
+        redemption = await _get_redemption_for(db, viewer, redemption_id)
+        form = await request.form()
+        note = (form.get("note") or "").strip()[:200] if isinstance(form.get("note"), str) else ""
+        try:
+            status = await redemptions.step(db, redemption, kind, actor_id=viewer.person_id, note=note)
+        except redemptions.RewardProblem:
+            await db.rollback()
+            return Redirect(path="/rewards/requests?problem=1", status_code=303)
+        audit.record(db, "reward_" + kind, viewer=viewer, object_type="redemption", object_id=redemption.id,
+                     request=request, status=status, note=note)
+        await db.commit()
+        return Redirect(path="/rewards/requests", status_code=303)
+
+
+REWARD_HANDLERS: list = [RewardController]
