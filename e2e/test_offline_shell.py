@@ -14,7 +14,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, screenshot, session_cookie
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, find_person, screenshot, session_cookie
 
 # Every asset a kept page names, and whether the worker's static cache holds it.
 UNCACHED_ASSETS = """async (urls) => {
@@ -138,4 +138,46 @@ def test_every_kept_page_opens_offline_on_a_phone_that_never_opened_it(live_serv
     assert server.query("SELECT household_id FROM work_log_entry WHERE id = :i",
                         i=uuid.UUID(by_type["errand"]["id"]).hex)[0][0] == household_id
     assert server.query("SELECT node_id FROM issue WHERE id = :i", i=by_type["issue"]["id"])[0][0] == microgrid_id
+    context.close()
+
+
+def test_a_form_on_a_kept_page_posts_after_signing_in_again(live_server, browser_type, tmp_path):
+    """A page the worker serves from its cache carries the CSRF token of the session it was kept
+    under; after a new sign-in its forms (htmx and plain) take the cookie's current token."""
+    server = live_server
+    base = server.base_url
+    person_id, _name, microgrid_code, _path = find_person(server, "leader", post_kind="A", offset=23)
+    household_id = server.query(
+        "SELECT household.id FROM household JOIN grid_node ON grid_node.id = household.microgrid_id "
+        "WHERE grid_node.code = :c AND household.phone != '' ORDER BY household.id LIMIT 1", c=microgrid_code)[0][0]
+    context = browser_type.launch_persistent_context(
+        str(tmp_path / "resign"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+        service_workers="allow", **PHONE)
+    context.add_cookies([{**session_cookie(server, person_id), "expires": time.time() + 86400}])
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(base + "/")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    wait_for(page, "(k) => caches.open('weiwang-pages').then(c => c.match(k)).then(Boolean)", f"/households/{household_id}")
+
+    # Signed in again (a new session, so a new CSRF token in the cookie).
+    context.clear_cookies()
+    context.add_cookies([{**session_cookie(server, person_id), "expires": time.time() + 86400}])
+    page.evaluate("() => fetch('/api/sync', {cache: 'no-store'}).then(r => r.status)")
+    # The household page, as the phone kept it (a stairwell), then the signal is back.
+    context.set_offline(True)
+    page.goto(f"{base}/households/{household_id}")
+    page.wait_for_function("() => window.WeiwangOutboxPage")
+    tokens = page.evaluate("() => ({page: document.querySelector('meta[name=csrf-token]').content,"
+                           " cookie: document.cookie.match(/csrftoken=([^;]+)/)[1]})")
+    assert tokens["page"] != tokens["cookie"]  # the kept page's token belongs to the old session
+    context.set_offline(False)
+
+    # htmx: reveal the household's phone (audited): accepted.
+    page.locator("#phone button[type=submit]").tap()
+    expect(page.locator("#phone .phone-revealed")).to_be_visible()
+    # A plain form post (the language switch) from the same kept page: accepted too.
+    page.get_by_role("button", name="EN").tap()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert server.query("SELECT count(*) FROM audit_entry WHERE person_id = :p AND action = 'reveal_phone'",
+                        p=person_id)[0][0] >= 1
     context.close()

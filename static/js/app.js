@@ -55,3 +55,30 @@
   document.addEventListener("input", clear);
   document.addEventListener("change", clear);
 })();
+
+(function () {
+  // The CSRF token is tied to the session (server/csrf.py) and the `csrftoken` cookie always holds
+  // the latest one the server handed out. A page the service worker served from its cache carries
+  // the token of the session it was kept under (meta tag, hx-headers, forms' _csrf_token), which a
+  // sign-in since has replaced: every request takes the cookie's token instead, as accounts.js and
+  // outbox-core.js do. Without a cookie the page's own token stands.
+  function cookieToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : null;
+  }
+  // htmx requests (boosted links and forms, hx-post...): the header htmx built from hx-headers.
+  document.addEventListener("htmx:config:request", function (event) {
+    var token = cookieToken();
+    var request = event.detail && event.detail.ctx && event.detail.ctx.request;
+    if (!token || !request) return;
+    request.headers["x-csrftoken"] = token;
+    if (request.body && request.body.has && request.body.has("_csrf_token")) request.body.set("_csrf_token", token);
+  });
+  // Forms the browser posts itself (hx-boost="false"): the hidden field, just before it goes.
+  document.addEventListener("submit", function (event) {
+    var token = cookieToken();
+    var form = event.target;
+    if (!token || !(form instanceof HTMLFormElement)) return;
+    form.querySelectorAll('input[name="_csrf_token"]').forEach(function (input) { input.value = token; });
+  }, true);
+})();
