@@ -1,0 +1,175 @@
+"""Glimmer points end to end (issue 10), at phone size.
+
+A leader records a care visit to a household living alone while offline, syncs it, and sees
+the points; the street puts a reward in the catalogue, the leader asks for it, the community
+approves and hands it over; a resident rates a problem on the tracking page; the street and
+a community open the scorecard dashboard. Screenshots of every page on the way.
+"""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from playwright.sync_api import expect
+
+from e2e.conftest import PHONE, screenshot, sign_in_by_cookie
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def until(page, check, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(200)
+
+
+def month_start_utc() -> str:
+    local = datetime.now(CHINA).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return local.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def leader_and_lonely_household(server):
+    """An A-post leader (from the end of the street) with a household living alone they have not visited this month."""
+    rows = server.query(
+        "SELECT post.person_id, household.id, grid_node.path FROM post JOIN grid_node ON grid_node.id = post.node_id "
+        "JOIN household ON household.microgrid_id = grid_node.id "
+        "WHERE post.role = 'leader' AND post.post_kind = 'A' AND post.ended_on IS NULL "
+        "AND household.care_tags LIKE '%elderly_alone%' AND NOT EXISTS (SELECT 1 FROM visit WHERE "
+        "visit.household_id = household.id AND visit.person_id = post.person_id AND visit.visited_at >= :since) "
+        "ORDER BY grid_node.path DESC LIMIT 1 OFFSET 3", since=month_start_utc())
+    assert rows, "no leader with a lonely household left to visit"
+    return rows[0]
+
+
+def balance(page) -> int:
+    return int(page.locator("#balance").inner_text())
+
+
+def test_it_turns_a_care_visit_into_points_and_points_into_a_reward(live_server, browser, csp_violations):
+    server = live_server
+    base = server.base_url
+    leader_id, household_id, path = leader_and_lonely_household(server)
+    community_path = path[:16]
+    secretary_id = server.query(
+        "SELECT person_id FROM post WHERE role = 'community' AND node_path = :p ORDER BY person_id LIMIT 1", p=community_path)[0][0]
+    admin_id = server.query("SELECT person_id FROM post WHERE role = 'admin' ORDER BY person_id LIMIT 1")[0][0]
+
+    leader = browser.new_context(**PHONE)
+    sign_in_by_cookie(leader, server, leader_id)
+    page = leader.new_page()
+    page.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.goto(f"{base}/points")
+    before = balance(page)
+
+    # Offline at the door: the visit waits in the phone's outbox.
+    page.goto(f"{base}/households/{household_id}/visits/new")
+    form = page.locator("form[data-outbox-type=visit]")
+    expect(form).to_be_visible()
+    leader.route("**/api/sync", lambda route: route.abort("internetdisconnected"))
+    leader.set_offline(True)
+    form.locator("input[name=kind][value=care]").check()
+    form.locator("button[type=submit]").first.tap()
+    expect(page.locator("#status-bar")).to_contain_text("已保存在手机上")
+    leader.set_offline(False)
+    leader.unroute("**/api/sync")
+    page.goto(f"{base}/outbox")
+    page.locator("[data-outbox-sync]").tap()
+    until(page, lambda: server.query("SELECT count(*) FROM visit WHERE household_id = :h AND person_id = :p AND visited_at >= :s",
+                                     h=household_id, p=leader_id, s=month_start_utc())[0][0] == 1)
+
+    page.goto(f"{base}/points")
+    assert balance(page) == before + 3
+    first = page.locator("#points-history .points-entry").first
+    expect(first).to_contain_text("走访独居老人户")
+    expect(first).to_contain_text("+3")
+    screenshot(page, "incentives-points-page")
+
+    # The street puts a reward in the catalogue.
+    street = browser.new_context(**PHONE)
+    sign_in_by_cookie(street, server, admin_id)
+    admin = street.new_page()
+    admin.goto(f"{base}/rewards")
+    name = f"保温杯{uuid.uuid4().hex[:4]}"
+    new = admin.locator("#new-reward")
+    new.locator("input[name=name]").fill(name)
+    new.locator("input[name=description]").fill("不锈钢 500 毫升")
+    new.locator("input[name=points]").fill("3")
+    new.locator("input[name=stock]").fill("20")
+    new.locator("button[type=submit]").tap()
+    expect(admin.locator("#catalogue")).to_contain_text(name)
+
+    # The leader asks for it: the points are held at once.
+    page.goto(f"{base}/rewards")
+    have = balance(page)
+    card = page.locator("#catalogue li", has_text=name)
+    card.get_by_role("button", name="申请兑换").tap()
+    expect(page.locator(".alert-ok")).to_contain_text("已申请")
+    assert balance(page) == have - 3
+    expect(page.locator("#my-requests")).to_contain_text("待审核")
+    screenshot(page, "incentives-catalogue")
+
+    # The community approves and records the hand-over.
+    office = browser.new_context(**PHONE)
+    sign_in_by_cookie(office, server, secretary_id)
+    staff = office.new_page()
+    staff.goto(f"{base}/rewards/requests")
+    request = staff.locator("#requests li", has_text=name)
+    screenshot(staff, "incentives-requests")
+    request.get_by_role("button", name="批准", exact=True).tap()
+    staff.locator("#requests li", has_text=name).get_by_role("button", name="已领取", exact=True).tap()
+    expect(staff.locator("#requests li", has_text=name)).to_contain_text("已领取")
+    page.goto(f"{base}/rewards")
+    expect(page.locator("#my-requests")).to_contain_text("已领取")
+
+    # The community's and the street's scorecards.
+    staff.goto(f"{base}/scorecards")
+    expect(staff.locator("#leader-cards")).to_be_visible()
+    expect(staff.locator("#chart-coverage svg")).to_be_visible()
+    screenshot(staff, "incentives-dashboard-community")
+    admin.goto(f"{base}/scorecards")
+    expect(admin.locator("#community-cards")).to_contain_text("斜江社区")
+    expect(admin.locator("#formula")).to_contain_text("30×coverage")
+    screenshot(admin, "incentives-dashboard-street")
+    admin.goto(f"{base}/points/rankings?period=year")
+    expect(admin.locator("#rankings tbody tr").first).to_be_visible()
+    screenshot(admin, "incentives-rankings")
+    admin.goto(f"{base}/points/rules")
+    screenshot(admin, "incentives-rules")
+    for context in (leader, street, office):
+        context.close()
+    assert csp_violations == []
+
+
+def test_a_resident_rates_a_problem_once_after_feedback(live_server, browser, csp_violations):
+    server = live_server
+    node_id, node_path = server.query(
+        "SELECT id, path FROM grid_node WHERE level = 'microgrid' AND kind = 'residential' ORDER BY path DESC LIMIT 1")[0]
+    category = server.query("SELECT id FROM issue_category ORDER BY id LIMIT 1")[0][0]
+    code = "R" + uuid.uuid4().hex[:7].upper()
+    now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    server.execute(
+        "INSERT INTO issue (id, node_id, node_path, category_id, description, urgency, source, tracking_code, "
+        "reporter_name, reporter_phone, reporter_ip_hash, reported_at, received_at, month, status, assignee_department, "
+        "flagged, escalated, announced, feedback_count, reopen_count, supervise_count, event_count, note_count, closed_at) "
+        "VALUES (:id, :node, :path, :cat, '单元门闭门器坏了', 'normal', 'resident', :code, '', '', '', :now, :now, :month, "
+        "'closed', '', false, false, false, 1, 0, 0, 3, 0, :now)",
+        id=str(uuid.uuid4()), node=node_id, path=node_path, cat=category, code=code, now=now,
+        month=datetime.now(CHINA).strftime("%Y-%m"))
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.goto(f"{server.base_url}/track/{code}")
+    question = page.locator("#rating")
+    expect(question).to_contain_text("您对这个问题的处理满意吗？")
+    screenshot(page, "incentives-rating-question")
+    question.get_by_role("button", name="基本满意").tap()
+    expect(page.locator("#rating")).to_contain_text("您的评价：基本满意")
+    assert not page.locator("#rating form").count()
+    screenshot(page, "incentives-rating-done")
+    assert server.query("SELECT rating FROM issue_rating JOIN issue ON issue.id = issue_rating.issue_id "
+                        "WHERE issue.tracking_code = :c", c=code) == [("basic",)]
+    context.close()
+    assert csp_violations == []
