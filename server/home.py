@@ -1,6 +1,16 @@
-"""The front door: `/` sends each person to where their day starts; language switch."""
+"""The front door: `/` is where each person's day starts (issue 13: a home for every role);
+language switch; the search tab.
+
+- a leader: the worklist (with four big cards on top);
+- compound / community staff and the street: a to-do home, each card a count that is exactly the
+  length of the filtered list it opens (the same query, the same scope);
+- property staff: 待我整改, the problems assigned to their company, soonest deadline first.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import sqlalchemy as sa
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
@@ -8,22 +18,89 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import i18n
+from server.i18n import N_
 from server.accounts.auth import signed_in
 from server.accounts.models import Role
 from server.accounts.scope import Viewer
+from server.clock import today_in_china
 from server.grid import queries
+from server.grid.models import GridNode, Level, active_node
+from server.issues import queries as issue_queries
+from server.patrols import queries as patrol_queries
+from server.registers import changes as register_changes
 from server.visits.queries import backup_microgrid_ids, natural_key
 from server.web import LANG_COOKIE, render, safe_next
 
 
+STAFF_ROLES = (Role.admin, Role.community, Role.compound)
+
+
+@dataclass
+class Todo:
+    key: str  # stable name (tests, CSS)
+    label: str  # msgid
+    count: int
+    href: str
+    urgent: bool = False
+
+
+async def issue_count(db: AsyncSession, viewer: Viewer, **filters) -> int:
+    """What the ledger at /issues?<filters> counts as 共 N 件: the same conditions, the same scope."""
+    today = today_in_china()
+    conds = issue_queries.conditions(viewer, issue_queries.Filters(**filters), None, today)
+    return (await issue_queries.status_counts(db, conds, today))["total"]
+
+
+async def staff_todos(db: AsyncSession, viewer: Viewer) -> list[Todo]:
+    todos = [
+        Todo("overdue", N_("Overdue problems"), await issue_count(db, viewer, overdue=True), "/issues?overdue=1", True),
+        Todo("to_assign", N_("To assign"), await issue_count(db, viewer, status="reported"), "/issues?status=reported"),
+        Todo("to_verify", N_("To verify"), await issue_count(db, viewer, status="rectified"), "/issues?status=rectified"),
+    ]
+    if viewer.has_role(Role.admin, Role.community):
+        pending = await register_changes.pending_for(db, viewer)
+        todos.append(Todo("to_approve", N_("Household changes to approve"), len(pending), "/registers/changes"))
+    if viewer.has_role(*patrol_queries.PATROL_ROLES):
+        _, rows = await patrol_queries.calendar(db, viewer)
+        # Not patrolled this month: all "due" until the due day, all "overdue" after it.
+        late = today_in_china().day > patrol_queries.DUE_DAY
+        state = "overdue" if late else "due"
+        todos.append(Todo("to_patrol", N_("Compounds to patrol"), sum(1 for r in rows if r.state == state),
+                          f"/patrols?state={state}", late))
+    return todos
+
+
+async def company_compounds(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
+    """Exactly the compounds the person's property company serves."""
+    if not viewer.company_ids:
+        return []
+    rows = await db.execute(sa.select(GridNode).where(
+        GridNode.property_company_id.in_(viewer.company_ids), GridNode.level == Level.compound, active_node())
+        .order_by(GridNode.path))
+    return list(rows.scalars())
+
+
+async def to_rectify(db: AsyncSession, viewer: Viewer) -> tuple[int, list]:
+    """待我整改: problems assigned to the company and not yet reported fixed, soonest deadline first."""
+    conds = issue_queries.conditions(viewer, issue_queries.Filters(status="assigned"), None)
+    count = (await issue_queries.status_counts(db, conds))["total"]
+    rows = await issue_queries.list_issues(db, conds, limit=100)
+    rows.sort(key=lambda r: (r.issue.deadline is None, r.issue.deadline or today_in_china(), r.issue.reported_at))
+    return count, rows
+
+
 @get("/", guards=[signed_in], name="home")
 async def show_home(request: Request, db: AsyncSession, viewer: Viewer) -> object:
-    if viewer.has_role(Role.leader):
+    if viewer.has_role(Role.leader) and not viewer.has_role(*STAFF_ROLES):
         return Redirect(path="/worklist", status_code=303)  # a leader's day starts at the worklist
-    roots = await queries.root_nodes_for(db, viewer)
-    if len(roots) == 1:
-        return Redirect(path=f"/grid/{roots[0].code}", status_code=303)
-    return render(request, "home.html", roots=roots)
+    if viewer.has_role(*STAFF_ROLES):
+        roots = await queries.root_nodes_for(db, viewer)
+        return render(request, "home/staff.html", todos=await staff_todos(db, viewer), roots=roots, tab="home")
+    if viewer.has_role(Role.property):
+        count, rows = await to_rectify(db, viewer)
+        return render(request, "home/property.html", count=count, rows=rows, today=today_in_china(),
+                      compounds=await company_compounds(db, viewer), tab="home")
+    return render(request, "home.html", roots=[])
 
 
 @post("/lang", name="language.switch")

@@ -76,6 +76,21 @@ def microgrid_options(microgrids: list[GridNode]) -> list[tuple[str, str]]:
     return [(str(m.id), m.name) for m in microgrids]
 
 
+async def leader_cards(db: AsyncSession, viewer: Viewer, worklist: queries.Worklist) -> dict[str, int]:
+    """The four big cards on a leader's home (issue 13): 走访 · 上报问题 · 巡查 · 我的记录, with counts."""
+    from server.home import issue_count  # the same count the ledger shows
+    from server.patrols import queries as patrol_queries
+
+    _, rows = await patrol_queries.calendar(db, viewer)
+    tally = (await queries.tallies(db, [viewer.person_id]))[viewer.person_id]
+    return {
+        "unvisited": worklist.unvisited,
+        "open_problems": await issue_count(db, viewer, status="open"),
+        "to_patrol": sum(1 for r in rows if r.state != "done"),
+        "records": sum(tally.this_month.values()),
+    }
+
+
 class WorklistController(Controller):
     path = "/worklist"
     guards = [signed_in]
@@ -84,7 +99,8 @@ class WorklistController(Controller):
     async def show_worklist(self, request: Request, db: AsyncSession, viewer: Viewer) -> object:
         viewer.require_role(*GRID_ROLES)
         worklist = await queries.worklist(db, viewer)
-        return render(request, "visits/worklist.html", worklist=worklist, tab="work", **form_context(request))
+        return render(request, "visits/worklist.html", worklist=worklist, cards=await leader_cards(db, viewer, worklist),
+                      tab="work", **form_context(request))
 
 
 class VisitController(Controller):

@@ -103,8 +103,8 @@ async def _person(env, where, role):
 
 ACCESS: dict[tuple[str, str], Entry] = {
     # home and language (foundation)
-    ("GET", "/"): entry("/", answers=expect(303, visitor=SIGNIN, property=200),
-                        why="one root: straight to it; a leader: to the worklist; property staff get the list"),
+    ("GET", "/"): entry("/", answers=expect(200, visitor=SIGNIN, leader=303),
+                        why="a home for every role (issue 13); a leader: to the worklist"),
     ("GET", "/search"): entry("/search", answers=expect(303, visitor=SIGNIN, property=200, leader=200),
                               why="a leader searches all her micro-grids on the page itself (issue 13)"),
     ("POST", "/lang"): entry("/lang", data={"lang": "en", "next": "/"}, answers=expect(303)),

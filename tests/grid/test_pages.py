@@ -64,11 +64,12 @@ async def test_it_forbids_the_grid_to_property_staff(signed_in_as, people):
     assert (await client.get(f"/grid/{people.microgrid.code}")).status_code == 403
 
 
-async def test_it_sends_home_to_a_single_root_or_lists_several(signed_in_as, people):
+async def test_it_gives_staff_a_to_do_home_with_their_grid_and_leaders_the_worklist(signed_in_as, people):
+    # Staff: a to-do home (issue 13) that still leads to their part of the grid.
     client = await signed_in_as(people.admin)
     response = await client.get("/", follow_redirects=False)
-    assert response.status_code == 303
-    assert response.headers["location"] == "/grid/JY"
+    assert response.status_code == 200
+    assert 'data-todo="overdue"' in response.text and 'href="/grid/JY"' in response.text
     # A leader's day starts at the worklist (issue 4), which lists their micro-grids' households.
     client = await signed_in_as(people.leader)
     response = await client.get("/", follow_redirects=False)

@@ -1,0 +1,53 @@
+"""Homes per role at phone size (issue 13): the staff to-do home and the property company's 待我整改.
+
+Each staff card opens its list, and the list holds as many items as the card says; the property
+home shows only problems assigned to its company. Screenshots: home-staff, home-property.
+"""
+from __future__ import annotations
+
+import re
+
+from e2e.conftest import PHONE, find_person, screenshot, sign_in_by_cookie
+
+
+def test_it_opens_each_to_do_card_onto_a_list_of_that_length(live_server, browser):
+    server = live_server
+    secretary_id = find_person(server, "community")[0]
+    context = browser.new_context(**PHONE)
+    sign_in_by_cookie(context, server, secretary_id)
+    page = context.new_page()
+    page.goto(server.base_url + "/")
+    screenshot(page, "home-staff")
+    cards = page.locator("[data-todo]").evaluate_all(
+        "cards => cards.map(c => [c.getAttribute('href'), c.querySelector('[data-todo-count]').textContent])")
+    assert len(cards) >= 4
+    for href, count in cards:
+        page.goto(server.base_url + href)
+        if href.startswith("/issues"):
+            shown = int(page.locator(".count-chip").first.locator("strong").text_content())
+        elif href.startswith("/patrols"):
+            shown = page.locator(".calendar-row").count()
+        else:
+            shown = page.locator("li.change").count()
+        assert shown == int(count), href
+    context.close()
+
+
+def test_it_shows_property_staff_their_problems_to_rectify(live_server, browser):
+    server = live_server
+    staff_id = find_person(server, "property")[0]
+    context = browser.new_context(**PHONE)
+    sign_in_by_cookie(context, server, staff_id)
+    page = context.new_page()
+    page.goto(server.base_url + "/")
+    screenshot(page, "home-property")
+    text = page.locator("main").inner_text()
+    assert "待我整改" in page.title() and "请尽快整改并回复" in text
+    assert page.locator(".tabbar a[href='/search']").count() == 0
+    company = server.query("SELECT company_id FROM post WHERE person_id = :p AND role = 'property'", p=staff_id)[0][0]
+    expected = {r[0] for r in server.query(
+        "SELECT id FROM issue WHERE assignee_company_id = :c AND status = 'assigned'", c=company)}
+    shown = set(page.locator("[data-issue-id]").evaluate_all("rows => rows.map(r => r.getAttribute('data-issue-id'))"))
+    assert shown == expected
+    assert re.search(r"有 \d+ 件问题等您整改", text)
+    context.close()
