@@ -177,7 +177,7 @@ def test_a_refused_photo_is_kept_with_its_reason_and_a_detailed_one_is_shrunk_to
     assert list(kept[0]["photo_errors"]) == [bad_id]
     assert page.evaluate("(id) => WeiwangOutbox.getPhoto(id).then(p => p && p.blob.size)", bad_id) == len("not a photo at all")
     with page.expect_download() as download:
-        page.get_by_role("button", name="导出到文件").tap()
+        page.get_by_role("button", name="备份到手机").tap()
     exported = json.loads(Path(download.value.path()).read_text())
     assert [len(r["photo_files"]) for r in exported["records"]] == [1]
     assert exported["records"][0]["photo_files"][0]["id"] == bad_id

@@ -51,3 +51,21 @@ def test_it_shows_property_staff_their_problems_to_rectify(live_server, browser)
     assert shown == expected
     assert re.search(r"有 \d+ 件问题等您整改", text)
     context.close()
+
+
+def test_it_tells_a_wechat_visitor_how_to_open_the_browser_but_not_a_resident(live_server, browser):
+    server = live_server
+    wechat = {**PHONE, "user_agent": PHONE["user_agent"] + " MicroMessenger/8.0.50.2701(0x28003253) WeChat/arm64"}
+    context = browser.new_context(**wechat)
+    page = context.new_page()
+    page.goto(server.base_url + "/signin")
+    hint = page.locator("#wechat-hint")
+    assert hint.is_visible() and "右上角 ··· → 在浏览器打开" in hint.inner_text()
+    screenshot(page, "wechat-signin-hint")
+    page.goto(server.base_url + "/track")
+    assert page.locator("#wechat-hint").count() == 0
+    context.close()
+    plain = browser.new_context(**PHONE).new_page()
+    plain.goto(server.base_url + "/signin")
+    assert not plain.locator("#wechat-hint").is_visible()
+    plain.context.close()

@@ -369,7 +369,7 @@ def test_it_lets_the_leader_edit_delete_and_export_waiting_records(live_server, 
     page.locator("[data-outbox-list] li.outbox-item").nth(1).get_by_role("button", name="删除").tap()
     expect(page.locator("[data-outbox-list] li.outbox-item")).to_have_count(1)
     with page.expect_download() as download:
-        page.get_by_role("button", name="导出到文件").tap()
+        page.get_by_role("button", name="备份到手机").tap()
     exported = json.loads(Path(download.value.path()).read_text())
     assert [r["id"] for r in exported["records"]] == [first_id] and exported["format"] == 1
 

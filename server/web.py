@@ -212,6 +212,12 @@ def _gettext(ctx, message: str, **params) -> str:
 
 
 @pass_context
+def _pgettext(ctx, context: str, message: str, **params) -> str:
+    text = i18n.pgettext(ctx.get("lang", i18n.DEFAULT_LANGUAGE), context, message)
+    return text % params if params else text
+
+
+@pass_context
 def _ngettext(ctx, singular: str, plural: str, n: int, **params) -> str:
     text = i18n.ngettext(ctx.get("lang", i18n.DEFAULT_LANGUAGE), singular, plural, n)
     return text % {"num": n, **params}
@@ -225,7 +231,7 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def configure_jinja(env) -> None:
-    env.globals.update(_=_gettext, ngettext=_ngettext, static_url=static_url, languages=i18n.LANGUAGES)
+    env.globals.update(_=_gettext, pgettext=_pgettext, ngettext=_ngettext, static_url=static_url, languages=i18n.LANGUAGES)
     env.filters["mask_phone"] = mask_phone
     env.filters["local_time"] = local_time
     env.trim_blocks = True

@@ -30,12 +30,27 @@ def catalogue(lang: str) -> dict[str, str | tuple[str, ...]]:
                 if not message.id or not message.string or message.fuzzy:
                     continue
                 key = message.id[0] if isinstance(message.id, tuple) else message.id
+                if message.context:  # msgctxt: the same English word, another meaning (pgettext)
+                    key = context_key(message.context, key)
                 messages[key] = tuple(message.string) if isinstance(message.string, (tuple, list)) else message.string
     return messages
 
 
 def gettext(lang: str, message: str) -> str:
     found = catalogue(lang).get(message)
+    if isinstance(found, tuple):
+        return found[0]
+    return found or message
+
+
+def context_key(context: str, message: str) -> str:
+    return f"{context}\x04{message}"  # gettext's own separator
+
+
+def pgettext(lang: str, context: str, message: str) -> str:
+    """A short English word that means different things in different places ("Name" of a person,
+    of a category): the context keeps their Chinese apart."""
+    found = catalogue(lang).get(context_key(context, message))
     if isinstance(found, tuple):
         return found[0]
     return found or message

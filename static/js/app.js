@@ -82,3 +82,26 @@
     form.querySelectorAll('input[name="_csrf_token"]').forEach(function (input) { input.value = token; });
   }, true);
 })();
+
+(function () {
+  // The photo button says how many photos are chosen (the native input is out of sight).
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input || input.type !== "file") return;
+    var note = input.closest(".field") && input.closest(".field").querySelector("[data-photo-count]");
+    if (!note) return;
+    var n = input.files ? input.files.length : 0;
+    note.textContent = (note.getAttribute("data-msg") || "%(n)s").replace("%(n)s", String(n));
+    note.hidden = n === 0;
+  });
+
+  // WeChat's own browser cannot install the app and may drop what it keeps offline: say how to open
+  // the page in the phone's browser (the residents' pages work inside WeChat and say nothing).
+  function wechatHint() {
+    if (!/MicroMessenger/i.test(navigator.userAgent)) return;
+    var hint = document.getElementById("wechat-hint");
+    if (hint) hint.hidden = false;
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wechatHint);
+  else wechatHint();
+})();

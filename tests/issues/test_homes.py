@@ -12,9 +12,9 @@ from tests.issues.conftest import in_days
 
 
 def listed(path: str, html: str) -> int:
-    """How many items the list page at `path` shows (the ledger says it as 共 N 件 / N 总计)."""
+    """How many items the list page at `path` shows (the ledger says it as 共 N 件)."""
     if path.startswith("/issues"):
-        return int(re.search(r'class="count-chip"[^>]*><strong>(\d+)</strong>', html).group(1))
+        return int(re.search(r'class="count-chip"[^>]*>共 <strong>(\d+)</strong>', html).group(1))
     if path.startswith("/registers/changes"):
         return len(re.findall(r'<li class="change"', html))
     if path.startswith("/patrols"):

@@ -22,4 +22,4 @@ async def test_it_has_an_offline_page_and_an_outbox_page(client):
     offline = await client.get("/offline")
     outbox = await client.get("/outbox")
     assert offline.status_code == 200 and "您已离线" in offline.text
-    assert outbox.status_code == 200 and "data-outbox-list" in outbox.text and "导出到文件" in outbox.text
+    assert outbox.status_code == 200 and "data-outbox-list" in outbox.text and "备份到手机" in outbox.text
