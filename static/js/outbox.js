@@ -463,6 +463,17 @@
 
   function cacheForOffline(force) {
     if (!navigator.serviceWorker || !navigator.serviceWorker.controller || !signedIn()) return;
+    if (!force && window.caches) {
+      // Pages dropped (a revoked session, sign-out) or never kept: keep them now, not in ten minutes.
+      caches.open(PAGES_CACHE).then(function (cache) { return cache.match("/__owner"); }).then(function (owner) {
+        cacheForOfflineAfter(!owner);
+      }, function () { cacheForOfflineAfter(false); });
+      return;
+    }
+    cacheForOfflineAfter(force);
+  }
+
+  function cacheForOfflineAfter(force) {
     var last = 0;
     try { last = parseInt(localStorage.getItem("offline-cached-at") || "0", 10); } catch (e) { /* ignore */ }
     if (!force && Date.now() - last < 10 * 60 * 1000) return;
