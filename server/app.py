@@ -26,6 +26,7 @@ from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
 from server.incentives.catalogue import REWARD_HANDLERS
+from server.incentives.commendations import COMMENDATION_HANDLERS
 from server.incentives.dashboard import DASHBOARD_HANDLERS
 from server.incentives.routes import INCENTIVES_HANDLERS
 from server.incentives.satisfaction import SATISFACTION_HANDLERS
@@ -74,6 +75,7 @@ ROUTE_HANDLERS = [
     *NOTIFY_HANDLERS,
     *PARTY_HANDLERS,
     *REWARD_HANDLERS,
+    *COMMENDATION_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).

@@ -30,7 +30,7 @@ from server.accounts.models import Person, Post, PostKind, Role
 from server.clock import CHINA, aware, month_of, utcnow
 from server.grid.models import CareTag, CompoundKind, GridNode, Household, Level
 from server.incentives.earning import Work, china_month, earn, entry_id
-from server.incentives.models import IssueRating, PointsAccount, PointsEntry
+from server.incentives.models import Commendation, IssueRating, PointsAccount, PointsEntry
 from server.incentives.rules import RuleBook
 from server.issues.models import Issue, Status
 from server.visits.models import NEEDS, POLICIES, SERVICES, Visit, WorkLogEntry
@@ -174,11 +174,39 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
                                 "month": china_month(w.at), "reverses_id": None, "reason": "", "created_by": None,
                                 "created_at": now})
     accounts = [{"person_id": pid, "folded_at": now, "folded_version": book.current.version} for pid in sorted(works)]
+    commendations = _commendation_round(entries, star, now)
     for table, rows in ((Visit.__table__, visits), (WorkLogEntry.__table__, work), (PointsEntry.__table__, entries),
-                        (PointsAccount.__table__, accounts)):
+                        (PointsAccount.__table__, accounts), (Commendation.__table__, commendations)):
         await _bulk(conn, table, rows)
     return {"visits": len(visits), "work_log": len(work), "points_entries": len(entries),
-            "ratings": len(ratings)}
+            "ratings": len(ratings), "commended": len(commendations)}
+
+
+STAR_CITATION = "担任微网格长以来，帮助行动不便群众办理政务事项38件、调解纠纷86次、协助排查安全隐患33次。"
+
+
+def _commendation_round(entries: list[dict], star: int | None, now: datetime) -> list[dict]:
+    """Last quarter's round: the five leaders who earned most, and 李春秀, commended by the street."""
+    local = now.astimezone(CHINA)
+    year, quarter = local.year, (local.month - 1) // 3  # the quarter before this one
+    if quarter == 0:
+        year, quarter = year - 1, 4
+    months = {f"{year}-{m:02d}" for m in range((quarter - 1) * 3 + 1, quarter * 3 + 1)}
+    earned: dict[int, int] = defaultdict(int)
+    paths: dict[int, str] = {}
+    for e in entries:
+        if e["month"] in months:
+            earned[e["person_id"]] += e["points"]
+            paths.setdefault(e["person_id"], e["grid_path"])
+    chosen = sorted(earned, key=lambda pid: (-earned[pid], pid))[:5]
+    if star is not None and star in earned and star not in chosen:
+        chosen.append(star)
+    decided = now - timedelta(days=3)
+    return [{"id": str(uuid.uuid5(uuid.UUID(int=pid), f"commendation-{year}-Q{quarter}")), "period": f"{year}-Q{quarter}",
+             "person_id": pid, "grid_path": paths[pid], "title": "优秀微网格长",
+             "citation": STAR_CITATION if pid == star else "", "points": earned[pid], "status": "approved",
+             "proposed_by": None, "proposed_at": decided - timedelta(days=7), "decided_by": None, "decided_at": decided}
+            for pid in chosen]
 
 
 def _work_row(rng, kind, person_id, mg_id, path, at, services) -> dict:

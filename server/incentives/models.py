@@ -151,3 +151,30 @@ class RedemptionEvent(SQLModel, table=True):
     actor_id: Optional[int] = Field(default=None, foreign_key="person.id")
     note: str = Field(default="", max_length=200)
     at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class CommendationStatus(StrEnum):
+    proposed = "proposed"  # 已推荐, waiting for the street
+    approved = "approved"  # 已表彰: on the honour page
+    declined = "declined"  # 未通过
+
+
+class Commendation(SQLModel, table=True):
+    """评先评优: a leader proposed for a period (a quarter or a year), approved by the street."""
+
+    __tablename__ = "commendation"
+    __table_args__ = (sa.UniqueConstraint("period", "person_id", name="uq_commendation_period_person"),
+                      sa.Index("ix_commendation_status_period", "status", "period"))
+
+    id: str = Field(primary_key=True, max_length=36)
+    period: str = Field(max_length=7)  # "2026" or "2026-Q3"
+    person_id: int = Field(foreign_key="person.id")
+    grid_path: str = Field(sa_type=PathType)  # the leader's micro-grid: who may propose and see it
+    title: str = Field(max_length=40)  # 优秀微网格长...
+    citation: str = Field(default="", max_length=300)  # what they did, for the honour page and the certificate
+    points: int = 0  # points earned in the period when proposed (the ranking it came from)
+    status: str = Field(default=CommendationStatus.proposed.value, max_length=10)
+    proposed_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    proposed_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    decided_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    decided_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))

@@ -1,6 +1,6 @@
 """Who may use the glimmer points pages (merged into the access matrix)."""
 from server.incentives.rules import DEFAULT
-from tests.accounts.access_matrix import SIGNED_IN_PAGE, SIGNIN, entry, expect
+from tests.accounts.access_matrix import PUBLIC, SIGNED_IN_PAGE, SIGNIN, entry, expect
 
 STAFF_PAGE = expect(403, visitor=SIGNIN, community=(200, 404), admin=200)
 
@@ -95,4 +95,40 @@ ACCESS.update({
     ("POST", "/rewards/requests/{redemption_id:str}/{kind:str}"): entry(
         _redemption, answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
         why="community staff decide for the leaders of their part of the grid"),
+})
+
+
+async def _commendation(env, where, role, suffix="/approve", status="proposed"):
+    import uuid
+
+    from server.db import make_sessionmaker
+    from server.incentives.models import Commendation
+
+    person_id = await env.new_person_in(env.microgrid(where))  # a fresh leader: one commendation a period each
+    async with make_sessionmaker(env.engine)() as db:
+        c = Commendation(id=str(uuid.uuid4()), period="2020", person_id=person_id,
+                         grid_path=env.microgrid(where).path, title="优秀微网格长", status=status)
+        db.add(c)
+        await db.commit()
+    return f"/commendations/{c.id}{suffix}" if suffix != "/certificate" else f"/honour/{c.id}/certificate"
+
+
+async def _certificate(env, where, role):
+    return await _commendation(env, where, role, "/certificate", status="approved" if where == "inside" else "proposed")
+
+
+async def _propose(env, where, role):
+    person_id = env.people.leader.id if where == "inside" else await env.new_person_in(env.outside)
+    return {"period": "2019", "person_id": str(person_id)}
+
+ACCESS.update({
+    ("GET", "/commendations"): entry("/commendations", answers=expect(403, visitor=SIGNIN, community=200, admin=200)),
+    ("POST", "/commendations"): entry("/commendations", data=_propose,
+                                      answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
+                                      why="community staff propose the leaders of their part of the grid"),
+    ("POST", "/commendations/{commendation_id:str}/{decision:str}"): entry(
+        _commendation, answers=expect(403, visitor=SIGNIN, admin=303), why="the street decides"),
+    ("GET", "/honour"): entry("/honour", answers=PUBLIC, why="树典型: the model leaders, for everyone"),
+    ("GET", "/honour/{commendation_id:str}/certificate"): entry(
+        _certificate, answers=expect((200, 404)), why="public once approved (outside: one not approved yet)"),
 })
