@@ -109,6 +109,11 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
     # Tell the sender when their action was kept as a note: named in the URL (form posted
     # without JavaScript), or their own event that arrived in the last minutes (through
     # the outbox, whose sync result only says "created").
+    if EventKind.apply_analysis in actions and role == Role.leader:
+        from server.party.duty import on_duty
+
+        if not await on_duty(db, viewer.person_id, issue.node_path, today_in_china()):
+            actions.remove(EventKind.apply_analysis)  # only the leader on duty at the station applies
     kept_id = request.query_params.get("kept")
     recent = utcnow() - timedelta(minutes=10)
     kept = next((e for e in events if not e.applied and (e.id == kept_id or (

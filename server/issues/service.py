@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Role
@@ -363,6 +363,13 @@ async def record_event(
 
     payload = await _check_payload(db, issue, kind, data, role, errors)
     when = _client_time(at, errors)
+    if kind == EventKind.apply_analysis and role == Role.leader and not errors:
+        # The seed: "服务站值班中网格长提出申请" — a leader applies while on duty at the station
+        # (checked in that day); staff over the problem may apply at any time.
+        from server.party.duty import on_duty
+
+        if not await on_duty(db, viewer.person_id, issue.node_path, china_date(when)):
+            raise PermissionDeniedException(N_("Only the leader on duty at the station applies for joint analysis."))
     meeting = None
     if kind == EventKind.decision:
         meeting_id = meeting_id or data.get("meeting_id")

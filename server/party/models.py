@@ -15,7 +15,7 @@ covers.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Optional
 
@@ -80,3 +80,56 @@ class ServiceStation(SQLModel, table=True):
     name: str = Field(max_length=60)
     address: str = Field(default="", max_length=120)
     phone: str = Field(default="", max_length=20)
+
+
+class DutySlot(SQLModel, table=True):
+    """One day of a station's monthly rota (值班表): who is on duty, and when they checked in."""
+
+    __tablename__ = "duty_slot"
+    __table_args__ = (
+        sa.UniqueConstraint("station_id", "day", name="uq_duty_slot_station_day"),
+        sa.Index("ix_duty_slot_person_day", "person_id", "day"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    station_id: int = Field(foreign_key="service_station.id")
+    community_path: str = Field(sa_type=PathType)
+    day: date
+    person_id: int = Field(foreign_key="person.id")
+    checked_in_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class SwapStatus(StrEnum):
+    requested = "requested"
+    approved = "approved"
+    declined = "declined"
+
+
+class DutySwap(SQLModel, table=True):
+    """A leader asks someone else to take their day; the community's staff approve it."""
+
+    __tablename__ = "duty_swap"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    slot_id: int = Field(foreign_key="duty_slot.id", index=True)
+    requested_by: int = Field(foreign_key="person.id")
+    to_person_id: int = Field(foreign_key="person.id")
+    reason: str = Field(default="", max_length=200)
+    status: str = Field(default=SwapStatus.requested, max_length=10)
+    decided_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    decided_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class DutyLogEntry(SQLModel, table=True):
+    """The duty log (值班日志): who came, what they asked, what was done."""
+
+    __tablename__ = "duty_log_entry"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    slot_id: int = Field(foreign_key="duty_slot.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    visitors: int = 0
+    requests: str = Field(default="", max_length=1000)
+    done: str = Field(default="", max_length=1000)

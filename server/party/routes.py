@@ -114,4 +114,6 @@ class PartyController(Controller):
         return Redirect(path=f"/party?community={community.code}&saved=1", status_code=303)
 
 
-PARTY_HANDLERS = [PartyController]
+from server.party.duty_routes import DUTY_HANDLERS  # noqa: E402  (they reuse this module's checks)
+
+PARTY_HANDLERS = [PartyController, *DUTY_HANDLERS]

@@ -19,7 +19,7 @@ from server.tree import SEGMENT, subtree_bounds
 from server.issues.models import Issue, IssueMeeting
 from server.notify.models import Broadcast
 from server.open311.models import ApiKey
-from server.party.models import PartyBody, ServiceStation
+from server.party.models import DutySlot, PartyBody, ServiceStation
 from server.patrols.models import Patrol, PatrolAnswer, PatrolTemplate
 from server.registers.models import HouseholdChange
 from server.sync.models import SyncReceipt
@@ -43,6 +43,7 @@ PATH_COPIES: list[sa.Column] = [
     Broadcast.__table__.c.node_path,
     PartyBody.__table__.c.community_path,
     ServiceStation.__table__.c.community_path,
+    DutySlot.__table__.c.community_path,
 ]
 
 

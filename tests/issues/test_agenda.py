@@ -49,7 +49,6 @@ async def branch_person_of(db, node):
 
 async def test_it_builds_the_three_lists_from_the_ledger(db, people, as_viewer, fresh_category, company_of_staff):
     secretary = await as_viewer(people.secretary)
-    leader = await as_viewer(people.leader)
     a, b, c, d = await microgrids_in(db, people.community, 4)
 
     async def report(node, **kw):
@@ -59,8 +58,7 @@ async def test_it_builds_the_three_lists_from_the_ledger(db, people, as_viewer, 
     ordinary = await report(a)
     await service.record_event(db, secretary, ordinary.id, "assign", {"company_id": company_of_staff.id, "deadline": in_days(10)})
     flagged = await report(b)
-    await service.record_event(db, leader if b.path.startswith(people.microgrid.path) else secretary, flagged.id,
-                               "apply_analysis", {"problem": "楼道灯反复损坏", "reason": "多次反映"})
+    await service.record_event(db, secretary, flagged.id, "apply_analysis", {"problem": "楼道灯反复损坏", "reason": "多次反映"})
     waiting = await report(b)
     await service.record_event(db, secretary, waiting.id, "apply_analysis", {"problem": "积水", "reason": "难以解决"})
     month = today_in_china().strftime("%Y-%m")

@@ -53,8 +53,7 @@ async def test_it_keeps_an_event_that_is_no_longer_valid_as_a_note(db, people, n
     for kind, data, minutes in [("solve_on_spot", {}, 1), ("feedback", {"text": "已修复"}, 2), ("close", {}, 3)]:
         result = await service.record_event(db, leader, issue.id, kind, data, at=later(minutes))
         assert result.applied
-    late = await service.record_event(db, leader, issue.id, "apply_analysis", {"problem": "路灯", "reason": "反复出现"},
-                                      at=later(4))
+    late = await service.record_event(db, leader, issue.id, "verify", {}, at=later(4))
     await db.commit()
     assert not late.applied and late.note
     assert issue.status == Status.closed and issue.note_count == 1 and issue.event_count == 5

@@ -41,3 +41,60 @@ ACCESS = {
         answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
         why="the community's staff and the street keep the station's address and phone"),
 }
+
+
+async def _slot(env, where, role, suffix):
+    """Today's slot (inside: the leader's community's station, held by the person asking when they may)."""
+    from datetime import date
+
+    from server.party.models import DutySlot, ServiceStation
+
+    async with make_sessionmaker(env.engine)() as db:
+        path = env.microgrid(where).path[:16]
+        station = (await db.execute(sa.select(ServiceStation).where(ServiceStation.community_path == path))).scalar_one()
+        day = date(2031, 1, 1 + ("visitor", "leader", "compound", "community", "admin", "property").index(role))
+        slot = DutySlot(station_id=station.id, community_path=path, day=day, person_id=env.people.leader.id)
+        db.add(slot)
+        await db.commit()
+        code = await _community_code(env, where)
+        return f"/stations/{code}/slots/{slot.id}/{suffix}"
+
+
+async def _swap(env, where, role):
+    from server.party.models import DutySwap
+
+    url = await _slot(env, where, role, "swap")
+    slot_id = int(url.split("/")[4])
+    async with make_sessionmaker(env.engine)() as db:
+        swap = DutySwap(slot_id=slot_id, requested_by=env.people.leader.id, to_person_id=env.people.neighbour.id)
+        db.add(swap)
+        await db.commit()
+        return f"/stations/{await _community_code(env, where)}/swaps/{swap.id}/decide"
+
+
+async def _rota(env, where, role, suffix=""):
+    return f"/stations/{await _community_code(env, where)}/rota{suffix}"
+
+
+ACCESS.update({
+    ("GET", "/stations/{code:str}/rota"): entry(_rota, answers=expect((200, 404), visitor=SIGNIN, admin=200, property=403)),
+    ("POST", "/stations/{code:str}/rota/fill"): entry(
+        lambda e, w, r: _rota(e, w, r, "/fill"), data={"month": "2031-02"},
+        answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
+        why="the community's staff (and the street) make the rota"),
+    ("POST", "/stations/{code:str}/slots/{slot_id:int}/swap"): entry(
+        lambda e, w, r: _slot(e, w, r, "swap"), data={"to_person_id": "1"},
+        answers=expect(403, visitor=SIGNIN, leader=(422, 404), compound=(403, 404), community=(403, 404), admin=403),
+        why="only the leader of the day asks for a swap (an unknown colleague is a form error)"),
+    ("POST", "/stations/{code:str}/swaps/{swap_id:int}/decide"): entry(
+        _swap, data={"decision": "decline"}, answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
+        why="the community's staff approve swaps"),
+    ("POST", "/stations/{code:str}/slots/{slot_id:int}/checkin"): entry(
+        lambda e, w, r: _slot(e, w, r, "checkin"),
+        answers=expect(403, visitor=SIGNIN, leader=(403, 404), compound=(403, 404), community=(403, 404), admin=403),
+        why="only the leader of the day, on that day (these slots are in 2031)"),
+    ("POST", "/stations/{code:str}/slots/{slot_id:int}/log"): entry(
+        lambda e, w, r: _slot(e, w, r, "log"), data={"requests": "矩阵"},
+        answers=expect(403, visitor=SIGNIN, leader=(403, 404), compound=(403, 404), community=(403, 404), admin=403),
+        why="only the leader of the day, checked in, keeps the log"),
+})

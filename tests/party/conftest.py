@@ -25,3 +25,26 @@ async def branch_head(db, people) -> Person:
 @pytest.fixture
 async def committee_member(db, people) -> Person:
     return await holder_of(db, "party_member", people.community.path)
+
+
+@pytest.fixture
+def put_on_duty(db, people):
+    """put_on_duty(person, checked_in=True): today's slot at the leader's community's station is theirs."""
+    from server.clock import today_in_china, utcnow
+    from server.party.models import DutySlot, ServiceStation
+
+    async def _put(person, checked_in: bool = True) -> DutySlot:
+        station = (await db.execute(sa.select(ServiceStation).where(
+            ServiceStation.community_id == people.community.id))).scalar_one()
+        slot = (await db.execute(sa.select(DutySlot).where(DutySlot.station_id == station.id,
+                                                           DutySlot.day == today_in_china()))).scalar_one_or_none()
+        if slot is None:
+            slot = DutySlot(station_id=station.id, community_path=station.community_path, day=today_in_china(),
+                            person_id=person.id)
+            db.add(slot)
+        slot.person_id = person.id
+        slot.checked_in_at = utcnow() if checked_in else None
+        await db.commit()
+        await db.refresh(slot)
+        return slot
+    return _put

@@ -27,8 +27,8 @@ async def _sync_one(client, data: dict) -> dict:
     return (await post_sync(client, [record("issue_event", data)])).json()["results"][0]
 
 
-async def test_a_leader_cannot_escalate_or_apply_for_disposal_but_applies_for_analysis(
-        db, people, new_problem, signed_in_as, csrf_headers):
+async def test_a_leader_cannot_escalate_or_apply_for_disposal_but_applies_for_analysis_when_on_duty(
+        db, people, new_problem, signed_in_as, csrf_headers, put_on_duty):
     issue = await new_problem(description="楼顶漏水多户受影响")
     leader = await signed_in_as(people.leader)
     for kind, data in (("escalate", {"reason": "直接上报处置"}), ("apply_disposal", {"reason": "协商不成"}),
@@ -37,8 +37,17 @@ async def test_a_leader_cannot_escalate_or_apply_for_disposal_but_applies_for_an
         form = await leader.post(f"/issues/{issue.id}/events", headers=await csrf_headers(leader),
                                  data={"kind": kind, **data}, follow_redirects=False)
         assert (synced["status"], form.status_code) == ("rejected", 403), kind
+    # Not on duty at the station: no application either, by page or by sync.
+    await put_on_duty(people.leader, checked_in=False)
     page = await leader.get(f"/issues/{issue.id}")
-    assert "申请联动分析" in page.text and "申请联动处置" not in page.text and "提交联动处置" not in page.text
+    assert "申请联动分析" not in page.text and "申请联动处置" not in page.text and "提交联动处置" not in page.text
+    refused = await _sync_one(leader, {"issue_id": issue.id, "kind": "apply_analysis", "problem": "楼顶漏水",
+                                       "reason": "多户反映"})
+    assert refused["status"] == "rejected"
+    # Checked in on duty: the leader on duty files the application (问题、理由).
+    await put_on_duty(people.leader)
+    page = await leader.get(f"/issues/{issue.id}")
+    assert "申请联动分析" in page.text and "申请联动处置" not in page.text
     synced = await _sync_one(leader, {"issue_id": issue.id, "kind": "apply_analysis", "problem": "楼顶漏水",
                                       "reason": "多户反映，物业推诿"})
     assert synced["status"] == "created"
@@ -47,8 +56,9 @@ async def test_a_leader_cannot_escalate_or_apply_for_disposal_but_applies_for_an
     assert issue.analysis_status == "applied" and not issue.flagged and not issue.escalated
 
 
-async def test_an_analysis_application_needs_both_fields(db, people, new_problem, as_viewer):
+async def test_an_analysis_application_needs_both_fields(db, people, new_problem, as_viewer, put_on_duty):
     issue = await new_problem()
+    await put_on_duty(people.leader)
     try:
         await service.record_event(db, await as_viewer(people.leader), issue.id, "apply_analysis", {"reason": "理由"})
     except service.IssueInvalid as invalid:
@@ -58,8 +68,9 @@ async def test_an_analysis_application_needs_both_fields(db, people, new_problem
 
 
 async def test_only_the_secretary_puts_an_application_on_the_agenda(
-        db, people, new_problem, as_viewer, signed_in_as, csrf_headers, committee_member, branch_head):
+        db, people, new_problem, as_viewer, signed_in_as, csrf_headers, committee_member, branch_head, put_on_duty):
     issue = await new_problem(description="电动车飞线充电反复出现")
+    await put_on_duty(people.leader)
     await service.record_event(db, await as_viewer(people.leader), issue.id, "apply_analysis",
                                {"problem": "飞线充电", "reason": "整改后又出现"})
     await db.commit()
@@ -82,8 +93,10 @@ async def test_only_the_secretary_puts_an_application_on_the_agenda(
     assert event.actor_role == "party_secretary" and event.actor_id == people.secretary.id
 
 
-async def test_the_secretary_declines_with_a_reason_and_the_leader_may_apply_again(db, people, new_problem, as_viewer):
+async def test_the_secretary_declines_with_a_reason_and_the_leader_may_apply_again(db, people, new_problem, as_viewer,
+                                                                                   put_on_duty):
     issue = await new_problem()
+    await put_on_duty(people.leader)
     leader, secretary = await as_viewer(people.leader), await as_viewer(people.secretary)
     await service.record_event(db, leader, issue.id, "apply_analysis", {"problem": "噪音", "reason": "多次反映"})
     try:
