@@ -5,6 +5,8 @@ demo's 社区党委书记 of the inside community, so she names delegates there.
 """
 from __future__ import annotations
 
+import itertools
+
 import sqlalchemy as sa
 
 from server.db import make_sessionmaker
@@ -43,21 +45,43 @@ ACCESS = {
 }
 
 
+_DAYS = itertools.count()
+
+
 async def _slot(env, where, role, suffix):
     """Today's slot (inside: the leader's community's station, held by the person asking when they may)."""
-    from datetime import date
+    from datetime import date, timedelta
 
     from server.party.models import DutySlot, ServiceStation
 
     async with make_sessionmaker(env.engine)() as db:
         path = env.microgrid(where).path[:16]
         station = (await db.execute(sa.select(ServiceStation).where(ServiceStation.community_path == path))).scalar_one()
-        day = date(2031, 1, 1 + ("visitor", "leader", "compound", "community", "admin", "property").index(role))
+        day = date(2031, 1, 1) + timedelta(days=next(_DAYS))  # a day of its own for every call
         slot = DutySlot(station_id=station.id, community_path=path, day=day, person_id=env.people.leader.id)
         db.add(slot)
         await db.commit()
         code = await _community_code(env, where)
         return f"/stations/{code}/slots/{slot.id}/{suffix}"
+
+
+async def _today_slot(env, where, role, suffix):
+    """Today's slot at the station, held by the matrix's leader (checked in for the log)."""
+    from server.clock import today_in_china, utcnow
+    from server.party.models import DutySlot, ServiceStation
+
+    async with make_sessionmaker(env.engine)() as db:
+        path = env.microgrid(where).path[:16]
+        station = (await db.execute(sa.select(ServiceStation).where(ServiceStation.community_path == path))).scalar_one()
+        slot = (await db.execute(sa.select(DutySlot).where(DutySlot.station_id == station.id,
+                                                           DutySlot.day == today_in_china()))).scalar_one_or_none()
+        if slot is None:
+            slot = DutySlot(station_id=station.id, community_path=path, day=today_in_china(), person_id=env.people.leader.id)
+            db.add(slot)
+        slot.person_id = env.people.leader.id
+        slot.checked_in_at = utcnow() if suffix == "log" else None
+        await db.commit()
+        return f"/stations/{await _community_code(env, where)}/slots/{slot.id}/{suffix}"
 
 
 async def _swap(env, where, role):
@@ -90,11 +114,11 @@ ACCESS.update({
         _swap, data={"decision": "decline"}, answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
         why="the community's staff approve swaps"),
     ("POST", "/stations/{code:str}/slots/{slot_id:int}/checkin"): entry(
-        lambda e, w, r: _slot(e, w, r, "checkin"),
-        answers=expect(403, visitor=SIGNIN, leader=(403, 404), compound=(403, 404), community=(403, 404), admin=403),
-        why="only the leader of the day, on that day (these slots are in 2031)"),
+        lambda e, w, r: _today_slot(e, w, r, "checkin"),
+        answers=expect(403, visitor=SIGNIN, leader=(303, 404), compound=(403, 404), community=(403, 404), admin=403),
+        why="only the leader of the day, on that day"),
     ("POST", "/stations/{code:str}/slots/{slot_id:int}/log"): entry(
-        lambda e, w, r: _slot(e, w, r, "log"), data={"requests": "矩阵"},
-        answers=expect(403, visitor=SIGNIN, leader=(403, 404), compound=(403, 404), community=(403, 404), admin=403),
+        lambda e, w, r: _today_slot(e, w, r, "log"), data={"requests": "矩阵"},
+        answers=expect(403, visitor=SIGNIN, leader=(303, 404), compound=(403, 404), community=(403, 404), admin=403),
         why="only the leader of the day, checked in, keeps the log"),
 })

@@ -1,0 +1,97 @@
+"""The service station and the Party organisation end to end (issue 14), at phone size.
+
+The community's staff fill the month's duty rota; the leader on duty today checks in from
+the phone, sees what waits for the desk, reports a problem and files a joint-analysis
+application (问题、理由); the community Party secretary finds it waiting on the month's
+agenda and accepts it onto the joint-analysis list. (The branch's disposal application
+and the committee's solution plan run in test_ledger_journey.py.)
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from playwright.sync_api import expect
+
+from e2e.conftest import screenshot, sign_in_by_cookie
+
+PHONE = dict(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True,
+             locale="zh-CN")
+
+
+def test_the_leader_on_duty_applies_and_the_secretary_puts_it_on_the_agenda(live_server, browser):
+    server = live_server
+    base = server.base_url
+    today = datetime.now(timezone(timedelta(hours=8))).date()  # the street's day (China time)
+    month = today.strftime("%Y-%m")
+    # The street's last community: the other journeys work in the first ones.
+    secretary_id, community_code, community_path = server.query(
+        "SELECT post.person_id, grid_node.code, grid_node.path FROM post JOIN grid_node ON grid_node.id = post.node_id "
+        "WHERE post.office = 'party_secretary' ORDER BY grid_node.path DESC LIMIT 1")[0]
+
+    # --- The secretary: the organisation and station page, then this month's rota.
+    secretary = browser.new_context(**PHONE)
+    sign_in_by_cookie(secretary, server, secretary_id)
+    spage = secretary.new_page()
+    spage.goto(f"{base}/party?community={community_code}")
+    expect(spage.locator("#committee")).to_contain_text("社区党委书记")
+    expect(spage.locator("#branches")).to_contain_text("网格党支部书记")
+    screenshot(spage, "station-party-organisation")
+    spage.get_by_role("link", name="值班表").tap()
+    spage.get_by_role("button", name="用本社区微网格长轮流排满空白日期").tap()
+    expect(spage.locator(".rota-day").first).to_be_visible()
+    on_duty_id, on_duty_name = server.query(
+        "SELECT person.id, person.name FROM duty_slot JOIN person ON person.id = duty_slot.person_id "
+        "WHERE duty_slot.community_path = :c AND duty_slot.day = :d", c=community_path, d=today.isoformat())[0]
+
+    # --- The leader on duty today: check in from the phone.
+    leader = browser.new_context(**PHONE)
+    sign_in_by_cookie(leader, server, on_duty_id)
+    page = leader.new_page()
+    page.goto(f"{base}/stations/{community_code}/rota")
+    expect(page.locator("#today")).to_contain_text(on_duty_name)
+    page.get_by_role("button", name="值班签到").tap()
+    expect(page.locator("#today")).to_contain_text("已签到")
+    expect(page.locator("#waiting")).to_be_visible()
+    screenshot(page, "station-rota")
+
+    # A common problem at the desk: reported, then the application (问题、理由).
+    microgrid = server.query(
+        "SELECT grid_node.code FROM post JOIN grid_node ON grid_node.id = post.node_id "
+        "WHERE post.person_id = :p AND post.role = 'leader' ORDER BY post.post_kind LIMIT 1", p=on_duty_id)[0][0]
+    page.goto(f"{base}/issues/new?node={microgrid}")
+    page.get_by_label("环境卫生").check()
+    page.get_by_label("问题描述").fill("小区垃圾收运点夏季反复溢满，多栋居民反映")
+    page.get_by_role("button", name="登记入台账").tap()
+    # The form goes through the outbox: wait until the server has the problem.
+    for _ in range(100):
+        rows = server.query("SELECT id FROM issue WHERE description LIKE '小区垃圾收运点夏季%'")
+        if rows:
+            break
+        page.wait_for_timeout(200)
+    issue_id = rows[0][0]
+    page.goto(f"{base}/issues/{issue_id}")
+    action = page.locator("details.action-apply_analysis")
+    action.locator("summary").tap()
+    action.locator("input[name=problem]").fill("垃圾收运频次不足")
+    action.locator("textarea[name=reason]").fill("三个小区同样情况，物业与环卫公司互相推诿")
+    action.locator("button[type=submit]").tap()
+    expect(page.locator(".issue-status")).to_contain_text("联动分析申请待审")
+
+    # --- The secretary: the application waits on the month's agenda; she accepts it.
+    spage.goto(f"{base}/meetings?community={community_code}&month={month}")
+    application = spage.locator("#agenda-analysis article.application", has=spage.locator(f"a[href='/issues/{issue_id}']"))
+    expect(application).to_contain_text("物业与环卫公司互相推诿")
+    application.scroll_into_view_if_needed()
+    screenshot(spage, "station-application-waiting")
+    application.get_by_role("button", name="列入联动分析议程").tap()
+    # The answer goes through the outbox like every change: wait until the server has it.
+    for _ in range(100):
+        if server.query("SELECT flagged FROM issue WHERE id = :i", i=issue_id)[0][0]:
+            break
+        spage.wait_for_timeout(200)
+    spage.goto(f"{base}/meetings?community={community_code}&month={month}")
+    expect(spage.locator(f"#agenda-analysis > ul.list a[href='/issues/{issue_id}']")).to_be_visible()
+    assert server.query("SELECT flagged, analysis_status, analysis_month FROM issue WHERE id = :i",
+                        i=issue_id)[0] == (1, "accepted", month)
+    spage.locator("#agenda-analysis").scroll_into_view_if_needed()
+    screenshot(spage, "station-application-on-agenda")
