@@ -88,7 +88,7 @@ def leader_pages(server, page) -> tuple[int, list[tuple[str, str]]]:
     return leader_id, pages
 
 
-SHOTS = ("worklist", "visit-form", "me", "patrols")
+SHOTS = ("worklist", "visit-form", "me", "patrols", "worklog", "issue")
 
 
 def census(page, base: str, pages, mode: str) -> dict:

@@ -47,10 +47,16 @@ def until(page, check, timeout: float = 20.0) -> None:
         page.wait_for_timeout(200)
 
 
+def open_action(details) -> None:
+    """Open a 下一步 section (the first one is open already, issue 13: its button in sight)."""
+    if details.get_attribute("open") is None:
+        details.locator("summary").tap()
+
+
 def act(page, summary: str, fill: dict | None = None, submit: str | None = None) -> None:
     """Open an action on the issue page, fill it, send it, wait for the page to come back."""
     details = page.locator("details.action", has=page.locator("summary", has_text=summary)).first
-    details.locator("summary").tap()
+    open_action(details)
     for selector, value in (fill or {}).items():
         details.locator(selector).fill(value)
     details.locator("button[type=submit]").tap()
@@ -101,7 +107,7 @@ def test_it_closes_the_loop_from_a_resident_to_the_property_company_and_back(liv
     expect(page.locator("#reporter-phone")).to_contain_text("138****5678")
     deadline = (date.today() + timedelta(days=7)).isoformat()
     details = page.locator("details.action-assign")
-    details.locator("summary").tap()
+    open_action(details)
     details.locator("select[name=company_id]").select_option(str(company_id))
     details.locator("input[name=deadline]").fill(deadline)
     details.locator("button[type=submit]").tap()
@@ -118,7 +124,7 @@ def test_it_closes_the_loop_from_a_resident_to_the_property_company_and_back(liv
     photo = tmp_path / "fixed.jpg"
     Image.effect_noise((3000, 2000), 40).convert("RGB").save(photo, "JPEG", quality=90)
     details = spage.locator("details.action-rectify")
-    details.locator("summary").tap()
+    open_action(details)
     details.locator("textarea[name=note]").fill("已更换楼道灯，灯泡为声控LED")
     details.locator("input[data-outbox-photos]").set_input_files(str(photo))
     screenshot(spage, "ledger-04-property-rectify")
@@ -187,7 +193,7 @@ def test_it_escalates_an_offline_problem_to_disposal_and_an_announcement(live_se
     # Assigned to the property company: an ordinary problem on the joint handling list.
     page.goto(f"{base}/issues/{issue_id}")
     details = page.locator("details.action-assign")
-    details.locator("summary").tap()
+    open_action(details)
     details.locator("select[name=company_id]").select_option(str(company_id))
     details.locator("input[name=deadline]").fill((date.today() + timedelta(days=5)).isoformat())
     details.locator("button[type=submit]").tap()
