@@ -12,7 +12,8 @@ async def test_it_shows_the_visit_form_as_an_offline_capable_form(db, people, si
     html = (await client.get(f"/households/{household.id}/visits/new")).text
     assert 'data-outbox-type="visit"' in html and 'hx-boost="false"' in html
     assert 'value="routine" checked' in html  # two taps: open the form, save
-    assert 'capture="environment"' in html and 'accept="image/*"' in html
+    # One big 拍照 / 选照片 button (issue 13): no `capture`, so the phone offers its camera and its album.
+    assert 'accept="image/*"' in html and "拍照 / 选照片" in html and 'capture="environment"' not in html
     # No id in the HTML: the phone makes one per submission (a cached form is reused).
     assert 'name="id"' not in html
 
