@@ -34,6 +34,7 @@ from server.issues import routes as issue_routes
 from server.issues import sync as issue_records
 from server.issues.public import PUBLIC_HANDLERS
 from server.issues.routes import ISSUE_HANDLERS
+from server.boards.routes import BOARD_HANDLERS
 from server.notify.routes import NOTIFY_HANDLERS
 from server.notify.runner import running_worker
 from server.open311.routes import OPEN311_HANDLERS
@@ -76,6 +77,7 @@ ROUTE_HANDLERS = [
     *PARTY_HANDLERS,
     *REWARD_HANDLERS,
     *COMMENDATION_HANDLERS,
+    *BOARD_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).

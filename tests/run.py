@@ -2,7 +2,7 @@
 WEIWANG_TEST_DATABASE_URL is set, then the Playwright journeys in Chromium.
 
 Installs what the tests need first: Debian's chromium and fonts-noto-cjk when no Chromium
-is found. Exits non-zero on any failure. Usage: python tests/run.py [pytest args...]
+is found, and Pango (WeasyPrint's text layout, for the printed boards) when it is missing. Exits non-zero on any failure. Usage: python tests/run.py [pytest args...]
 """
 from __future__ import annotations
 
@@ -21,13 +21,18 @@ def step(title: str) -> None:
 
 
 def ensure_chromium() -> None:
-    if CHROMIUM.exists() and Path("/usr/share/fonts/opentype/noto").exists():
+    from ctypes.util import find_library
+
+    # WeasyPrint (server/boards) lays text out with Pango and embeds Noto Sans CJK.
+    has_pango = find_library("pango-1.0") and find_library("pangoft2-1.0")
+    if CHROMIUM.exists() and Path("/usr/share/fonts/opentype/noto").exists() and has_pango:
         return
-    step("installing Debian's chromium and fonts-noto-cjk")
+    step("installing Debian's chromium, fonts-noto-cjk and Pango")
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk",
+                    "libpango-1.0-0", "libpangoft2-1.0-0"], check=True, env=env)
     if not CHROMIUM.exists():
         sys.exit(f"chromium was installed but {CHROMIUM} is missing; set WEIWANG_CHROMIUM")
 

@@ -1,0 +1,159 @@
+"""Notice boards: the print file for a subtree, a phone preview, a leader's own board settings,
+and a community's service-station details."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import photos
+from server.accounts import audit
+from server.accounts.auth import signed_in
+from server.accounts.models import Person, Post, Role, current_post
+from server.accounts.scope import Viewer
+from server.boards import queries, render as printing
+from server.boards.models import BoardProfile, BoardStation
+from server.clock import utcnow
+from server.grid.models import GridNode, Level, active_node
+from server.issues.service import valid_phone
+from server.sync.models import SyncReceipt
+from server.web import render, t
+
+PRINT_ROLES = (Role.admin, Role.community, Role.compound)
+# A leader's board photos hang off one receipt of theirs (server/photos.py store_photo needs a record).
+BOARD_PHOTO_RECORD = uuid.UUID("6f1c7a52-3f0e-4a53-9d0b-2b8c0b1e5a11")
+MAX_BOARD_PHOTOS = 50
+
+
+async def _node_for(db: AsyncSession, viewer: Viewer, code: str) -> GridNode:
+    node = (await db.execute(sa.select(GridNode).where(GridNode.code == code[:40], active_node()))).scalar_one_or_none()
+    if node is None:
+        raise NotFoundException()
+    viewer.require_path(node.path)
+    return node
+
+
+class BoardController(Controller):
+    path = "/boards"
+    guards = [signed_in]
+
+    @get("/{name:str}", name="boards.show")
+    async def show_board(self, request: Request, db: AsyncSession, viewer: Viewer, name: str) -> Any:
+        """`<code>.pdf`: every board under the node (staff, audited); `<code>`: the preview page."""
+        if name.endswith(".pdf"):
+            return await self._pdf(request, db, viewer, name[:-4])
+        node = await _node_for(db, viewer, name)
+        boards = await queries.boards_under(db, node) if node.level == Level.microgrid else []
+        station = await db.get(BoardStation, node.id) if node.level == Level.community else None
+        items = [printing.board_context(b, request.app.state.settings.base_url) for b in boards]
+        count = len(boards) if node.level == Level.microgrid else await _count_boards(db, node)
+        return render(request, "boards/preview.html", node=node, items=items, count=count, station=station,
+                      may_print=viewer.has_role(*PRINT_ROLES), values={}, errors={},
+                      may_edit_station=_may_keep_station(viewer, node))
+
+    async def _pdf(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Response:
+        viewer.require_role(*PRINT_ROLES)
+        node = await _node_for(db, viewer, code)
+        size = request.query_params.get("size", "a4")
+        size = size if size in printing.SIZES else "a4"
+        boards = await queries.boards_under(db, node)
+        pdf = await printing.boards_pdf(request.app.template_engine.engine, boards, request.app.state.settings.base_url, size)
+        audit.record(db, "export", viewer=viewer, object_type="boards", object_id=node.code, request=request,
+                     what="notice_boards", pages=len(boards), size=size)
+        await db.commit()
+        return Response(pdf, media_type="application/pdf", headers={
+            "content-disposition": f'inline; filename="boards-{node.code}-{size}.pdf"'})
+
+    @post("/{code:str}/station", name="boards.save_station")
+    async def save_station(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Any:
+        """The community's service station (address, phone): printed on its boards."""
+        node = await _node_for(db, viewer, code)
+        if not _may_keep_station(viewer, node):
+            raise PermissionDeniedException("Your role may not do this")
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        values = {"address": form.get("address", "").strip(), "phone": form.get("phone", "").strip()}
+        errors = {}
+        if len(values["address"]) > 200:
+            errors["address"] = t(request, "This is too long.")
+        if values["phone"] and not valid_phone(values["phone"]):
+            errors["phone"] = t(request, "Please enter a valid phone number.")
+        if errors:
+            return render(request, "boards/preview.html", status_code=422, node=node, items=[], count=await _count_boards(db, node),
+                          station=None, may_print=viewer.has_role(*PRINT_ROLES), may_edit_station=True,
+                          values=values, errors=errors)
+        station = await db.get(BoardStation, node.id) or BoardStation(node_id=node.id)
+        station.address, station.phone = values["address"], values["phone"]
+        db.add(station)
+        audit.record(db, "board_station", viewer=viewer, object_type="grid_node", object_id=node.id, request=request)
+        await db.commit()
+        return Redirect(path=f"/boards/{node.code}", status_code=303)
+
+
+def _may_keep_station(viewer: Viewer, node: GridNode) -> bool:
+    """The community's own staff and the street keep a station's details."""
+    return node.level == Level.community and any(
+        p.role in (Role.admin, Role.community) and node.path.startswith(p.path) for p in viewer.posts)
+
+
+async def _count_boards(db: AsyncSession, node: GridNode) -> int:
+    from server.tree import in_subtree
+
+    return (await db.execute(
+        sa.select(sa.func.count(sa.distinct(GridNode.id))).join(Post, sa.and_(
+            Post.node_id == GridNode.id, Post.role == Role.leader, Post.post_kind == "A", current_post()))
+        .where(GridNode.level == Level.microgrid, active_node(), in_subtree(GridNode.path, node.path)))).scalar_one()
+
+
+class MyBoardController(Controller):
+    """A leader's own board: show my phone (consent), my photo."""
+
+    path = "/me/board"
+    guards = [signed_in]
+
+    @get("/", name="boards.mine")
+    async def show_my_board(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(Role.leader)
+        profile = await db.get(BoardProfile, viewer.person_id)
+        person = await db.get(Person, viewer.person_id)
+        codes = list((await db.execute(sa.select(GridNode.code).join(Post, Post.node_id == GridNode.id).where(
+            Post.person_id == viewer.person_id, Post.role == Role.leader, current_post()).order_by(GridNode.code))).scalars())
+        return render(request, "boards/mine.html", profile=profile, person=person, codes=codes, error="")
+
+    @post("/", name="boards.save_mine")
+    async def save_my_board(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(Role.leader)
+        form = await request.form()
+        profile = await db.get(BoardProfile, viewer.person_id) or BoardProfile(person_id=viewer.person_id)
+        profile.show_phone = form.get("show_phone") == "1"
+        try:
+            cleaned = await photos.read_form_photos(form, "photo")
+        except photos.PhotoRefused as refused:
+            return render(request, "boards/mine.html", status_code=refused.status, profile=profile,
+                          person=await db.get(Person, viewer.person_id), codes=[],
+                          error=t(request, refused.message, **refused.params))
+        if cleaned:
+            record_id = uuid.uuid5(BOARD_PHOTO_RECORD, str(viewer.person_id))
+            if await db.get(SyncReceipt, record_id) is None:
+                post_row = (await db.execute(sa.select(Post).where(
+                    Post.person_id == viewer.person_id, Post.role == Role.leader, current_post()))).scalars().first()
+                db.add(SyncReceipt(id=record_id, type="board_photo", person_id=viewer.person_id, content_hash="0" * 64,
+                                   grid_path=post_row.node_path if post_row else None))
+                await db.flush()
+            photo_id = uuid.uuid4()
+            await photos.store_photo(db, photo_id=photo_id, record_id=record_id, person_id=viewer.person_id,
+                                     photo=cleaned[0], max_photos=MAX_BOARD_PHOTOS)
+            profile.photo_id = photo_id
+        profile.updated_at = utcnow()
+        db.add(profile)
+        audit.record(db, "board_profile", viewer=viewer, object_type="person", object_id=viewer.person_id,
+                     request=request, show_phone=profile.show_phone, photo=bool(cleaned))
+        await db.commit()
+        return Redirect(path="/me/board/?saved=1", status_code=303)
+
+
+BOARD_HANDLERS = [BoardController, MyBoardController]

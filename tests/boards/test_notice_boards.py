@@ -1,0 +1,102 @@
+"""Notice boards: one page per micro-grid with an A post, the phone only with consent, scope and audit."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from server.accounts.models import AuditEntry, Person, Post, PostKind, Role, current_post
+from server.boards import queries
+from server.boards.models import BoardProfile, BoardStation
+from server.db import make_sessionmaker
+from server.grid.models import GridNode, Level, active_node
+from server.tree import in_subtree
+from tests.boards.pdf import page_count
+from tests.conftest import csrf_headers
+
+
+async def _a_posts_under(db, node) -> int:
+    return (await db.execute(
+        sa.select(sa.func.count(sa.distinct(GridNode.id))).join(Post, sa.and_(
+            Post.node_id == GridNode.id, Post.role == Role.leader, Post.post_kind == PostKind.primary, current_post()))
+        .where(GridNode.level == Level.microgrid, active_node(), in_subtree(GridNode.path, node.path)))).scalar_one()
+
+
+async def test_the_pdf_has_one_page_per_micro_grid_with_an_a_post(client, engine, people, signed_in_as):
+    async with make_sessionmaker(engine)() as db:
+        compound = (await db.execute(sa.select(GridNode).where(GridNode.path == people.microgrid.path[:24]))).scalar_one()
+        expected = await _a_posts_under(db, compound)
+        all_microgrids = (await db.execute(sa.select(sa.func.count()).select_from(GridNode).where(
+            GridNode.level == Level.microgrid, in_subtree(GridNode.path, compound.path)))).scalar_one()
+    assert expected >= 1
+    await signed_in_as(people.secretary)
+    for size in ("a4", "a5"):
+        response = await client.get(f"/boards/{compound.code}.pdf", params={"size": size})
+        assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+        assert page_count(response.content) == expected, (expected, all_microgrids)
+    async with make_sessionmaker(engine)() as db:
+        audited = (await db.execute(sa.select(AuditEntry).where(
+            AuditEntry.action == "export", AuditEntry.object_type == "boards", AuditEntry.object_id == compound.code))).scalars().all()
+    assert len(audited) == 2 and audited[0].detail["pages"] == expected
+
+
+async def test_the_board_shows_the_leaders_phone_only_with_consent(client, engine, people, signed_in_as):
+    async with make_sessionmaker(engine)() as db:
+        leader = await db.get(Person, people.leader.id)
+        leader.phone = leader.phone or "13912345678"
+        community = await db.get(GridNode, people.community.id)
+        station = await db.get(BoardStation, community.id) or BoardStation(node_id=community.id)
+        station.address, station.phone = "文井江社区服务站（文井路1号）", "028-88886666"
+        db.add(station)
+        await db.execute(sa.delete(BoardProfile).where(BoardProfile.person_id == leader.id))
+        await db.commit()
+        phone = leader.phone
+        [board] = await queries.boards_under(db, people.microgrid)
+    assert board.phone == "028-88886666" and not board.phone_is_leader
+    assert board.station_address.startswith("文井江社区服务站") and board.leader == people.leader.name
+
+    await signed_in_as(people.leader)
+    page = await client.get(f"/boards/{people.microgrid.code}")
+    assert page.status_code == 200 and "028-88886666" in page.text and phone not in page.text
+    photo = io.BytesIO()
+    Image.new("RGB", (600, 800), (40, 90, 160)).save(photo, "JPEG")
+    saved = await client.post("/me/board/", data={"show_phone": "1"}, files={"photo": ("me.jpg", photo.getvalue(), "image/jpeg")},
+                              headers=await csrf_headers(client), follow_redirects=False)
+    assert saved.status_code == 303
+    page = await client.get(f"/boards/{people.microgrid.code}")
+    assert phone in page.text and "data:image/jpeg;base64," in page.text
+    async with make_sessionmaker(engine)() as db:
+        [board] = await queries.boards_under(db, people.microgrid)
+        assert board.phone == phone and board.photo and board.photo[:2] == b"\xff\xd8"
+        # Withdrawn: the station's phone again.
+    await client.post("/me/board/", data={}, headers=await csrf_headers(client), follow_redirects=False)
+    page = await client.get(f"/boards/{people.microgrid.code}")
+    assert phone not in page.text and "028-88886666" in page.text
+
+
+async def test_only_staff_within_scope_print(client, people, signed_in_as):
+    await signed_in_as(people.leader)
+    assert (await client.get(f"/boards/{people.microgrid.code}.pdf")).status_code == 403
+    await signed_in_as(people.other_secretary)
+    assert (await client.get(f"/boards/{people.microgrid.code}.pdf")).status_code == 404
+    assert (await client.get(f"/boards/{people.microgrid.code}")).status_code == 404
+    assert (await client.get("/boards/NO-SUCH.pdf")).status_code == 404
+
+
+async def test_community_staff_keep_the_station_details_and_bad_input_is_kept(client, engine, people, signed_in_as):
+    await signed_in_as(people.secretary)
+    bad = await client.post(f"/boards/{people.community.code}/station", data={"address": "新地址", "phone": "call"},
+                            headers=await csrf_headers(client), follow_redirects=False)
+    assert bad.status_code == 422 and 'value="新地址"' in bad.text and 'value="call"' in bad.text
+    good = await client.post(f"/boards/{people.community.code}/station", data={"address": "新地址1号", "phone": "028-12345678"},
+                             headers=await csrf_headers(client), follow_redirects=False)
+    assert good.status_code == 303
+    async with make_sessionmaker(engine)() as db:
+        station = await db.get(BoardStation, people.community.id)
+        assert station.address == "新地址1号" and station.phone == "028-12345678"
+    await signed_in_as(people.leader)
+    refused = await client.post(f"/boards/{people.community.code}/station", data={"address": "x"},
+                                headers=await csrf_headers(client), follow_redirects=False)
+    assert refused.status_code in (403, 404)
