@@ -1,6 +1,6 @@
 """Reaching people (issue 11): partner API keys (Open311), the notification outbox, Web Push
 subscriptions and settings, SMS opt-outs, publicity broadcasts, and what printed boards
-need (a leader's consent and photo, the service station, a compound plan's layout).
+need (a leader's consent and photo, a compound plan's layout).
 
 New tables only: existing rows are untouched.
 
@@ -64,13 +64,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['node_id'], ['grid_node.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key_hash')
-    )
-    op.create_table('board_station',
-    sa.Column('node_id', sa.Integer(), nullable=False),
-    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.ForeignKeyConstraint(['node_id'], ['grid_node.id'], ),
-    sa.PrimaryKeyConstraint('node_id')
     )
     op.create_table('broadcast',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -150,7 +143,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_broadcast_node_path'))
 
     op.drop_table('broadcast')
-    op.drop_table('board_station')
     op.drop_table('api_key')
     with op.batch_alter_table('push_subscription', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_push_subscription_person_id'))

@@ -1,4 +1,4 @@
-"""What a printed board needs beyond the grid: a leader's consent and photo, the station, a plan's layout."""
+"""What a printed board needs beyond the grid: a leader's consent and photo, a plan's layout."""
 from __future__ import annotations
 
 import uuid
@@ -20,16 +20,6 @@ class BoardProfile(SQLModel, table=True):
     show_phone: bool = False
     photo_id: Optional[uuid.UUID] = Field(default=None, sa_type=sa.Uuid, foreign_key="photo.id")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
-
-
-class BoardStation(SQLModel, table=True):
-    """A community's leaders' service station (微网格长服务站): printed on every board."""
-
-    __tablename__ = "board_station"
-
-    node_id: int = Field(foreign_key="grid_node.id", primary_key=True)
-    address: str = Field(default="", max_length=200)
-    phone: str = Field(default="", max_length=20)
 
 
 class PlanLayout(SQLModel, table=True):

@@ -7,8 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Person, Post, PostKind, Role, current_post
-from server.boards.models import BoardProfile, BoardStation
+from server.boards.models import BoardProfile
 from server.grid.models import GridNode, Level, active_node
+from server.party.models import ServiceStation
 from server.sync.models import Photo
 from server.tree import ancestor_paths, in_subtree
 
@@ -53,8 +54,9 @@ async def boards_under(db: AsyncSession, node: GridNode) -> list[Board]:
         GridNode.path.in_(ancestor_paths(node.path)),
         sa.and_(in_subtree(GridNode.path, node.path), GridNode.level != Level.microgrid))))).scalars()}
     community_ids = [n.id for n in places.values() if n.level == Level.community]
-    stations = {s.node_id: s for s in (await db.execute(
-        sa.select(BoardStation).where(BoardStation.node_id.in_(community_ids)))).scalars()} if community_ids else {}
+    # The community's service station (server/party), kept on the party page: its address and phone.
+    stations = {s.community_id: s for s in (await db.execute(
+        sa.select(ServiceStation).where(ServiceStation.community_id.in_(community_ids)))).scalars()} if community_ids else {}
     photo_ids = [p.photo_id for _, _, p in rows if p is not None and p.photo_id is not None]
     photos = dict((await db.execute(sa.select(Photo.id, Photo.data).where(Photo.id.in_(photo_ids)))).all()) if photo_ids else {}
 
@@ -74,6 +76,6 @@ async def boards_under(db: AsyncSession, node: GridNode) -> list[Board]:
             photo=photos.get(profile.photo_id) if profile and profile.photo_id else None,
             backups=backups.get(microgrid.id, []),
             area=" ".join(n.name for n in above if n.level in AREA_LEVELS) or microgrid.name,
-            community=community.name if community else "", station_address=station.address if station else "",
+            community=community.name if community else "", station_address=" ".join(p for p in (station.name, station.address) if p) if station else "",
         ))
     return boards

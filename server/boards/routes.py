@@ -1,5 +1,7 @@
-"""Notice boards: the print file for a subtree, a phone preview, a leader's own board settings,
-and a community's service-station details."""
+"""Notice boards: the print file for a subtree, a phone preview, a leader's own board settings.
+
+The service station printed on the boards (address, phone) is the party area's (server/party).
+"""
 from __future__ import annotations
 
 import uuid
@@ -7,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,10 +19,9 @@ from server.accounts.auth import signed_in
 from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.boards import queries, render as printing
-from server.boards.models import BoardProfile, BoardStation
+from server.boards.models import BoardProfile
 from server.clock import utcnow
 from server.grid.models import GridNode, Level, active_node
-from server.issues.service import valid_phone
 from server.sync.models import SyncReceipt
 from server.web import render, t
 
@@ -49,12 +50,10 @@ class BoardController(Controller):
             return await self._pdf(request, db, viewer, name[:-4])
         node = await _node_for(db, viewer, name)
         boards = await queries.boards_under(db, node) if node.level == Level.microgrid else []
-        station = await db.get(BoardStation, node.id) if node.level == Level.community else None
         items = [printing.board_context(b, request.app.state.settings.base_url) for b in boards]
         count = len(boards) if node.level == Level.microgrid else await _count_boards(db, node)
-        return render(request, "boards/preview.html", node=node, items=items, count=count, station=station,
-                      may_print=viewer.has_role(*PRINT_ROLES), values={}, errors={},
-                      may_edit_station=_may_keep_station(viewer, node))
+        return render(request, "boards/preview.html", node=node, items=items, count=count,
+                      may_print=viewer.has_role(*PRINT_ROLES))
 
     async def _pdf(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Response:
         viewer.require_role(*PRINT_ROLES)
@@ -68,36 +67,6 @@ class BoardController(Controller):
         await db.commit()
         return Response(pdf, media_type="application/pdf", headers={
             "content-disposition": f'inline; filename="boards-{node.code}-{size}.pdf"'})
-
-    @post("/{code:str}/station", name="boards.save_station")
-    async def save_station(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Any:
-        """The community's service station (address, phone): printed on its boards."""
-        node = await _node_for(db, viewer, code)
-        if not _may_keep_station(viewer, node):
-            raise PermissionDeniedException("Your role may not do this")
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        values = {"address": form.get("address", "").strip(), "phone": form.get("phone", "").strip()}
-        errors = {}
-        if len(values["address"]) > 200:
-            errors["address"] = t(request, "This is too long.")
-        if values["phone"] and not valid_phone(values["phone"]):
-            errors["phone"] = t(request, "Please enter a valid phone number.")
-        if errors:
-            return render(request, "boards/preview.html", status_code=422, node=node, items=[], count=await _count_boards(db, node),
-                          station=None, may_print=viewer.has_role(*PRINT_ROLES), may_edit_station=True,
-                          values=values, errors=errors)
-        station = await db.get(BoardStation, node.id) or BoardStation(node_id=node.id)
-        station.address, station.phone = values["address"], values["phone"]
-        db.add(station)
-        audit.record(db, "board_station", viewer=viewer, object_type="grid_node", object_id=node.id, request=request)
-        await db.commit()
-        return Redirect(path=f"/boards/{node.code}", status_code=303)
-
-
-def _may_keep_station(viewer: Viewer, node: GridNode) -> bool:
-    """The community's own staff and the street keep a station's details."""
-    return node.level == Level.community and any(
-        p.role in (Role.admin, Role.community) and node.path.startswith(p.path) for p in viewer.posts)
 
 
 async def _count_boards(db: AsyncSession, node: GridNode) -> int:

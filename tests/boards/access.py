@@ -6,19 +6,10 @@ async def _board(env, where, role, suffix=""):
     return f"/boards/{env.microgrid(where).code}{suffix}"
 
 
-async def _station(env, where, role):
-    community = env.people.community if where == "inside" else env.people.other_community
-    return f"/boards/{community.code}/station"
-
 ACCESS = {
     ("GET", "/boards/{name:str}"): entry(
         lambda e, w, r: _board(e, w, r, ".pdf"), answers=expect((200, 404), visitor=SIGNIN, leader=403, admin=200, property=403),
         why="the print file: staff within scope (the preview page is the same route without .pdf)"),
-    ("POST", "/boards/{code:str}/station"): entry(
-        _station, data={"address": "服务站", "phone": ""},
-        answers=expect((403, 404), visitor=SIGNIN, leader=(403, 404), compound=(403, 404), community=(303, 404), admin=303,
-                       property=404),
-        why="the community's own staff and the street"),
     ("GET", "/me/board"): entry("/me/board/", answers=expect(403, visitor=SIGNIN, leader=200)),
     ("POST", "/me/board"): entry("/me/board/", data={}, answers=expect(403, visitor=SIGNIN, leader=303)),
 }
