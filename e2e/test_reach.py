@@ -48,3 +48,34 @@ def test_the_administrator_sees_the_outbox_and_a_resident_opts_out(live_server, 
     expect(page.get_by_role("status")).to_contain_text("已退订")
     screenshot(page, "reach-05-unsubscribed")
     assert csp_violations == []
+
+
+def test_a_push_reaches_the_service_worker_and_shows_the_problem(live_server, context, page, csp_violations):
+    """The push service's delivery is played by CDP (ServiceWorker.deliverPushMessage): the worker shows
+    the notification with the problem's page as its target."""
+    leader_id, *_ = find_person(live_server, "leader", post_kind="A", kind="residential")
+    issue_id = live_server.query("SELECT id FROM issue ORDER BY reported_at DESC LIMIT 1")[0][0]
+    sign_in_by_cookie(context, live_server, leader_id)
+    context.grant_permissions(["notifications"], origin=live_server.base_url)
+    page.goto(live_server.base_url + "/me/notifications/")
+    expect(page.get_by_role("button", name="在本机开启通知")).to_be_visible()
+    screenshot(page, "reach-06-notification-settings")
+    registration = page.evaluate("""() => navigator.serviceWorker.ready.then(r => r.scope)""")
+    cdp = context.new_cdp_session(page)
+    cdp.send("ServiceWorker.enable")
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    page.wait_for_timeout(300)
+    registration_id = next(r["registrationId"] for r in registrations if r["scopeURL"] == registration)
+    payload = '{"title": "新交办的问题", "body": "电梯异响", "url": "/issues/%s", "tag": "t1"}' % issue_id
+    cdp.send("ServiceWorker.deliverPushMessage", {"origin": live_server.base_url, "registrationId": registration_id,
+                                                  "data": payload})
+    shown = None
+    for _ in range(20):
+        shown = page.evaluate("""() => navigator.serviceWorker.ready.then(r => r.getNotifications()).then(
+            list => list.map(n => ({title: n.title, body: n.body, url: n.data && n.data.url})))""")
+        if shown:
+            break
+        page.wait_for_timeout(250)
+    assert shown == [{"title": "新交办的问题", "body": "电梯异响", "url": f"/issues/{issue_id}"}]
+    assert csp_violations == []

@@ -211,3 +211,26 @@ self.addEventListener("sync", function (event) {
     });
   }));
 });
+
+
+// ---- Web Push (server/notify/push.py): show it, and a tap opens the page it names ----
+
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data ? event.data.text() : "" }; }
+  event.waitUntil(self.registration.showNotification(data.title || "微网", {
+    body: data.body || "", tag: data.tag, icon: "/static/icons/icon-192.png", data: { url: data.url || "/" }
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin);
+  if (url.origin !== self.location.origin) url = new URL("/", self.location.origin);  // only our own pages
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (clients) {
+    for (var i = 0; i < clients.length; i++) {
+      if ("navigate" in clients[i]) return clients[i].navigate(url.href).then(function (c) { return c && c.focus(); });
+    }
+    return self.clients.openWindow(url.href);  // network-first with the cached copy: works offline too
+  }));
+});

@@ -232,6 +232,11 @@ async def report_issue(
     db.add(report)
     await db.flush()
     await refold(db, issue)
+    if viewer is None:
+        # A resident's or a partner's report: the leaders are told, in this transaction (server/notify).
+        from server.notify.rules import after_report
+
+        await after_report(db, issue)
     return issue, True
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,8 @@ from server.accounts import audit
 from server.accounts.auth import signed_in
 from server.accounts.models import Person, Role
 from server.accounts.scope import Viewer
-from server.notify.models import Delivery, Notification, SmsOptOut
+from server.notify import push
+from server.notify.models import Delivery, Notification, NotifySetting, PushSubscription, SmsOptOut
 from server.notify.outbox import counts, phone_digits
 from server.web import render, t
 
@@ -115,4 +116,49 @@ class UnsubscribeController(Controller):
         return render(request, "notify/unsubscribe.html", done=True, values={}, errors={})
 
 
-NOTIFY_HANDLERS = [NotificationAdminController, InboundSmsController, UnsubscribeController]
+class PushController(Controller):
+    """A phone allows notifications: the key to subscribe with, then its subscription."""
+
+    path = "/api/push"
+    guards = [signed_in]
+
+    @get("/key", name="push.key")
+    async def show_push_key(self, request: Request) -> dict[str, str]:
+        return {"key": push.public_key(request.app.state.settings.var_dir)}
+
+    @post("/subscriptions", name="push.subscribe")
+    async def subscribe_to_push(self, request: Request, db: AsyncSession, viewer: Viewer,
+                                data: dict[str, Any]) -> dict[str, bool]:
+        row = await push.subscribe(db, viewer.person_id, data)
+        if row is None:
+            raise ValidationException(detail=t(request, "This is not a push subscription."))
+        await db.commit()
+        return {"ok": True}
+
+
+class NotifySettingsController(Controller):
+    """Which pushes a person gets (我的 → 通知)."""
+
+    path = "/me/notifications"
+    guards = [signed_in]
+
+    @get("/", name="notify.settings")
+    async def show_notify_settings(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        phones = (await db.execute(sa.select(sa.func.count()).select_from(PushSubscription)
+                                   .where(PushSubscription.person_id == viewer.person_id))).scalar_one()
+        return render(request, "notify/settings.html", kinds=push.KINDS,
+                      muted=await push.muted_kinds(db, viewer.person_id), phones=phones)
+
+    @post("/", name="notify.save_settings")
+    async def save_notify_settings(self, request: Request, db: AsyncSession, viewer: Viewer) -> Redirect:
+        form = await request.form()
+        wanted = set(form.getall("kind", []))
+        setting = await db.get(NotifySetting, viewer.person_id) or NotifySetting(person_id=viewer.person_id)
+        setting.muted = [k for k in push.KINDS if k not in wanted]
+        db.add(setting)
+        await db.commit()
+        return Redirect(path="/me/notifications/?saved=1", status_code=303)
+
+
+NOTIFY_HANDLERS = [NotificationAdminController, InboundSmsController, UnsubscribeController, PushController,
+                   NotifySettingsController]

@@ -4,9 +4,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import time
+
 import aiohttp
 
+from server.clock import today_in_china
 from server.notify import worker
+from server.notify.rules import scan_deadlines
 from server.notify.gateway import make_gateway
 from server.notify.models import Channel
 from server.notify.senders import make_sms_sender
@@ -14,12 +18,26 @@ from server.notify.senders import make_sms_sender
 
 def make_senders(sessionmaker, settings, client: aiohttp.ClientSession) -> dict:
     senders = {Channel.sms: make_sms_sender(sessionmaker, make_gateway(settings, client), settings.base_url)}
-    try:
-        from server.notify.push import make_push_sender
-    except ImportError:  # pragma: no cover - push arrives in its own module
-        return senders
-    senders[Channel.push] = make_push_sender(sessionmaker, settings)
+    from server.notify.push import make_push_sender
+
+    senders[Channel.push] = make_push_sender(sessionmaker, settings, session=client)
     return senders
+
+
+def deadline_scan(sessionmaker, every_seconds: float = 600):
+    """Deadline reminders, looked for every ten minutes (each queued once a day: dedupe keys)."""
+    last = [0.0]
+
+    async def scan() -> None:
+        now = time.monotonic()
+        if now - last[0] < every_seconds:
+            return
+        last[0] = now
+        async with sessionmaker() as db:
+            await scan_deadlines(db, today_in_china())
+            await db.commit()
+
+    return scan
 
 
 @contextlib.asynccontextmanager
@@ -29,7 +47,8 @@ async def running_worker(sessionmaker, settings):
         yield None
         return
     async with aiohttp.ClientSession() as client:
-        task = asyncio.create_task(worker.run_forever(sessionmaker, make_senders(sessionmaker, settings, client)),
+        task = asyncio.create_task(worker.run_forever(sessionmaker, make_senders(sessionmaker, settings, client),
+                                                      every_cycle=deadline_scan(sessionmaker)),
                                    name="notification-worker")
         try:
             yield task

@@ -14,3 +14,11 @@ ACCESS = {
     ("POST", "/unsubscribe"): entry("/unsubscribe/", data={"phone": "x"}, answers=expect(422),
                                     why="a resident without an account"),
 }
+
+ACCESS.update({
+    ("GET", "/api/push/key"): entry("/api/push/key", answers=expect(200, visitor=SIGNIN)),
+    ("POST", "/api/push/subscriptions"): entry("/api/push/subscriptions", json={}, answers=expect(400, visitor=SIGNIN),
+                                               why="each person subscribes their own phones"),
+    ("GET", "/me/notifications"): entry("/me/notifications/", answers=expect(200, visitor=SIGNIN)),
+    ("POST", "/me/notifications"): entry("/me/notifications/", data={"kind": "assigned"}, answers=expect(303, visitor=SIGNIN)),
+})
