@@ -176,11 +176,14 @@ class WorkLogController(Controller):
         work_kind = _work_kind(kind)
         microgrids = await queries.leader_microgrids(db, viewer)
         values: dict[str, Any] = {"fixed": "false"}
+        h = None
         if household_id := parse_id(household):
+            # Opened from a household (issue 13): name it on top, file it in that household's grid.
             h = await grid_queries.get_household_for(db, viewer, household_id)
             values["household_id"] = h.id
+            values["microgrid_id"] = h.microgrid_id
         return render(request, "visits/work_form.html", kind=work_kind, microgrids=microgrids, microgrid_options=microgrid_options(microgrids), values=values,
-                      errors={}, back_url="/worklog", **form_context(request))
+                      household=h, errors={}, back_url="/worklog", **form_context(request))
 
     @post("/{kind:str}", name="worklog.record")
     async def record_work(

@@ -59,6 +59,6 @@ async def test_it_shows_the_tally_on_the_profile_and_as_a_fragment(people, signe
     me = (await client.get("/me")).text
     fragment = await client.get("/worklog", headers={"hx-request": "true"})
     assert 'hx-get="/worklog"' in me
-    assert fragment.text.lstrip().startswith('<table class="table tally">')
+    assert fragment.text.lstrip().startswith('<table class="table table-cards tally">')
     staff = await signed_in_as(people.secretary)
     assert 'href="/worklog/leaders"' in (await staff.get("/me")).text

@@ -78,3 +78,12 @@ async def test_it_lists_the_pages_to_keep_offline(db, people, signed_in_as):
     for h in households:
         assert f"/households/{h.id}" in body["urls"] and f"/households/{h.id}/visits/new" in body["urls"]
     assert len(body["urls"]) <= body["max"]
+
+
+async def test_it_names_the_household_on_a_work_form_opened_from_it(db, people, signed_in_as):
+    client = await signed_in_as(people.leader)
+    household = (await households_of(db, people.microgrid))[0]
+    page = (await client.get(f"/worklog/new/mediation?household={household.id}")).text
+    head = page[page.index('class="node-meta household-head"'):][:300]
+    assert household.address in head and household.head_name in head
+    assert f'name="household_id" value="{household.id}"' in page
