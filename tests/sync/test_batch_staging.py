@@ -1,0 +1,91 @@
+"""A record refused half-way leaves nothing behind, and takes nothing of its neighbours with it.
+
+A type's `apply` may stage rows (registry.add_row) and then refuse the record; the batch must
+drop exactly the rows that record staged — not the ones staged before it in the same table,
+not keep one of its own. Written from the mutation run on server/sync/service.py (issue 12),
+where changing how far `_unstage_since` cuts went unnoticed by every test.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+
+from server.accounts.models import Device, Person, Post, Role
+from server.accounts.scope import PostScope, Viewer
+from server.app import SYNC_TYPES
+from server.clock import utcnow
+from server.db import make_sessionmaker
+from server.grid.models import Household
+from server.sync import registry
+from server.sync.models import SyncReceipt
+from server.sync.service import store_records
+from server.visits.models import Visit
+from tests.sync.helpers import CST
+
+
+class VisitThenRefuse(msgspec.Struct):
+    household_id: int
+
+
+async def _stage_a_visit_then_refuse(db, viewer, record):
+    """Stages a visit row, as a composite type would, then finds a problem."""
+    registry.add_row(db, Visit, {
+        "id": record.id, "household_id": record.data.household_id, "grid_path": record.grid_path or "",
+        "person_id": viewer.person_id, "kind": "routine", "needs": [], "policies": [], "note": "不该留下",
+        "visited_at": utcnow(), "created_at": utcnow(), "photo_ids": [],
+    })
+    return {"household_id": "刚发现地址不对"}
+
+
+REFUSING = registry.SyncType(name="visit_then_refuse", schema=VisitThenRefuse, apply=_stage_a_visit_then_refuse)
+
+
+@pytest.fixture
+def refusing_type():
+    registry.install([*SYNC_TYPES, REFUSING])
+    yield
+    registry.install(SYNC_TYPES)
+
+
+async def _leader(db) -> tuple[Viewer, list[int]]:
+    person, post = (await db.execute(
+        sa.select(Person, Post).join(Post, Post.person_id == Person.id)
+        .where(Post.role == Role.leader, Post.post_kind == "A").order_by(Post.node_path.desc()).limit(1)
+    )).one()
+    device = Device(person_id=person.id, name="测试手机", kind="device_key", credential_id=uuid.uuid4().bytes,
+                    public_key=b"-", created_at=utcnow())
+    db.add(device)
+    await db.flush()
+    households = list((await db.execute(sa.select(Household.id).where(
+        Household.grid_path.startswith(post.node_path)).order_by(Household.id).limit(3))).scalars())
+    return Viewer(person.id, person.name, (PostScope(post.role, post.node_id, post.node_path, post.post_kind),),
+                  device_id=device.id), households
+
+
+def _record(type_: str, household_id: int, note: str = "") -> dict:
+    data = {"household_id": household_id}
+    if type_ == "visit":
+        data.update(kind="routine", note=note)
+    return {"id": str(uuid.uuid4()), "type": type_, "created_at": datetime.now(CST).isoformat(), "data": data}
+
+
+@pytest.mark.parametrize("refused_at", [0, 1, 2])
+async def test_a_refused_record_drops_only_its_own_staged_rows(engine, demo, refusing_type, refused_at):
+    async with make_sessionmaker(engine)() as db:
+        viewer, households = await _leader(db)
+        await db.commit()
+        records = [_record("visit", households[0], "第一户"), _record("visit", households[1], "第二户")]
+        records.insert(refused_at, _record("visit_then_refuse", households[2]))
+        results = await store_records(db, viewer, records, "zh-CN")
+        assert [r.status for r in results] == ["created" if i != refused_at else "rejected" for i in range(3)]
+        ids = [uuid.UUID(r["id"]) for r in records]
+        stored = set((await db.execute(sa.select(Visit.id).where(Visit.id.in_(ids)))).scalars())
+        assert stored == {ids[i] for i in range(3) if i != refused_at}
+        receipts = (await db.execute(sa.select(SyncReceipt).where(SyncReceipt.id.in_(ids)))).scalars().all()
+        assert {r.id for r in receipts} == stored
+        # The receipt names the phone that sent the record (which phone, when a leader has two).
+        assert {r.device_id for r in receipts} == {viewer.device_id}
