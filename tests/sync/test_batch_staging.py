@@ -56,7 +56,7 @@ async def _leader(db) -> tuple[Viewer, list[int]]:
         sa.select(Person, Post).join(Post, Post.person_id == Person.id)
         .where(Post.role == Role.leader, Post.post_kind == "A").order_by(Post.node_path.desc()).limit(1)
     )).one()
-    device = Device(person_id=person.id, name="测试手机", kind="device_key", credential_id=uuid.uuid4().bytes,
+    device = Device(person_id=person.id, name="测试手机", kind="device_key", credential_id=uuid.uuid4().hex,
                     public_key=b"-", created_at=utcnow())
     db.add(device)
     await db.flush()
