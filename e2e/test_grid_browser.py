@@ -75,3 +75,25 @@ def test_it_shows_the_street_figures_beside_the_article(live_server, context, pa
     expect(table).to_contain_text("1606")
     expect(table).to_contain_text("54707")
     screenshot(page, "grid-10-overview")
+
+
+def test_the_people_list_pages_through_the_whole_street(live_server, context, page, csp_violations):
+    """The street's people come 50 a page with the count on top, not cut off at the first 50."""
+    admin_id, *_ = find_person(live_server, "admin")
+    sign_in_by_cookie(context, live_server, admin_id)
+    total = live_server.query("SELECT count(DISTINCT person_id) FROM post WHERE ended_on IS NULL")[0][0]
+    assert total > 50
+    page.goto(live_server.base_url + "/admin/people")
+    expect(page.locator("#people-count")).to_have_text(f"共 {total} 人")
+    links = page.locator("#people a.list-item")
+    first_page = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert len(first_page) == 50
+    screenshot(page, "people-01-first-page")
+    page.get_by_role("link", name="下一页").tap()
+    expect(page).to_have_url(re.compile(r"after=\d+"))
+    expect(links.first).not_to_have_attribute("href", first_page[0])
+    second_page = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert second_page and not set(second_page) & set(first_page)
+    expect(page.get_by_role("link", name="第一页")).to_be_visible()
+    screenshot(page, "people-02-next-page")
+    assert not csp_violations, csp_violations
