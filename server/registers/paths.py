@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Post
 from server.grid.models import GridNode, Household
 from server.tree import SEGMENT, subtree_bounds
+from server.incentives.models import Commendation, IssueRating, PointsEntry, Redemption
 from server.issues.models import Issue, IssueMeeting
 from server.notify.models import Broadcast
 from server.open311.models import ApiKey
@@ -44,6 +45,11 @@ PATH_COPIES: list[sa.Column] = [
     PartyBody.__table__.c.community_path,
     ServiceStation.__table__.c.community_path,
     DutySlot.__table__.c.community_path,
+    # Points, ratings, rewards and commendations are ranked and scoped by where the work was.
+    PointsEntry.__table__.c.grid_path,
+    IssueRating.__table__.c.node_path,
+    Redemption.__table__.c.grid_path,
+    Commendation.__table__.c.grid_path,
 ]
 
 

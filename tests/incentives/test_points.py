@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from server.accounts.models import AuditEntry
 from server.grid.models import Household
 from server.incentives.models import IncentiveRules, PointsEntry
+from server.incentives.rules import load_rule_book
 from tests.conftest import csrf_headers
 from tests.sync.helpers import CST, households_of, post_sync, record, visit
 
@@ -47,8 +48,10 @@ async def test_it_awards_a_synced_care_visit_once_however_often_it_is_replayed(d
     await post_sync(client, [first, visit(elderly.id, kind="routine")])
     assert balance_on((await client.get("/points")).text) == 3
     entries = await entries_of(db, leader.id)
+    # Priced by the rule version in force (other tests may have saved newer versions).
+    in_force = (await load_rule_book(db)).current.version
     assert [(e.kind, e.rule, e.points, e.source_id, e.rule_version) for e in entries] == [
-        ("earned", "care_visit", 3, first["id"], 0)]
+        ("earned", "care_visit", 3, first["id"], in_force)]
 
 
 async def test_it_caps_a_days_errands(db, people, signed_in_as, new_leader):
