@@ -140,7 +140,10 @@ async def pending_for(db: AsyncSession, viewer: Viewer, limit: int = 200) -> lis
     """Pending changes in the viewer's part of the grid, oldest first, with household, micro-grid and proposer."""
     rows = await db.execute(
         sa.select(HouseholdChange, Household, GridNode, Person.name)
-        .outerjoin(Household, Household.id == HouseholdChange.household_id)
+        # The household's own path bounded too: staff approve only households they may see, and
+        # the bound is the street key a partitioned household table is pruned by.
+        .outerjoin(Household, sa.and_(Household.id == HouseholdChange.household_id,
+                                      viewer.subtree_clause(Household.grid_path)))
         .join(GridNode, GridNode.id == HouseholdChange.microgrid_id)
         .join(Person, Person.id == HouseholdChange.person_id)
         .where(HouseholdChange.status == ChangeStatus.pending, viewer.subtree_clause(HouseholdChange.grid_path))
