@@ -132,6 +132,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The first version of this migration also made board_station (the boards now read the
+    # party area's service_station): a database upgraded then loses it here too.
+    op.execute("DROP TABLE IF EXISTS board_station")
     op.drop_table('board_profile')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_person')

@@ -89,8 +89,8 @@ class MyBoardController(Controller):
         viewer.require_role(Role.leader)
         profile = await db.get(BoardProfile, viewer.person_id)
         person = await db.get(Person, viewer.person_id)
-        codes = list((await db.execute(sa.select(GridNode.code).join(Post, Post.node_id == GridNode.id).where(
-            Post.person_id == viewer.person_id, Post.role == Role.leader, current_post()).order_by(GridNode.code))).scalars())
+        codes = (await db.execute(sa.select(GridNode.code, GridNode.name).join(Post, Post.node_id == GridNode.id).where(
+            Post.person_id == viewer.person_id, Post.role == Role.leader, current_post()).order_by(GridNode.code))).all()
         return render(request, "boards/mine.html", profile=profile, person=person, codes=codes, error="")
 
     @post("/", name="boards.save_mine")
