@@ -10,7 +10,10 @@ def test_it_drills_down_from_the_street_to_a_household(live_server, context, pag
     admin_id, *_ = find_person(live_server, "admin")
     sign_in_by_cookie(context, live_server, admin_id)
 
+    # Home is the to-do page (issue 13); the street is one tap away under 我负责的网格.
     page.goto(live_server.base_url + "/")
+    expect(page.locator("[data-todo]").first).to_be_visible()
+    page.locator("main a[href='/grid/JY']").tap()
     expect(page).to_have_url(re.compile(r"/grid/JY$"))
     expect(page.locator(".topbar-title")).to_have_text("晋原街道")
     screenshot(page, "grid-01-street")
