@@ -95,3 +95,41 @@ def test_the_leader_on_duty_applies_and_the_secretary_puts_it_on_the_agenda(live
                         i=issue_id)[0] == (1, "accepted", month)
     spage.locator("#agenda-analysis").scroll_into_view_if_needed()
     screenshot(spage, "station-application-on-agenda")
+
+
+def test_a_leader_opens_and_searches_a_training_material_offline(live_server, browser):
+    """The library and every material are kept on the phone: at a door with no signal, the
+    leader finds the policy by searching and shows it."""
+    import time
+
+    server = live_server
+    base = server.base_url
+    leader_id = server.query("SELECT person_id FROM post WHERE role = 'leader' AND post_kind = 'A' "
+                             "ORDER BY node_path DESC LIMIT 1")[0][0]
+    material_id = server.query("SELECT id FROM training_material WHERE title = '高龄津贴申领指南'")[0][0]
+    context = browser.new_context(**PHONE)
+    sign_in_by_cookie(context, server, leader_id)
+    page = context.new_page()
+    page.goto(f"{base}/training/materials")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    page.goto(f"{base}/training/materials")
+    wanted = page.evaluate("() => fetch('/api/offline-pages').then(r => r.json()).then(l => l.urls)")
+    assert f"/training/materials/{material_id}" in wanted
+    deadline = time.monotonic() + 30
+    check = ("(urls) => caches.open('weiwang-pages').then(c => Promise.all(urls.map(u => c.match(u))))"
+             ".then(r => r.every(Boolean))")
+    while not page.evaluate(check, ["/training/materials", f"/training/materials/{material_id}"]):
+        assert time.monotonic() < deadline, "the materials were not kept on the phone"
+        page.wait_for_timeout(300)
+
+    context.set_offline(True)
+    page.goto(f"{base}/training/materials")
+    page.locator("[data-material-search]").fill("生存认证")  # a word in the text, not the title
+    expect(page.locator("#materials li:not([hidden])")).to_have_count(1)
+    expect(page.locator("#materials li:not([hidden])")).to_contain_text("高龄津贴申领指南")
+    screenshot(page, "station-materials-offline-search")
+    page.locator("#materials li:not([hidden]) a").tap()
+    expect(page.locator(".material-body")).to_contain_text("生存认证")
+    screenshot(page, "station-material-offline")
+    context.set_offline(False)
+    context.close()

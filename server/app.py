@@ -39,6 +39,7 @@ from server.notify.routes import NOTIFY_HANDLERS
 from server.notify.runner import running_worker
 from server.open311.routes import OPEN311_HANDLERS
 from server.party.routes import PARTY_HANDLERS
+from server.training import routes as training_routes
 from server.patrols import records as patrol_records
 from server.patrols import routes as patrol_routes
 from server.patrols.routes import PATROL_HANDLERS
@@ -75,6 +76,7 @@ ROUTE_HANDLERS = [
     *SATISFACTION_HANDLERS,
     *NOTIFY_HANDLERS,
     *PARTY_HANDLERS,
+    *training_routes.TRAINING_HANDLERS,
     *REWARD_HANDLERS,
     *COMMENDATION_HANDLERS,
     *BOARD_HANDLERS,
@@ -92,6 +94,7 @@ SYNC_TYPES = [
 OFFLINE_PAGES = [
     *visit_routes.OFFLINE_PAGES,  # the worklist, households, visit and work-log forms
     *patrol_routes.OFFLINE_PAGES,  # the checklists of the compounds a person patrols
+    *training_routes.OFFLINE_PAGES,  # the training materials library, to show a policy at the door
     *issue_routes.OFFLINE_PAGES,  # the report form (also per micro-grid) and the ledger
 ]
 

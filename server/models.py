@@ -11,3 +11,4 @@ from server.notify.models import Broadcast, Notification, NotifySetting, PushSub
 from server.boards.models import BoardProfile, PlanLayout  # noqa: F401
 from server.incentives.models import Commendation, IncentiveRules, IssueRating, PointsAccount, PointsEntry, Redemption, RedemptionEvent, RewardItem  # noqa: F401
 from server.party.models import DutyLogEntry, DutySlot, DutySwap, PartyBody, ServiceStation  # noqa: F401
+from server.training.models import TrainingMaterial  # noqa: F401

@@ -17,7 +17,23 @@ from server.accounts.models import Post, Role, current_post
 from server.clock import utcnow
 from server.grid.models import CompoundKind, GridNode, Level
 from server.party.models import BodyKind, Office, PartyBody, ServiceStation
+from server.training.models import TrainingMaterial
 
+# The street's first training materials (常态化培训), for every leader's phone.
+MATERIALS = [
+    ("policy", "高龄津贴申领指南", "80周岁以上老人每月可领取高龄津贴",
+     "一、对象：具有本县户籍、年满80周岁的老年人。\n二、材料：身份证、户口簿、本人银行卡。\n"
+     "三、流程：本人或家属到社区便民服务站申请，社区初审后报街道审核，审核通过次月起发放。\n"
+     "四、提醒：每年需进行一次生存认证，可由微网格长上门协助。"),
+    ("policy", "城乡居民医保缴费说明", "每年9月至12月集中缴费",
+     "一、缴费时间：每年9月1日至12月31日。\n二、缴费方式：微信“四川税务”小程序、银行网点或社区代收。\n"
+     "三、低保、特困等困难群众由政府资助参保，无需个人缴费。"),
+    ("guide", "微网格长走访记录操作指南", "走访、办事、调解、隐患排查的记录方法",
+     "1. 打开“工作”页，选择住户，点“记走访”。\n2. 选择走访类型，填写情况，可拍照。\n"
+     "3. 无信号时照常保存，记录会留在手机上，有信号后自动上传。\n4. 发现问题可直接“报问题”进入问题台账。"),
+    ("guide", "电动车安全充电宣传要点", "入户宣传时的讲解要点",
+     "一、严禁电动车进楼入户、飞线充电。\n二、使用小区集中充电桩，充满即断电。\n三、发现楼道充电，及时劝导并登记隐患。"),
+]
 ROADS = ["东街", "南街", "西街", "北街", "建设路", "富民路"]
 
 
@@ -75,4 +91,7 @@ async def load_party_demo(conn: AsyncConnection, community_ids: list[int] | None
         await conn.execute(PartyBody.__table__.insert(), bodies)
     if stations:
         await conn.execute(ServiceStation.__table__.insert(), stations)
-    return {"party_bodies": len(bodies), "stations": len(stations)}
+    await conn.execute(TrainingMaterial.__table__.insert(), [
+        {"owner_path": "", "kind": kind, "title": title, "summary": summary, "body": body, "created_by": None,
+         "created_at": now} for kind, title, summary, body in MATERIALS])
+    return {"party_bodies": len(bodies), "stations": len(stations), "materials": len(MATERIALS)}

@@ -21,6 +21,7 @@ from server.issues.models import Issue, IssueMeeting
 from server.notify.models import Broadcast
 from server.open311.models import ApiKey
 from server.party.models import DutySlot, PartyBody, ServiceStation
+from server.training.models import TrainingMaterial
 from server.patrols.models import Patrol, PatrolAnswer, PatrolTemplate
 from server.registers.models import HouseholdChange
 from server.sync.models import SyncReceipt
@@ -50,6 +51,7 @@ PATH_COPIES: list[sa.Column] = [
     IssueRating.__table__.c.node_path,
     Redemption.__table__.c.grid_path,
     Commendation.__table__.c.grid_path,
+    TrainingMaterial.__table__.c.owner_path,
 ]
 
 

@@ -122,3 +122,25 @@ ACCESS.update({
         answers=expect(403, visitor=SIGNIN, leader=(303, 404), compound=(403, 404), community=(403, 404), admin=403),
         why="only the leader of the day, checked in, keeps the log"),
 })
+
+
+async def _material(env, where, role):
+    from server.training.models import TrainingMaterial
+
+    async with make_sessionmaker(env.engine)() as db:
+        material = TrainingMaterial(owner_path=env.microgrid(where).path[:16], kind="guide", title="矩阵资料", body="正文")
+        db.add(material)
+        await db.commit()
+        return f"/training/materials/{material.id}"
+
+
+ACCESS.update({
+    ("GET", "/training/materials"): entry("/training/materials", answers=expect(200, visitor=SIGNIN, property=403)),
+    ("GET", "/training/materials/{material_id:int}"): entry(
+        _material, answers=expect((200, 404), visitor=SIGNIN, admin=200, property=403),
+        why="a community's materials are its own; the street's are everyone's"),
+    ("POST", "/training/materials"): entry(
+        "/training/materials", data={"kind": "guide", "title": "矩阵资料", "body": "正文"},
+        answers=expect(403, visitor=SIGNIN, community=303, admin=303),
+        why="the street's office and community staff keep the library"),
+})

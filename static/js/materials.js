@@ -1,0 +1,24 @@
+// The materials library's search, in the page: it works offline, from the copy kept on the phone.
+(function () {
+  "use strict";
+  function setUp() {
+    var input = document.querySelector("[data-material-search]");
+    if (!input || input.dataset.ready) return;
+    input.dataset.ready = "1";
+    var none = document.querySelector("[data-material-none]");
+    input.addEventListener("input", function () {
+      var words = input.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+      var shown = 0;
+      document.querySelectorAll("#materials li[data-search]").forEach(function (item) {
+        var text = item.getAttribute("data-search");
+        var match = words.every(function (w) { return text.indexOf(w) !== -1; });
+        item.hidden = !match;
+        if (match) shown += 1;
+      });
+      if (none) none.hidden = shown !== 0;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", setUp);
+  document.addEventListener("htmx:after:swap", setUp);
+  setUp();
+})();
