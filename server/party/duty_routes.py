@@ -55,7 +55,7 @@ async def waiting_requests(db: AsyncSession, viewer: Viewer, community: GridNode
     count = (await db.execute(sa.select(sa.func.count()).select_from(Issue).where(*where))).scalar_one()
     rows = (await db.execute(
         sa.select(Issue, IssueCategory.name, GridNode.name).join(IssueCategory, IssueCategory.id == Issue.category_id)
-        .join(GridNode, GridNode.id == Issue.node_id).where(*where).order_by(Issue.reported_at).limit(WAITING_SHOWN)
+        .join(GridNode, GridNode.id == Issue.node_id).where(*where).order_by(Issue.reported_at.desc()).limit(WAITING_SHOWN)
     )).all()
     applications = (await db.execute(sa.select(sa.func.count()).select_from(Issue).where(
         Issue.node_path >= low, Issue.node_path < high, issue_scope(viewer),
