@@ -38,6 +38,8 @@ from server.web import render, request_language, t
 # Roles of roster people, as participant roles.
 ROSTER_ROLE = {Role.leader: "leader", Role.compound: "staff", Role.community: "staff", Role.property: "property",
                Role.admin: "staff"}
+# A grid Party branch's secretary or committee member takes part as 支委 (the seed's list).
+OFFICE_ROLE = {"branch_secretary": "branch_committee", "branch_member": "branch_committee"}
 # Who puts an item on the joint-analysis list: the staff who run the monthly meetings.
 ANALYSIS_ROLES = (Role.admin, Role.community, Role.compound)
 GUEST_ROWS = 3
@@ -357,7 +359,8 @@ async def _checklist(request: Request, db: AsyncSession, viewer: Viewer, compoun
         request, "patrols/new.html", status_code=status_code, compound=compound, checklist_template=template,
         version=version, sections=queries.sections(items), item_count=len(items),
         recheck=recheck, recheck_by_key={r.item.key: r for r in recheck}, last=last,
-        roster=await queries.roster_of(db, compound), roster_role=ROSTER_ROLE, roles=PARTICIPANT_ROLES,
+        roster=await queries.roster_of(db, compound), roster_role=ROSTER_ROLE, office_role=OFFICE_ROLE,
+        roles=PARTICIPANT_ROLES,
         results=RESULT_LABELS, categories=categories, values=values, errors=errors, guest_rows=range(GUEST_ROWS),
         back_url=f"/patrols/compounds/{compound.code}", tab="patrols",
     )

@@ -102,3 +102,15 @@ async def test_check_in_on_the_day_once_then_the_log_and_the_waiting_requests(
     entry = (await db.execute(sa.select(DutyLogEntry).where(DutyLogEntry.slot_id == slot_id))).scalars().one()
     assert (entry.visitors, entry.requests, entry.done) == (3, "咨询高龄补贴办理", "已告知所需材料")
     assert "咨询高龄补贴办理" in (await leader.get(f"/stations/{people.community.code}/rota")).text
+
+
+async def test_the_patrol_roster_lists_the_branch_as_branch_committee(db, people, signed_in_as, branch_head):
+    """Participants by role as the seed lists them: the grid Party branch's people take part as 支委."""
+    leader = await signed_in_as(people.leader)
+    compound = people.microgrid.path[:24]
+    from server.grid.models import GridNode
+
+    code = (await db.execute(sa.select(GridNode.code).where(GridNode.path == compound))).scalar_one()
+    page = await leader.get(f"/patrols/compounds/{code}/new")
+    assert page.status_code == 200
+    assert f'name="participant_role-{branch_head.id}" value="branch_committee"' in page.text
