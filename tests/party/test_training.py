@@ -32,3 +32,11 @@ async def test_staff_add_a_material_leaders_read_it_and_it_is_kept_on_the_phone(
     other = await signed_in_as(people.other_secretary)
     assert (await other.get(f"/training/materials/{material.id}")).status_code == 404
     assert "留守儿童关爱政策" not in (await other.get("/training/materials")).text
+
+
+async def test_the_me_page_leads_to_the_station_and_the_materials(people, signed_in_as):
+    leader = await signed_in_as(people.leader)
+    page = (await leader.get("/me")).text
+    assert 'href="/party"' in page and 'href="/training/materials"' in page and "值班签到" in page
+    staff = await signed_in_as(people.property_staff)
+    assert 'href="/party"' not in (await staff.get("/me")).text
