@@ -71,3 +71,18 @@ async def test_it_gives_the_property_company_its_problems_to_rectify(signed_in_a
     assert "请尽快整改并回复" in home.text and "请督办" not in home.text
     assert 'href="/search"' not in home.text and "您还没有负责的网格" not in home.text
     assert "超期" in home.text
+
+
+async def test_it_shows_the_year_only_for_a_date_of_another_year(signed_in_as, people, new_problem):
+    from datetime import datetime, timezone
+    last_year = today_in_china().year - 1
+    old = await new_problem(at=datetime(last_year, 6, 1, 4, 0, tzinfo=timezone.utc), description="去年的问题")
+    new = await new_problem(description="今年的问题")
+    client = await signed_in_as(people.admin)
+    old_row = (await client.get(f"/issues?month={last_year}-06")).text
+    old_row = old_row[old_row.index(f'href="/issues/{old.id}"'):][:800]
+    assert f"{last_year}-06-01" in old_row
+    this_month = today_in_china().strftime("%Y-%m")
+    new_row = (await client.get(f"/issues?month={this_month}")).text
+    new_row = new_row[new_row.index(f'href="/issues/{new.id}"'):][:800]
+    assert today_in_china().strftime("%m-%d") in new_row and f"{today_in_china().year}-" not in new_row
