@@ -55,6 +55,16 @@ class BoardController(Controller):
         return render(request, "boards/preview.html", node=node, items=items, count=count,
                       may_print=viewer.has_role(*PRINT_ROLES))
 
+    @get("/{code:str}/chart.svg", name="boards.chart")
+    async def show_structure_chart(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Response:
+        """The structure chart (微网格治理体系导图) of a street or community, printable at any size."""
+        from server.boards.chart import structure_chart_svg
+
+        viewer.require_role(*PRINT_ROLES)
+        node = await _node_for(db, viewer, code)
+        return Response(await structure_chart_svg(db, node), media_type="image/svg+xml",
+                        headers={"content-disposition": f'inline; filename="chart-{node.code}.svg"'})
+
     async def _pdf(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Response:
         viewer.require_role(*PRINT_ROLES)
         node = await _node_for(db, viewer, code)

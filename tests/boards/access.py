@@ -13,3 +13,7 @@ ACCESS = {
     ("GET", "/me/board"): entry("/me/board/", answers=expect(403, visitor=SIGNIN, leader=200)),
     ("POST", "/me/board"): entry("/me/board/", data={}, answers=expect(403, visitor=SIGNIN, leader=303)),
 }
+
+ACCESS[("GET", "/boards/{code:str}/chart.svg")] = entry(
+    lambda e, w, r: _board(e, w, r, "/chart.svg"),
+    answers=expect((200, 404), visitor=SIGNIN, leader=403, admin=200, property=403), why="printed by staff")
