@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from server.clock import CHINA
-from server.issues.models import EventKind, Status
+from server.issues.models import Application, EventKind, Status
 from server.issues.state import WHY, fold, ordered
 from tests.issues.test_state_machine import T0, E, report
 
@@ -108,3 +108,29 @@ def test_a_meeting_note_applies_while_open_and_is_refused_once_closed():
     assert fold([*closed, late_note]).notes[late_note.id] == WHY[Status.closed]
     press = E(EventKind.decision, 2, {"outcome": "press"})
     assert fold([*assigned(), press]).supervise_count == 1
+
+
+def test_an_analysis_application_is_answered_once_and_goes_on_the_months_agenda():
+    apply = E(EventKind.apply_analysis, 2, {"reason": "多户反映"})
+    state = fold([report(), apply])
+    assert state.analysis_status == Application.applied and not state.flagged
+    twice = E(EventKind.apply_analysis, 3)
+    assert why([report(), apply], twice) == WHY["pending"]
+    state = fold([report(), apply, E(EventKind.accept_analysis, 3, {"month": "2026-11-15"})])
+    assert (state.analysis_status, state.flagged, state.analysis_month) == (Application.accepted, True, "2026-11")
+    state = fold([report(), apply, E(EventKind.decline_analysis, 3, {"reason": "属物业职责"})])
+    assert state.analysis_status == Application.declined and not state.flagged
+    # No application: nothing to answer.
+    assert why([report()], E(EventKind.accept_analysis, 3)) == WHY["no_application"]
+
+
+def test_a_disposal_plan_takes_over_the_deadline():
+    apply = E(EventKind.apply_disposal, 2)
+    base = [*assigned("2026-11-10"), apply]
+    assert fold(base).disposal_status == Application.applied and not fold(base).escalated
+    state = fold([*base, E(EventKind.accept_disposal, 3, {"deadline": "2026-12-20"})])
+    assert (state.disposal_status, state.escalated, state.deadline) == (Application.accepted, True, date(2026, 12, 20))
+    state = fold([*base, E(EventKind.accept_disposal, 3, {})])  # a plan without a date keeps the old one
+    assert state.deadline == date(2026, 11, 10)
+    state = fold([*base, E(EventKind.decline_disposal, 3)])
+    assert state.disposal_status == Application.declined and not state.escalated
