@@ -111,7 +111,7 @@ def test_it_enrols_a_passkey_signs_in_sees_only_its_grid_and_is_signed_out_when_
     server = live_server
     own, neighbour = neighbouring_microgrids(server)
     violations: list[str] = []
-    admin_context, admin_page, url = admin_invites(browser, server, "李春秀", own[0], shot="accounts-01-admin-invite-qr")
+    admin_context, admin_page, url = admin_invites(browser, server, "欧阳晓梅", own[0], shot="accounts-01-admin-invite-qr")
     watch_csp(admin_page, violations)
 
 
@@ -130,7 +130,7 @@ def test_it_enrols_a_passkey_signs_in_sees_only_its_grid_and_is_signed_out_when_
     screenshot(page, "accounts-02-passkey-invite")
     page.get_by_role("button", name="在这部手机上创建通行密钥").click()
     expect_signed_in(page)
-    assert server.query("SELECT kind FROM device JOIN person ON person.id = device.person_id WHERE person.name = '李春秀'") == [("passkey",)]
+    assert server.query("SELECT kind FROM device JOIN person ON person.id = device.person_id WHERE person.name = '欧阳晓梅'") == [("passkey",)]
 
     # Sign out (nothing pending in the outbox, so no warning), then sign in with no user name.
     page.goto(server.base_url + "/me")
@@ -146,7 +146,7 @@ def test_it_enrols_a_passkey_signs_in_sees_only_its_grid_and_is_signed_out_when_
 
     assert_only_own_microgrid(page, server, own, neighbour, "accounts-05-neighbour-404")
 
-    admin_revokes(admin_page, server, "李春秀")
+    admin_revokes(admin_page, server, "欧阳晓梅")
     page.goto(f"{server.base_url}/grid/{own[0]}")
     expect(page).to_have_url(re.compile(r"/signin\?next="))
     expect(page.locator("#signin-ended")).to_contain_text("已被停用")
@@ -154,10 +154,10 @@ def test_it_enrols_a_passkey_signs_in_sees_only_its_grid_and_is_signed_out_when_
 
     # The street administrator reads what happened, filtered to this leader.
     admin_page.goto(server.base_url + "/admin/audit")
-    admin_page.get_by_label("人员（姓名或编号）").fill("李春秀")
+    admin_page.get_by_label("人员（姓名或编号）").fill("欧阳晓梅")
     admin_page.get_by_role("button", name="筛选").click()
     log = admin_page.locator("#audit")
-    for action in ["设备登记", "登录", "退出登录", "登录状态失效"]:  # what 李春秀 did (the revoke was the admin's)
+    for action in ["设备登记", "登录", "退出登录", "登录状态失效"]:  # what 欧阳晓梅 did (the revoke was the admin's)
         expect(log).to_contain_text(action)
     screenshot(admin_page, "accounts-12-audit-log")
     assert not violations, violations
