@@ -134,3 +134,16 @@ def test_a_disposal_plan_takes_over_the_deadline():
     assert state.deadline == date(2026, 11, 10)
     state = fold([*base, E(EventKind.decline_disposal, 3)])
     assert state.disposal_status == Application.declined and not state.escalated
+
+
+def test_accepted_applications_are_not_filed_again_and_a_meeting_can_still_flag():
+    accepted = [report(), E(EventKind.apply_analysis, 2), E(EventKind.accept_analysis, 3, {"month": "2026-11"})]
+    assert why(accepted, E(EventKind.apply_analysis, 4)) == WHY["accepted"]
+    assert fold([report(), E(EventKind.decision, 2, {"outcome": "analyse"})]).flagged is True
+
+
+def test_a_resident_reopens_once_per_feedback():
+    done = [report(), E("solve_on_spot", 1), E("feedback", 2), E("reopen", 3)]
+    assert why(done, E("reopen", 4)) == WHY["once_per_feedback"]
+    again = [*done, E("solve_on_spot", 4), E("feedback", 5)]
+    assert why(again, E("reopen", 6)) == "" and fold([*again, E("reopen", 6)]).reopen_count == 2
