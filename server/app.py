@@ -25,6 +25,7 @@ from server.csrf import CSRFMiddleware
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
+from server.incentives import allowances
 from server.incentives.catalogue import REWARD_HANDLERS
 from server.incentives.commendations import COMMENDATION_HANDLERS
 from server.incentives.dashboard import DASHBOARD_HANDLERS
@@ -80,6 +81,7 @@ ROUTE_HANDLERS = [
     *REWARD_HANDLERS,
     *COMMENDATION_HANDLERS,
     *BOARD_HANDLERS,
+    *allowances.ALLOWANCE_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).
@@ -88,6 +90,7 @@ SYNC_TYPES = [
     *issue_records.SYNC_TYPES,  # issue, issue_event
     *patrol_records.SYNC_TYPES,  # patrol
     *register_changes.SYNC_TYPES,  # household_change
+    *allowances.SYNC_TYPES,  # allowance_claim
 ]
 
 # Who keeps which pages on the phone (GET /api/offline-pages, server/sync/pwa.py).
@@ -96,6 +99,7 @@ OFFLINE_PAGES = [
     *patrol_routes.OFFLINE_PAGES,  # the checklists of the compounds a person patrols
     *training_routes.OFFLINE_PAGES,  # the training materials library, to show a policy at the door
     *issue_routes.OFFLINE_PAGES,  # the report form (also per micro-grid) and the ledger
+    *allowances.OFFLINE_PAGES,  # the allowance claim form
 ]
 
 def shared_stores(settings: Settings) -> tuple[StoreRegistry | None, Callable[[], Awaitable[None]]]:

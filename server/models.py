@@ -9,6 +9,6 @@ from server.registers.models import HouseholdChange, ImportJob  # noqa: F401
 from server.open311.models import ApiKey  # noqa: F401
 from server.notify.models import Broadcast, Notification, NotifySetting, PushSubscription, SmsOptOut  # noqa: F401
 from server.boards.models import BoardProfile, PlanLayout  # noqa: F401
-from server.incentives.models import Commendation, IncentiveRules, IssueRating, PointsAccount, PointsEntry, Redemption, RedemptionEvent, RewardItem  # noqa: F401
+from server.incentives.models import AllowanceBudget, AllowanceClaim, Commendation, IncentiveRules, PayoutBatch, IssueRating, PointsAccount, PointsEntry, Redemption, RedemptionEvent, RewardItem  # noqa: F401
 from server.party.models import DutyLogEntry, DutySlot, DutySwap, PartyBody, ServiceStation  # noqa: F401
 from server.training.models import TrainingMaterial  # noqa: F401

@@ -30,7 +30,7 @@ from server.accounts.models import Person, Post, PostKind, Role
 from server.clock import CHINA, aware, month_of, utcnow
 from server.grid.models import CareTag, CompoundKind, GridNode, Household, Level
 from server.incentives.earning import Work, china_month, earn, entry_id
-from server.incentives.models import Commendation, IssueRating, PointsAccount, PointsEntry
+from server.incentives.models import AllowanceBudget, AllowanceClaim, Commendation, IssueRating, PayoutBatch, PointsAccount, PointsEntry
 from server.incentives.rules import RuleBook
 from server.issues.models import Issue, Status
 from server.visits.models import NEEDS, POLICIES, SERVICES, Visit, WorkLogEntry
@@ -175,11 +175,53 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
                                 "created_at": now})
     accounts = [{"person_id": pid, "folded_at": now, "folded_version": book.current.version} for pid in sorted(works)]
     commendations = _commendation_round(entries, star, now)
+    budgets, claims = await _allowances(conn, rng, leaders, now)
     for table, rows in ((Visit.__table__, visits), (WorkLogEntry.__table__, work), (PointsEntry.__table__, entries),
-                        (PointsAccount.__table__, accounts), (Commendation.__table__, commendations)):
+                        (PointsAccount.__table__, accounts), (Commendation.__table__, commendations),
+                        (AllowanceBudget.__table__, budgets), (AllowanceClaim.__table__, claims)):
         await _bulk(conn, table, rows)
     return {"visits": len(visits), "work_log": len(work), "points_entries": len(entries),
-            "ratings": len(ratings), "commended": len(commendations)}
+            "ratings": len(ratings), "commended": len(commendations), "allowance_claims": len(claims)}
+
+
+FUND_FEN = 35_000_000  # the article's ¥350,000 a year, shared by the communities
+CLAIM_NOTES = {"duty": ["防汛值守", "节日值班", "疫苗接种现场引导"], "meal": ["夜间值守误餐", "巡查误餐"],
+               "travel": ["去县城代办社保", "陪同老人就医"]}
+
+
+async def _allowances(conn: AsyncConnection, rng: random.Random, leaders, now: datetime) -> tuple[list[dict], list[dict]]:
+    """This year's budget per community, and a season of claims: older ones paid, recent ones waiting."""
+    g = GridNode.__table__
+    communities = [p for (p,) in (await conn.execute(sa.select(g.c.path).where(g.c.level == Level.community.value)
+                                                      .order_by(g.c.path))).all()]
+    year = now.astimezone(CHINA).year
+    share = FUND_FEN // max(len(communities), 1)
+    budgets = [{"year": year, "node_path": p, "amount_fen": share, "set_by": None, "set_at": now} for p in communities]
+    claims = []
+    for person_id, _mg_id, path in leaders:
+        if rng.random() >= 0.15:
+            continue
+        for _ in range(rng.randint(1, 3)):
+            kind = rng.choice(("duty", "meal", "meal", "travel"))
+            age = rng.randint(0, 80)
+            day = (now - timedelta(days=age)).astimezone(CHINA).date()
+            status = "paid" if age > 40 else rng.choice(("claimed", "approved", "approved", "refused"))
+            fen = {"duty": rng.choice((5000, 8000, 10000)), "meal": rng.choice((1500, 1850, 2000, 2500)),
+                   "travel": rng.randrange(600, 6000, 50)}[kind]
+            at = now - timedelta(days=age, hours=rng.randint(1, 8))
+            claims.append({"id": _uuid(rng), "person_id": person_id, "grid_path": path, "kind": kind, "claimed_on": day,
+                           "amount_fen": fen, "note": rng.choice(CLAIM_NOTES[kind]), "status": status,
+                           "decided_by": None, "decided_at": at if status != "claimed" else None, "batch_id": None,
+                           "created_at": at, "received_at": at})
+    paid = [c for c in claims if c["status"] == "paid"]
+    if paid and communities:
+        street_path = communities[0][:8]
+        batch_id = (await conn.execute(PayoutBatch.__table__.insert().values(
+            node_path=street_path, total_fen=sum(c["amount_fen"] for c in paid), claims=len(paid), created_by=None,
+            created_at=now - timedelta(days=40)).returning(PayoutBatch.__table__.c.id))).scalar_one()
+        for c in paid:
+            c["batch_id"] = batch_id
+    return budgets, claims
 
 
 STAR_CITATION = "担任微网格长以来，帮助行动不便群众办理政务事项38件、调解纠纷86次、协助排查安全隐患33次。"

@@ -11,7 +11,8 @@ the time the person's records were last folded into the ledger (earning.py, ledg
 """
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Optional
 
@@ -178,3 +179,54 @@ class Commendation(SQLModel, table=True):
     proposed_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     decided_by: Optional[int] = Field(default=None, foreign_key="person.id")
     decided_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class AllowanceBudget(SQLModel, table=True):
+    """The year's allowance fund (the article's ¥350,000+) for one community, or the street's own
+    reserve: amounts in integer fen, never floats."""
+
+    __tablename__ = "allowance_budget"
+    __table_args__ = (sa.UniqueConstraint("year", "node_path", name="uq_allowance_budget_year_node"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    year: int
+    node_path: str = Field(sa_type=PathType)  # a community's path
+    amount_fen: int = Field(sa_type=sa.BigInteger)
+    set_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    set_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class AllowanceClaim(SQLModel, table=True):
+    """A leader's claim for duty (执勤), meal (误餐) or travel (出行) costs, made on the phone
+    (often offline: the client's UUID is the key), approved by the community, paid in a street batch."""
+
+    __tablename__ = "allowance_claim"
+    __table_args__ = (sa.Index("ix_allowance_claim_path_status", "grid_path", "status"),
+                      sa.Index("ix_allowance_claim_person", "person_id", "claimed_on"))
+
+    id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    grid_path: str = Field(sa_type=PathType)  # the leader's micro-grid: the community that approves sees it
+    kind: str = Field(max_length=8)  # duty | meal | travel
+    claimed_on: date  # the day the cost was incurred
+    amount_fen: int = Field(sa_type=sa.BigInteger)
+    note: str = Field(default="", max_length=200)
+    status: str = Field(default="claimed", max_length=10)  # claimed | approved | refused | paid
+    decided_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    decided_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    batch_id: Optional[int] = Field(default=None, foreign_key="payout_batch.id")
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))  # on the phone
+    received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class PayoutBatch(SQLModel, table=True):
+    """A street payout: every approved claim of its part of the grid at that moment, exported as .xlsx."""
+
+    __tablename__ = "payout_batch"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    node_path: str = Field(sa_type=PathType)
+    total_fen: int = Field(default=0, sa_type=sa.BigInteger)
+    claims: int = 0
+    created_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))

@@ -132,3 +132,47 @@ ACCESS.update({
     ("GET", "/honour/{commendation_id:str}/certificate"): entry(
         _certificate, answers=expect((200, 404)), why="public once approved (outside: one not approved yet)"),
 })
+
+
+async def _claim(env, where, role):
+    import uuid
+    from datetime import date, datetime, timezone
+
+    from server.db import make_sessionmaker
+    from server.incentives.models import AllowanceClaim
+
+    async with make_sessionmaker(env.engine)() as db:
+        claim = AllowanceClaim(id=uuid.uuid4(), person_id=env.people.leader.id, grid_path=env.microgrid(where).path,
+                               kind="meal", claimed_on=date.today(), amount_fen=1000, created_at=datetime.now(timezone.utc))
+        db.add(claim)
+        await db.commit()
+    return f"/allowances/{claim.id}/approve"
+
+
+async def _budget(env, where, role):
+    return {"grid": env.people.community.code if where == "inside" else env.people.other_community.code, "amount": "1000"}
+
+
+async def _payout_file(env, where, role):
+    from server.db import make_sessionmaker
+    from server.incentives.models import PayoutBatch
+
+    async with make_sessionmaker(env.engine)() as db:
+        batch = PayoutBatch(node_path=env.people.community.path if where == "inside" else env.people.other_community.path)
+        db.add(batch)
+        await db.commit()
+    return f"/allowances/payouts/{batch.id}/export.xlsx"
+
+ACCESS.update({
+    ("GET", "/allowances"): entry("/allowances", answers=SIGNED_IN_PAGE, why="a leader's own claims; staff decide"),
+    ("GET", "/allowances/new"): entry("/allowances/new", answers=expect(403, visitor=SIGNIN, leader=200)),
+    ("POST", "/allowances"): entry("/allowances", data={"kind": "meal", "day": "2000-01-01", "amount": "x"},
+                                   answers=expect(403, visitor=SIGNIN, leader=422), why="reaches the checks"),
+    ("POST", "/allowances/{claim_id:uuid}/{decision:str}"): entry(
+        _claim, answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303)),
+    ("POST", "/allowances/budget"): entry("/allowances/budget", data=_budget,
+                                          answers=expect(403, visitor=SIGNIN, admin=303), why="the street sets budgets"),
+    ("POST", "/allowances/payouts"): entry("/allowances/payouts", answers=expect(403, visitor=SIGNIN, admin=303)),
+    ("GET", "/allowances/payouts/{batch_id:int}/export.xlsx"): entry(
+        _payout_file, answers=expect(403, visitor=SIGNIN, admin=200), why="the street's payout files (audited)"),
+})
