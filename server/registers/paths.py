@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Post
 from server.grid.models import GridNode, Household
 from server.tree import SEGMENT, subtree_bounds
-from server.incentives.models import Commendation, IssueRating, PointsEntry, Redemption
+from server.incentives.models import (
+    AllowanceBudget, AllowanceClaim, Commendation, IssueRating, PayoutBatch, PointsEntry, Redemption,
+)
 from server.issues.models import Issue, IssueMeeting
 from server.notify.models import Broadcast
 from server.open311.models import ApiKey
@@ -51,6 +53,9 @@ PATH_COPIES: list[sa.Column] = [
     IssueRating.__table__.c.node_path,
     Redemption.__table__.c.grid_path,
     Commendation.__table__.c.grid_path,
+    AllowanceClaim.__table__.c.grid_path,
+    AllowanceBudget.__table__.c.node_path,
+    PayoutBatch.__table__.c.node_path,
     TrainingMaterial.__table__.c.owner_path,
 ]
 
