@@ -92,3 +92,27 @@ async def test_a_refused_record_drops_only_its_own_staged_rows(engine, demo, ref
         assert {r.id for r in receipts} == stored
         # The receipt names the phone that sent the record (which phone, when a leader has two).
         assert {r.device_id for r in receipts} == {viewer.device_id}
+
+
+async def test_one_record_that_cannot_be_stored_does_not_hold_back_its_batch(engine, demo):
+    """The fast path's multi-row insert fails on one record (here a visit id the table already
+    holds without a receipt); the batch is stored record by record: the others created once, that
+    one refused with a reason, and a resend gives the same answers without a second copy."""
+    async with make_sessionmaker(engine)() as db:
+        viewer, households = await _leader(db)
+        records = [_record("visit", h, f"第{i}户") for i, h in enumerate(households)]
+        blocked = uuid.UUID(records[1]["id"])
+        db.add(Visit(id=blocked, household_id=households[1], grid_path=(await db.get(Household, households[1])).grid_path,
+                     person_id=viewer.person_id, kind="routine", needs=[], policies=[], note="早先的一条",
+                     visited_at=utcnow(), created_at=utcnow()))
+        await db.commit()
+        for attempt in range(2):
+            results = await store_records(db, viewer, records, "zh-CN")
+            assert [r.status for r in results] == ["created" if attempt == 0 else "duplicate", "rejected",
+                                                   "created" if attempt == 0 else "duplicate"]
+            assert "record" in results[1].errors
+            ids = [uuid.UUID(r["id"]) for r in records]
+            notes = dict((await db.execute(sa.select(Visit.id, Visit.note).where(Visit.id.in_(ids)))).all())
+            assert notes == {ids[0]: "第0户", blocked: "早先的一条", ids[2]: "第2户"}
+            receipts = set((await db.execute(sa.select(SyncReceipt.id).where(SyncReceipt.id.in_(ids)))).scalars())
+            assert receipts == {ids[0], ids[2]}
