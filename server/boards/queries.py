@@ -48,7 +48,9 @@ async def boards_under(db: AsyncSession, node: GridNode) -> list[Board]:
             sa.select(Post.node_id, Person.name).join(Person, Person.id == Post.person_id)
             .where(Post.role == Role.leader, Post.post_kind == PostKind.backup, current_post(),
                    in_subtree(Post.node_path, node.path)).order_by(Post.id))).all():
-        backups.setdefault(node_id, []).append(name)
+        names = backups.setdefault(node_id, [])
+        if name not in names:  # one person holding two B posts on a micro-grid is named once
+            names.append(name)
     # The places above the micro-grids: the node's ancestors and everything in the subtree but the micro-grids.
     places = {n.path: n for n in (await db.execute(sa.select(GridNode).where(sa.or_(
         GridNode.path.in_(ancestor_paths(node.path)),
