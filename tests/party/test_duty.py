@@ -99,7 +99,9 @@ async def test_check_in_on_the_day_once_then_the_log_and_the_waiting_requests(
     saved = await leader.post(log_url, headers=await csrf_headers(leader), follow_redirects=False,
                               data={"visitors": "3", "requests": "咨询高龄补贴办理", "done": "已告知所需材料"})
     assert saved.status_code == 303
-    entry = (await db.execute(sa.select(DutyLogEntry).where(DutyLogEntry.slot_id == slot_id))).scalars().one()
+    # The newest entry of this slot (another test may have kept the same day's slot and logged on it).
+    entry = (await db.execute(sa.select(DutyLogEntry).where(DutyLogEntry.slot_id == slot_id)
+                              .order_by(DutyLogEntry.id.desc()).limit(1))).scalars().one()
     assert (entry.visitors, entry.requests, entry.done) == (3, "咨询高龄补贴办理", "已告知所需材料")
     assert "咨询高龄补贴办理" in (await leader.get(f"/stations/{people.community.code}/rota")).text
 
