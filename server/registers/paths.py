@@ -5,59 +5,34 @@ Scope checks and subtree counts are range queries on a path copied into many tab
 prefix in all of them with one UPDATE each, inside the caller's transaction, so a
 household, a post or an open problem under the node keeps pointing at the right place.
 
-`PATH_COPIES` must name every such column: tests/registers/test_moves.py fails on a path
-column of the schema that is not listed here.
+Every such column is declared with `server.tree.PathType`; `path_copies()` finds them in the
+schema, so a new area's path column is moved without anyone remembering to list it
+(tests/registers/test_moves.py fails on a `*_path` column declared without PathType).
 """
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
+from sqlmodel import SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.models import Post
-from server.grid.models import GridNode, Household
-from server.tree import SEGMENT, subtree_bounds
-from server.incentives.models import (
-    AllowanceBudget, AllowanceClaim, Commendation, IssueRating, PayoutBatch, PointsEntry, Redemption,
-)
-from server.issues.models import Issue, IssueMeeting
-from server.notify.models import Broadcast
-from server.open311.models import ApiKey
-from server.party.models import DutySlot, PartyBody, ServiceStation
-from server.training.models import TrainingMaterial
-from server.patrols.models import Patrol, PatrolAnswer, PatrolTemplate
-from server.registers.models import HouseholdChange
-from server.sync.models import SyncReceipt
-from server.visits.models import Visit, WorkLogEntry
+from server.grid.models import GridNode
+from server.tree import SEGMENT, PathType, subtree_bounds
 
 MAX_DEPTH = 8  # path is String(64): eight segments of eight digits
 
-PATH_COPIES: list[sa.Column] = [
-    Household.__table__.c.grid_path,
-    Post.__table__.c.node_path,
-    Issue.__table__.c.node_path,
-    IssueMeeting.__table__.c.community_path,
-    Visit.__table__.c.grid_path,
-    WorkLogEntry.__table__.c.grid_path,
-    SyncReceipt.__table__.c.grid_path,
-    Patrol.__table__.c.compound_path,
-    PatrolAnswer.__table__.c.compound_path,
-    PatrolTemplate.__table__.c.owner_path,
-    HouseholdChange.__table__.c.grid_path,
-    ApiKey.__table__.c.node_path,  # a partner's key stays on the subtree it was given for
-    Broadcast.__table__.c.node_path,
-    PartyBody.__table__.c.community_path,
-    ServiceStation.__table__.c.community_path,
-    DutySlot.__table__.c.community_path,
-    # Points, ratings, rewards and commendations are ranked and scoped by where the work was.
-    PointsEntry.__table__.c.grid_path,
-    IssueRating.__table__.c.node_path,
-    Redemption.__table__.c.grid_path,
-    Commendation.__table__.c.grid_path,
-    AllowanceClaim.__table__.c.grid_path,
-    AllowanceBudget.__table__.c.node_path,
-    PayoutBatch.__table__.c.node_path,
-    TrainingMaterial.__table__.c.owner_path,
-]
+
+@functools.cache
+def path_copies() -> tuple[sa.Column, ...]:
+    """Every column of the schema that copies a grid path, except grid_node.path itself."""
+    import server.models  # noqa: F401  (every area's tables, imported late: the areas import this module)
+    return tuple(
+        column
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if column.type is PathType and column is not GridNode.__table__.c.path
+    )
 
 
 def _rewritten(column: sa.Column, old_prefix: str, new_prefix: str):
@@ -79,7 +54,7 @@ async def rewrite_subtree(db: AsyncSession, old_prefix: str, new_prefix: str) ->
         .values(path=_rewritten(nodes.c.path, old_prefix, new_prefix), depth=nodes.c.depth + delta)
         .execution_options(synchronize_session=False)
     )
-    for column in PATH_COPIES:
+    for column in path_copies():
         await db.execute(
             sa.update(column.table)
             .where(column >= low, column < high)

@@ -13,16 +13,21 @@ from server.db import make_sessionmaker
 from server.grid.models import GridNode, Household
 from server.issues.models import Issue, IssueCategory
 from server.registers import edits
-from server.registers.paths import PATH_COPIES
+from server.registers.paths import path_copies
+from server.tree import PathType
 from server.visits.models import Visit
 from tests.registers.conftest import real_viewer
 
 
 def test_every_path_column_of_the_schema_is_rewritten_by_a_move():
-    listed = {(c.table.name, c.name) for c in PATH_COPIES}
+    # A path column is found by its type, so a new area cannot forget to have it moved; this
+    # catches a `*_path` column declared with a plain String, which the move would not see.
+    moved = {(c.table.name, c.name) for c in path_copies()}
     found = {(table.name, column.name) for table in SQLModel.metadata.tables.values() for column in table.columns
-             if column.name.endswith("_path") and isinstance(column.type, sa.String) and column.type.length == 64}
-    assert found - listed == set(), f"path copies a move would leave behind: {found - listed}"
+             if column.name.endswith("_path")}
+    assert found - moved == set(), f"path columns not declared with PathType, left behind by a move: {found - moved}"
+    assert ("grid_node", "path") not in moved  # the node's own path is rewritten with its depth
+    assert all(c.type is PathType for c in path_copies())
 
 
 async def test_it_moves_a_compound_and_everything_under_it(engine, people, own_community):
@@ -53,6 +58,9 @@ async def test_it_moves_a_compound_and_everything_under_it(engine, people, own_c
             old = (await db.execute(sa.select(sa.func.count()).select_from(model).where(column.startswith(c.compound.path)))).scalar_one()
             new = (await db.execute(sa.select(sa.func.count()).select_from(model).where(column.startswith(moved.path)))).scalar_one()
             assert old == 0 and new > 0, model
+        for column in path_copies():  # nothing of any area is left under the old path
+            left = (await db.execute(sa.select(sa.func.count()).select_from(column.table).where(column.startswith(c.compound.path)))).scalar_one()
+            assert left == 0, f"{column.table.name}.{column.name}"
         move = (await db.execute(sa.text("SELECT count(*) FROM audit_entry WHERE action = 'registers_move' AND object_id = :id"),
                                  {"id": str(moved.id)})).scalar_one()
         assert move == 1
