@@ -136,7 +136,7 @@ def test_it_turns_a_care_visit_into_points_and_points_into_a_reward(live_server,
     screenshot(staff, "incentives-dashboard-community")
     admin.goto(f"{base}/scorecards")
     expect(admin.locator("#community-cards")).to_contain_text("斜江社区", timeout=SLOW)
-    expect(admin.locator("#formula")).to_contain_text("30×coverage", timeout=SLOW)
+    expect(admin.locator("#formula")).to_contain_text("覆盖率 ×30", timeout=SLOW)
     screenshot(admin, "incentives-dashboard-street")
     admin.goto(f"{base}/points/rankings?period=year")
     expect(admin.locator("#rankings tbody tr").first).to_be_visible(timeout=SLOW)

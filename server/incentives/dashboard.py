@@ -27,7 +27,7 @@ from server.grid.models import GridNode, Level
 from server.incentives import export, scorecard
 from server.incentives.charts import bar_chart
 from server.incentives.ledger import period_months
-from server.incentives.rules import WEIGHTS, load_rule_book
+from server.incentives.rules import WEIGHT_NAMES, WEIGHTS, load_rule_book
 from server.tree import in_subtree
 from server.validate import parse_month
 from server.web import render, t
@@ -94,8 +94,8 @@ class ScorecardController(Controller):
         return render(request, "incentives/dashboard.html", node=node, month=period or ALL_TIME, period=period,
                       cards=cards if node.level != Level.street else [], communities=communities,
                       helped=sorted(helped, key=lambda c: (-(c.overdue), c.coverage or 0))[:30], helped_count=len(helped),
-                      charts=charts, weights=[(k, t(request, WEIGHTS[k][0]), weights[k]) for k in WEIGHTS],
-                      formula=scorecard.formula(weights), months=sorted(recent_months(13), reverse=True),
+                      charts=charts, weights=[(t(request, WEIGHT_NAMES[k]), t(request, WEIGHTS[k][0]), weights[k]) for k in WEIGHTS],
+                      formula=scorecard.formula(weights, {k: t(request, v) for k, v in WEIGHT_NAMES.items()}), months=sorted(recent_months(13), reverse=True),
                       may_export=viewer.can_export, back_url="/me", tab="me")
 
     @get("/export.xlsx", name="scorecards.export")

@@ -43,6 +43,15 @@ WEIGHTS = {
     "satisfaction": (N_("Satisfied ratings (basically satisfied counts half) ÷ ratings"), 15),
     "patrols": (N_("Took part in at least one joint patrol this month"), 10),
 }
+# The short names the score's formula is written with (the dashboard's formula card): words, never codes.
+WEIGHT_NAMES = {
+    "coverage": N_("Coverage"),
+    "care_coverage": N_("Care households visited"),
+    "on_time": N_("On time"),
+    "feedback": N_("Feedback"),
+    "satisfaction": N_("Satisfaction"),
+    "patrols": N_("Patrols"),
+}
 MAX_POINTS = 100  # per rule: a typo cannot make one visit worth a fortune
 MAX_CAP = 500
 MAX_WEIGHT = 100

@@ -278,8 +278,9 @@ def community_cards(leaders: list[Scorecard], communities: dict[str, tuple[str, 
     return sorted(totals.values(), key=lambda c: c.grid)
 
 
-def formula(weights: dict[str, int]) -> str:
-    parts = [f"{weights[k]}×{k}" for k in COMPONENTS if weights.get(k)]
+def formula(weights: dict[str, int], names: dict[str, str]) -> str:
+    """The score as people read it: "100 × (覆盖率 ×30 + ...) ÷ 100", `names` in the reader's language."""
+    parts = [f"{names[k]} ×{weights[k]}" for k in COMPONENTS if weights.get(k)]
     return "100 × (" + " + ".join(parts) + ") ÷ " + str(sum(weights.get(k, 0) for k in COMPONENTS))
 
 

@@ -128,7 +128,10 @@ async def test_it_shows_a_community_only_its_leaders(db, people, signed_in_as, f
     secretary = await signed_in_as(people.secretary)
     page = await secretary.get(f"/scorecards?month={MONTH}")
     assert page.status_code == 200 and leader.name in page.text and 'id="chart-coverage"' in page.text
-    assert "得分怎么算" in page.text and "30×coverage" in page.text
+    # The formula in words a secretary reads (覆盖率 ×30), never the code names.
+    formula = page.text[page.text.index('id="formula"'):]
+    assert "得分怎么算" in formula and "100 × (覆盖率 ×30 + 关爱户走访 ×20 + 按期率 ×15" in formula
+    assert "coverage" not in formula and "care_coverage" not in formula and "<code>" not in formula
     other = await signed_in_as(people.other_secretary)
     page = await other.get(f"/scorecards?month={MONTH}")
     assert page.status_code == 200 and leader.name not in page.text
@@ -136,6 +139,10 @@ async def test_it_shows_a_community_only_its_leaders(db, people, signed_in_as, f
     street = await signed_in_as(people.admin)
     page = (await street.get(f"/scorecards?month={MONTH}")).text
     assert 'id="community-cards"' in page and people.community.name in page
+    # On a phone each community is a card: every figure carries its label (no sideways scroll).
+    community_table = page[page.index('id="community-cards"'):page.index("</table>", page.index('id="community-cards"'))]
+    assert 'class="table table-cards score-table"' in page and "table-scroll" not in page
+    assert community_table.count('data-label="覆盖率"') == community_table.count("<tr>") - 1 >= 1
     leader_client = await signed_in_as(leader)
     assert (await leader_client.get("/scorecards")).status_code == 403
 
