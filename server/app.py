@@ -40,6 +40,7 @@ from server.notify.routes import NOTIFY_HANDLERS
 from server.notify.runner import running_worker
 from server.open311.routes import OPEN311_HANDLERS
 from server.party.routes import PARTY_HANDLERS
+from server.recruit.routes import RECRUIT_HANDLERS
 from server.training import routes as training_routes
 from server.patrols import records as patrol_records
 from server.patrols import routes as patrol_routes
@@ -82,6 +83,7 @@ ROUTE_HANDLERS = [
     *COMMENDATION_HANDLERS,
     *BOARD_HANDLERS,
     *allowances.ALLOWANCE_HANDLERS,
+    *RECRUIT_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).

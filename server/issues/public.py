@@ -74,13 +74,23 @@ async def _compound_of(db: AsyncSession, node: GridNode) -> GridNode | None:
     return rows.scalars().first()
 
 
+async def _community_of(db: AsyncSession, node: GridNode) -> GridNode | None:
+    """The community above a micro-grid: its public recruitment page is linked from here."""
+    import sqlalchemy as sa
+
+    paths = ancestor_paths(node.path)
+    rows = await db.execute(sa.select(GridNode).where(GridNode.path.in_(paths), GridNode.level == Level.community))
+    return rows.scalars().first()
+
+
 class ResidentController(Controller):
     path = "/r"
 
     async def _page(self, request, db, node, *, values=None, errors=None, status_code=200):
         return render(
             request, "residents/report.html", status_code=status_code, node=node,
-            compound=await _compound_of(db, node), leaders=await queries.leaders_named(db, node),
+            compound=await _compound_of(db, node), community=await _community_of(db, node),
+            leaders=await queries.leaders_named(db, node),
             categories=await queries.categories(db, active_only=True), token=form_token(_secret(request), node.code),
             values=values or {}, errors=errors or {}, honeypot=HONEYPOT,
         )

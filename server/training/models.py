@@ -38,3 +38,65 @@ class TrainingMaterial(SQLModel, table=True):
     body: str = Field(sa_type=sa.Text)
     created_by: Optional[int] = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class TrainingSession(SQLModel, table=True):
+    """A training session (常态化培训): topic, trainer, time, place, who it is for.
+
+    The check-in code is shown on the trainer's screen (with its QR code); a person in
+    the audience types or scans it to be marked present, once (TrainingAttendance).
+    """
+
+    __tablename__ = "training_session"
+    __table_args__ = (
+        sa.Index("ix_training_session_owner", "owner_path"),
+        sa.Index("ix_training_session_audience", "audience_path", "starts_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # "" the street's office keeps it, else the community's path.
+    owner_path: str = Field(default="", sa_type=PathType)
+    # "" the whole street, else one community: who may sign up and check in.
+    audience_path: str = Field(default="", sa_type=PathType)
+    audience_role: str = Field(default="", max_length=16)  # "" everyone; else a Role
+    topic: str = Field(max_length=80)
+    trainer: str = Field(max_length=40)
+    starts_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    minutes: int = 90
+    place: str = Field(max_length=120)
+    checkin_code: str = Field(max_length=8, unique=True)
+    created_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class TrainingAttendance(SQLModel, table=True):
+    """One person at one session: signed up, checked in, quiz score. One row each, ever."""
+
+    __tablename__ = "training_attendance"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "person_id", name="uq_training_attendance"),
+        sa.Index("ix_training_attendance_person", "person_id", "checked_in_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="training_session.id")
+    person_id: int = Field(foreign_key="person.id")
+    signed_up_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    checked_in_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    quiz_score: Optional[int] = None
+    quiz_total: Optional[int] = None
+    quiz_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class QuizQuestion(SQLModel, table=True):
+    """A question of a session's short quiz: one right answer among a few options."""
+
+    __tablename__ = "training_question"
+    __table_args__ = (sa.Index("ix_training_question_session", "session_id", "sort_order"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="training_session.id")
+    sort_order: int = 0
+    text: str = Field(max_length=200)
+    options: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    answer: int = 0  # index into options
