@@ -113,5 +113,7 @@ async def training_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
     return ["/training/materials"] + [f"/training/materials/{m.id}" for m in materials]
 
 
-TRAINING_HANDLERS = [TrainingController]
+from server.training.sessions import SESSION_HANDLERS  # noqa: E402
+
+TRAINING_HANDLERS = [TrainingController, *SESSION_HANDLERS]
 OFFLINE_PAGES = [training_offline_pages]

@@ -1,0 +1,1 @@
+from tests.issues.conftest import csrf_headers  # noqa: F401
