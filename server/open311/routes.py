@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from litestar import Controller, Request, Response, get, post, route
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import audit
@@ -33,6 +37,43 @@ from server.tree import in_subtree
 log = logging.getLogger(__name__)
 RATE_STORE = "open311_rate_limit"
 MAX_BODY_FIELDS = 40
+
+
+@dataclass
+class ErrorItem:
+    """One entry of the spec's error answer (an array of them)."""
+
+    code: int
+    description: str
+
+
+def _error_specs(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error answers an operation gives, documented so partners (and the fuzz test) can rely on them."""
+    meaning = {400: "a bad parameter or body", 403: "api_key missing, invalid or revoked", 404: "no such resource",
+               429: "too many calls a minute for this key"}
+    return {s: ResponseSpec(data_container=list[ErrorItem], generate_examples=False,
+                            description=f"an array of {{code, description}}: {meaning[s]}") for s in statuses}
+
+
+API_KEY = Annotated[str | None, Parameter(query="api_key", description="the partner's key (weiwang apikey)", max_length=200)]
+# What a partner may post (application/x-www-form-urlencoded, or the same as a JSON object).
+REQUEST_FIELDS = {
+    "api_key": "the partner's key", "service_code": "a problem category (services.json)",
+    "address_id": "a micro-grid code", "lat": "latitude (only where the grid has coordinates)",
+    "long": "longitude", "description": "what is wrong", "first_name": "", "last_name": "",
+    "phone": "for the answer by text", "email": "",
+}
+
+
+@dataclass
+class CreateRequestOperation(Operation):
+    """POST requests.json reads its fields itself (a form or JSON); this documents them."""
+
+    def __post_init__(self) -> None:
+        schema = Schema(type="object", required=["api_key", "service_code", "description"],
+                        properties={k: Schema(type="string", description=d or None) for k, d in REQUEST_FIELDS.items()})
+        self.request_body = RequestBody(required=True, content={
+            "application/x-www-form-urlencoded": OpenAPIMediaType(schema=schema), "application/json": OpenAPIMediaType(schema=schema)})
 
 
 class Open311Error(Exception):
@@ -94,7 +135,8 @@ class Open311Controller(Controller):
                                "changeset": "2026-12-01T00:00:00+08:00", "type": "production",
                                "formats": ["application/json"]}]}
 
-    @route(["/services.xml", "/requests.xml"], http_method=["GET", "POST"], name="open311.xml")
+    @route(["/services.xml", "/requests.xml"], http_method=["GET", "POST"], name="open311.xml",
+           responses=_error_specs(400), include_in_schema=False)
     async def refuse_xml(self) -> None:
         """The spec's XML format is optional: say so in the error shape, not with an HTML 404."""
         raise Open311Error(400, "只提供 JSON：请用 .json (only JSON is served: use .json)")
@@ -104,7 +146,7 @@ class Open311Controller(Controller):
         """The problem categories; public, like the resident's report page that lists them."""
         return [georeport.service_of(c) for c in await service.active_categories(db)]
 
-    @get("/services/{name:str}", name="open311.service")
+    @get("/services/{name:str}", name="open311.service", responses=_error_specs(400, 404))
     async def show_service(self, db: AsyncSession, name: str) -> Response:
         code = _json_only(name)
         if not any(c.code == code for c in await service.active_categories(db)):
@@ -112,22 +154,30 @@ class Open311Controller(Controller):
         # metadata is false for every service: there are no extra attributes to describe.
         raise Open311Error(400, "该服务没有附加属性 (this service has no attributes: metadata is false)")
 
-    @get("/requests.json", name="open311.requests")
-    async def list_requests(self, request: Request, db: AsyncSession) -> list[dict[str, Any]]:
+    @get("/requests.json", name="open311.requests", responses=_error_specs(400, 403, 429))
+    async def list_requests(
+        self, request: Request, db: AsyncSession, api_key: API_KEY = None,
+        service_request_id: Annotated[str | None, Parameter(description="ids, comma-separated")] = None,
+        service_code: Annotated[str | None, Parameter(description="categories, comma-separated")] = None,
+        status: Annotated[str | None, Parameter(description="open, closed or both")] = None,
+        start_date: Annotated[str | None, Parameter(description="ISO 8601")] = None,
+        end_date: Annotated[str | None, Parameter(description="ISO 8601; at most 90 days after start_date")] = None,
+    ) -> list[dict[str, Any]]:
         params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-        key = await _key(request, db, params.get("api_key"))
+        key = await _key(request, db, api_key)
         return await georeport.find_requests(db, key.node_path, params)
 
-    @get("/requests/{name:str}", name="open311.request")
-    async def show_request(self, request: Request, db: AsyncSession, name: str) -> list[dict[str, Any]]:
+    @get("/requests/{name:str}", name="open311.request", responses=_error_specs(400, 403, 404, 429))
+    async def show_request(self, request: Request, db: AsyncSession, name: str, api_key: API_KEY = None) -> list[dict[str, Any]]:
         issue_id = _json_only(name)
-        key = await _key(request, db, request.query_params.get("api_key"))
+        key = await _key(request, db, api_key)
         issue = await db.get(Issue, issue_id) if len(issue_id) <= 36 else None
         if issue is None or not issue.node_path.startswith(key.node_path):
             raise Open311Error(404, "没有这个 service_request_id (no such service_request_id)")
         return await georeport.describe(db, [issue])
 
-    @post("/requests.json", name="open311.create_request", status_code=201)
+    @post("/requests.json", name="open311.create_request", status_code=201, responses=_error_specs(400, 403, 429),
+          operation_class=CreateRequestOperation)
     async def create_request(self, request: Request, db: AsyncSession) -> list[dict[str, Any]]:
         data = await _body(request)
         key = await _key(request, db, data.get("api_key"))
