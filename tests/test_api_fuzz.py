@@ -63,7 +63,7 @@ async def partner(engine, people):
     async with make_sessionmaker(engine)() as db:
         place = (await db.execute(sa.select(GridNode.code).where(
             GridNode.level == Level.microgrid, in_subtree(GridNode.path, people.community.path),
-            GridNode.id.not_in((people.microgrid.id, people.neighbour_mg.id))).order_by(GridNode.code.desc()))).scalars().first()
+            GridNode.id.not_in((people.microgrid.id, people.neighbour_microgrid.id))).order_by(GridNode.code.desc()))).scalars().first()
         raw, _key = await create_key(db, name="fuzz partner", grid=people.community.code)
         category = (await db.execute(sa.select(IssueCategory.code).order_by(IssueCategory.code))).scalars().first()
         await db.commit()
