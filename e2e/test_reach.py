@@ -79,3 +79,38 @@ def test_a_push_reaches_the_service_worker_and_shows_the_problem(live_server, co
         page.wait_for_timeout(250)
     assert shown == [{"title": "新交办的问题", "body": "电梯异响", "url": f"/issues/{issue_id}"}]
     assert csp_violations == []
+
+
+def test_community_staff_write_a_publicity_message_and_the_secretary_approves_it(live_server, context, page, csp_violations):
+    secretary_id, _n, community_code, community_path = find_person(live_server, "community")
+    # A colleague in the same community writes it (nobody approves their own).
+    writer_id = live_server.query(
+        "SELECT post.person_id FROM post JOIN grid_node ON grid_node.id = post.node_id WHERE post.role = 'community' "
+        "AND grid_node.path = :path AND post.person_id != :me ORDER BY post.person_id LIMIT 1",
+        path=community_path, me=secretary_id)[0][0]
+    sign_in_by_cookie(context, live_server, writer_id)
+    page.goto(live_server.base_url + "/me")
+    page.get_by_role("link", name="宣传短信").click()
+    page.get_by_role("link", name="编写宣传短信").click()
+    page.get_by_label("短信内容").fill("本周六上午在社区广场开展免费义诊，欢迎参加。")
+    page.get_by_role("button", name="预览发送对象").click()
+    expect(page.locator("#sms-preview")).to_have_text("【微网】本周六上午在社区广场开展免费义诊，欢迎参加。 回复TD退订")
+    expect(page.locator("#broadcast-audience")).to_contain_text("个号码")
+    screenshot(page, "reach-07-broadcast-preview")
+    page.get_by_role("button", name="提交社区审核").click()
+    expect(page.locator("#broadcast-status")).to_have_text("待审核")
+    count = page.locator("#broadcast-count").inner_text()
+
+    context.clear_cookies()
+    sign_in_by_cookie(context, live_server, secretary_id)
+    page.goto(live_server.base_url + "/broadcasts/")
+    page.get_by_text("本周六上午在社区广场开展免费义诊").click()
+    expect(page.get_by_role("button", name="批准并发送")).to_be_visible()
+    screenshot(page, "reach-08-broadcast-approval")
+    page.get_by_role("button", name="批准并发送").click()
+    expect(page.locator("#broadcast-status")).to_have_text("已批准，发送中")
+    expect(page.locator("#broadcast-delivery")).to_be_visible()
+    queued = live_server.query("SELECT count(*) FROM notification WHERE kind = 'broadcast'")[0][0]
+    assert queued == int(count) > 0
+    screenshot(page, "reach-09-broadcast-sending")
+    assert csp_violations == []

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +17,10 @@ from server.accounts import audit
 from server.accounts.auth import signed_in
 from server.accounts.models import Person, Role
 from server.accounts.scope import Viewer
-from server.notify import push
-from server.notify.models import Delivery, Notification, NotifySetting, PushSubscription, SmsOptOut
+from server.grid.models import CareTag, GridNode, Level, active_node
+from server.i18n import N_
+from server.notify import broadcasts, push
+from server.notify.models import Broadcast, Delivery, Notification, NotifySetting, PushSubscription, SmsOptOut
 from server.notify.outbox import counts, phone_digits
 from server.web import render, t
 
@@ -160,5 +162,128 @@ class NotifySettingsController(Controller):
         return Redirect(path="/me/notifications/?saved=1", status_code=303)
 
 
+
+
+async def _broadcast_for(db: AsyncSession, viewer: Viewer, broadcast_id: uuid.UUID) -> Broadcast:
+    """A broadcast inside the viewer's part of the grid (404 outside), for staff who compose or approve (403)."""
+    viewer.require_role(*broadcasts.COMPOSE_ROLES)
+    broadcast = await db.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        raise NotFoundException()
+    viewer.require_path(broadcast.node_path)
+    return broadcast
+
+
+async def _compose_places(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
+    """Where a broadcast may go: the places of the viewer's composing posts and the level below them."""
+    ids = [p.node_id for p in viewer.posts if p.role in broadcasts.COMPOSE_ROLES]
+    if not ids:
+        return []
+    rows = await db.execute(sa.select(GridNode).where(
+        sa.or_(GridNode.id.in_(ids), GridNode.parent_id.in_(ids)), active_node(),
+        GridNode.level.in_((Level.street, Level.community, Level.compound))).order_by(GridNode.path))
+    return list(rows.scalars())
+
+
+class BroadcastController(Controller):
+    """宣传短信: write, preview (who and how many), approve, and follow the sending."""
+
+    path = "/broadcasts"
+    guards = [signed_in]
+
+    @get("/", name="broadcasts.list")
+    async def list_broadcasts(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(*broadcasts.COMPOSE_ROLES)
+        rows = await db.execute(
+            sa.select(Broadcast, GridNode.name, Person.name).join(GridNode, GridNode.id == Broadcast.node_id)
+            .join(Person, Person.id == Broadcast.created_by).where(viewer.subtree_clause(Broadcast.node_path))
+            .order_by(Broadcast.created_at.desc()).limit(100))
+        return render(request, "notify/broadcasts.html", rows=rows.all(), viewer=viewer)
+
+    @get("/new", name="broadcasts.new")
+    async def show_broadcast_form(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        viewer.require_role(*broadcasts.COMPOSE_ROLES)
+        places = await _compose_places(db, viewer)
+        return render(request, "notify/broadcast_form.html", places=places, care_tags=[t.value for t in CareTag],
+                      values={"grid": places[0].code if places else ""}, errors={}, found=None, preview="")
+
+    @post("/", name="broadcasts.compose")
+    async def compose_broadcast(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+        """Without `confirm`: the count and the message as residents will see it. With it: sent for approval."""
+        viewer.require_role(*broadcasts.COMPOSE_ROLES)
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        values = {"grid": form.get("grid", "")[:40], "care_tag": form.get("care_tag", "")[:24],
+                  "text": " ".join(form.get("text", "").split())}
+        places = await _compose_places(db, viewer)
+        node = next((p for p in places if p.code == values["grid"]), None)
+        errors = {k: t(request, m) for k, m in broadcasts.check(values["text"], values["care_tag"]).items()}
+        if node is None or not broadcasts.may_compose(viewer, node.path):
+            errors["grid"] = t(request, "Please choose from the list.")
+        context = dict(places=places, care_tags=[t.value for t in CareTag], values=values, errors=errors)
+        if errors:
+            return render(request, "notify/broadcast_form.html", status_code=422, found=None, preview="", **context)
+        if form.get("confirm") != "1":
+            found = await broadcasts.audience(db, node.path, values["care_tag"])
+            return render(request, "notify/broadcast_form.html", found=found, node=node,
+                          preview=broadcasts.preview(values["text"], request.app.state.settings.base_url), **context)
+        broadcast = await broadcasts.compose(db, viewer, node, values["text"], values["care_tag"])
+        await db.flush()
+        audit.record(db, "broadcast_compose", viewer=viewer, object_type="broadcast", object_id=broadcast.id,
+                     request=request, grid=node.code, care_tag=values["care_tag"], recipients=broadcast.recipient_count,
+                     text=values["text"])
+        await db.commit()
+        return Redirect(path=f"/broadcasts/{broadcast.id}", status_code=303)
+
+    @get("/{broadcast_id:uuid}", name="broadcasts.show")
+    async def show_broadcast(self, request: Request, db: AsyncSession, viewer: Viewer, broadcast_id: uuid.UUID) -> Any:
+        broadcast = await _broadcast_for(db, viewer, broadcast_id)
+        return await self._page(request, db, viewer, broadcast)
+
+    async def _page(self, request: Request, db: AsyncSession, viewer: Viewer, broadcast: Broadcast,
+                    error: str = "", status_code: int = 200) -> Any:
+        node = await db.get(GridNode, broadcast.node_id)
+        author = await db.get(Person, broadcast.created_by)
+        decider = await db.get(Person, broadcast.decided_by) if broadcast.decided_by else None
+        found = await broadcasts.audience(db, broadcast.node_path, broadcast.care_tag) if broadcast.status == "waiting" else None
+        return render(request, "notify/broadcast.html", status_code=status_code, broadcast=broadcast, node=node,
+                      author=author, decider=decider, found=found, error=error,
+                      preview=broadcasts.preview(broadcast.text, request.app.state.settings.base_url),
+                      may_decide=broadcast.status == "waiting" and broadcasts.may_approve(viewer, broadcast),
+                      delivery=await broadcasts.delivery(db, broadcast.id))
+
+    @post("/{broadcast_id:uuid}/approve", name="broadcasts.approve")
+    async def approve_broadcast(self, request: Request, db: AsyncSession, viewer: Viewer, broadcast_id: uuid.UUID) -> Any:
+        broadcast = await _broadcast_for(db, viewer, broadcast_id)
+        try:
+            queued = await broadcasts.approve(db, viewer, broadcast)
+        except broadcasts.BroadcastRefused as refused:
+            await db.rollback()
+            return await self._page(request, db, viewer, await _broadcast_for(db, viewer, broadcast_id),
+                                    error=t(request, str(refused)), status_code=403)
+        audit.record(db, "broadcast_approve", viewer=viewer, object_type="broadcast", object_id=broadcast.id,
+                     request=request, queued=queued)
+        await db.commit()
+        return Redirect(path=f"/broadcasts/{broadcast.id}", status_code=303)
+
+    @post("/{broadcast_id:uuid}/reject", name="broadcasts.reject")
+    async def reject_broadcast(self, request: Request, db: AsyncSession, viewer: Viewer, broadcast_id: uuid.UUID) -> Any:
+        broadcast = await _broadcast_for(db, viewer, broadcast_id)
+        form = await request.form()
+        reason = " ".join(str(form.get("reason") or "").split())
+        try:
+            if not reason:
+                raise broadcasts.BroadcastRefused(N_("Please say why, for the author."))
+            await broadcasts.reject(db, viewer, broadcast, reason)
+        except broadcasts.BroadcastRefused as refused:
+            await db.rollback()
+            status = 422 if not reason else 403
+            return await self._page(request, db, viewer, await _broadcast_for(db, viewer, broadcast_id),
+                                    error=t(request, str(refused)), status_code=status)
+        audit.record(db, "broadcast_reject", viewer=viewer, object_type="broadcast", object_id=broadcast.id,
+                     request=request, reason=reason)
+        await db.commit()
+        return Redirect(path=f"/broadcasts/{broadcast.id}", status_code=303)
+
+
 NOTIFY_HANDLERS = [NotificationAdminController, InboundSmsController, UnsubscribeController, PushController,
-                   NotifySettingsController]
+                   NotifySettingsController, BroadcastController]

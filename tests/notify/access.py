@@ -22,3 +22,34 @@ ACCESS.update({
     ("GET", "/me/notifications"): entry("/me/notifications/", answers=expect(200, visitor=SIGNIN)),
     ("POST", "/me/notifications"): entry("/me/notifications/", data={"kind": "assigned"}, answers=expect(303, visitor=SIGNIN)),
 })
+
+
+async def _broadcast(env, where, role, suffix=""):
+    """A fresh waiting broadcast (each call: an approval moves it) to the micro-grid, by someone else."""
+    from server.db import make_sessionmaker
+    from server.notify.models import Broadcast
+
+    node = env.microgrid(where)
+    async with make_sessionmaker(env.engine)() as db:
+        broadcast = Broadcast(node_id=node.id, node_path=node.path, text="宣传", created_by=env.people.neighbour.id)
+        db.add(broadcast)
+        await db.commit()
+    return f"/broadcasts/{broadcast.id}{suffix}"
+
+
+BROADCAST_STAFF = expect(403, visitor=SIGNIN, community=200, admin=200)
+ACCESS.update({
+    ("GET", "/broadcasts"): entry("/broadcasts/", answers=BROADCAST_STAFF, why="宣传短信: community staff and the street"),
+    ("GET", "/broadcasts/new"): entry("/broadcasts/new", answers=BROADCAST_STAFF),
+    ("POST", "/broadcasts"): entry("/broadcasts/", data={"grid": "x", "text": ""},
+                                   answers=expect(403, visitor=SIGNIN, community=422, admin=422),
+                                   why="reaches the form's check (a place outside the viewer's is not in the list)"),
+    ("GET", "/broadcasts/{broadcast_id:uuid}"): entry(
+        _broadcast, answers=expect(403, visitor=SIGNIN, community=(200, 404), admin=200)),
+    ("POST", "/broadcasts/{broadcast_id:uuid}/approve"): entry(
+        lambda e, w, r: _broadcast(e, w, r, "/approve"), answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
+        why="the community's Party secretary (the matrix's community person) or the street"),
+    ("POST", "/broadcasts/{broadcast_id:uuid}/reject"): entry(
+        lambda e, w, r: _broadcast(e, w, r, "/reject"), data={"reason": ""},
+        answers=expect(403, visitor=SIGNIN, community=(422, 404), admin=422), why="a rejection needs its reason"),
+})
