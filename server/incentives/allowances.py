@@ -100,6 +100,10 @@ async def apply_claim(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> d
     db.add(AllowanceClaim(id=record.id, person_id=viewer.person_id, grid_path=path, kind=data.kind, claimed_on=day,
                           amount_fen=fen, note=data.note.strip(), status="claimed", created_at=record.created_at))
     record.grid_path = path  # the receipt photo is seen where the claim is
+    from server.notify.rules import approval_waiting
+
+    await approval_waiting(db, path, title="补贴申领待审批", body=f"{viewer.name}：{yuan(fen)}元", url="/allowances",
+                           key=f"claim:{record.id}", from_sync=True)
     return None
 
 

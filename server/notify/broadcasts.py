@@ -28,6 +28,7 @@ from server.accounts.scope import Viewer
 from server.clock import utcnow
 from server.grid.models import CareTag, GridNode, Household, active_household
 from server.i18n import N_
+from server.notify import rules
 from server.notify.models import Broadcast, Channel, Delivery, Notification, SmsOptOut
 from server.notify.outbox import phone_digits
 from server.notify.senders import sms_text
@@ -115,6 +116,8 @@ async def compose(db: AsyncSession, viewer: Viewer, node: GridNode, text: str, c
     broadcast = Broadcast(node_id=node.id, node_path=node.path, care_tag=care_tag, text=text,
                           created_by=viewer.person_id, recipient_count=len(found.phones))
     db.add(broadcast)
+    await rules.approval_waiting(db, node.path, title="宣传短信待审批", body=text, url=f"/broadcasts/{broadcast.id}",
+                                 key=f"broadcast:{broadcast.id}", offices=APPROVE_OFFICES, not_person=viewer.person_id)
     return broadcast
 
 

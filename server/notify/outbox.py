@@ -22,17 +22,35 @@ def phone_digits(phone: str) -> str:
     return re.sub(r"\D", "", phone or "")[:20]
 
 
+def _values(*, channel: str, kind: str, title: str = "", body: str = "", url: str = "", person_id: int | None = None,
+            phone: str = "", dedupe_key: str | None = None, broadcast_id: uuid.UUID | None = None) -> dict:
+    """Every column of a new pending row."""
+    return dict(
+        id=uuid.uuid4(), channel=channel, kind=kind, person_id=person_id, phone=phone_digits(phone),
+        title=title[:100], body=body[:500], url=url[:200], dedupe_key=dedupe_key, broadcast_id=broadcast_id,
+        status=Delivery.pending, attempts=0, next_attempt_at=utcnow(), last_error="", created_at=utcnow(),
+    )
+
+
+def stage(db: AsyncSession, **notification) -> None:
+    """From a sync type's `apply`: the row joins the batch's staged rows (server/sync/registry.py
+    `add_row`), so it is inserted with the record, and discarded with it if the record is refused.
+    A replayed record never reaches `apply` (its receipt answers), so no dedupe is needed."""
+    from server.sync.registry import add_row
+
+    if notification.get("channel") == Channel.sms and not phone_digits(notification.get("phone", "")):
+        return
+    add_row(db, Notification, _values(**notification))
+
+
 async def queue(db: AsyncSession, *, channel: str, kind: str, title: str = "", body: str = "", url: str = "",
                 person_id: int | None = None, phone: str = "", dedupe_key: str | None = None,
                 broadcast_id: uuid.UUID | None = None) -> None:
     """Add a notification to the current transaction; the caller commits."""
     if channel == Channel.sms and not phone_digits(phone):
         return
-    values = dict(
-        id=uuid.uuid4(), channel=channel, kind=kind, person_id=person_id, phone=phone_digits(phone),
-        title=title[:100], body=body[:500], url=url[:200], dedupe_key=dedupe_key, broadcast_id=broadcast_id,
-        status=Delivery.pending, attempts=0, next_attempt_at=utcnow(), last_error="", created_at=utcnow(),
-    )
+    values = _values(channel=channel, kind=kind, title=title, body=body, url=url, person_id=person_id, phone=phone,
+                     dedupe_key=dedupe_key, broadcast_id=broadcast_id)
     if dedupe_key is None:
         db.add(Notification(**values))
         return

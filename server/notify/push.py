@@ -22,7 +22,7 @@ from server.notify.models import Delivery, Notification, NotifySetting, PushSubs
 
 KEY_FILE = "vapid_private.pem"
 # What a person can turn off on 我的 (each is on until they do).
-KINDS = ("assigned", "reported", "reopened", "deadline")
+KINDS = ("assigned", "reported", "reopened", "deadline", "approval", "patrol", "import")
 
 
 def _b64url(data: bytes) -> str:

@@ -76,3 +76,68 @@ async def after_event(db: AsyncSession, issue: Issue, event: IssueEvent) -> None
                     title=f"新交办的问题{deadline}", issue=issue, key=event.id)
     elif event.kind == EventKind.reopen:
         await _push(db, await _leaders_of(db, issue), kind="reopened", title="居民说问题没有解决", issue=issue, key=event.id)
+
+
+# ------------------------------------------------------------ approvals, patrols, imports
+# Not ledger events: each is called by its own area, inside the transaction of its event.
+
+async def _community_staff(db: AsyncSession, path: str, offices: frozenset[str] | None = None) -> list[int]:
+    """The community staff over `path` (its community's posts), optionally only those holding an office."""
+    from server.tree import SEGMENT
+
+    query = sa.select(Post.person_id).where(Post.role == Role.community, Post.node_path == path[:2 * SEGMENT],
+                                            current_post())
+    if offices is not None:
+        query = query.where(Post.office.in_(offices))
+    return list(dict.fromkeys((await db.execute(query.order_by(Post.person_id))).scalars()))
+
+
+async def approval_waiting(db: AsyncSession, path: str, *, title: str, body: str, url: str, key: str,
+                           from_sync: bool = False, offices: frozenset[str] | None = None,
+                           not_person: int | None = None) -> None:
+    """Something the community approves is waiting (a household change, an allowance claim, a
+    publicity message): a push to its community staff. From a sync type's `apply`, the rows are
+    staged with the record (outbox.stage); elsewhere queued in the caller's transaction."""
+    from server.notify.outbox import stage
+
+    for person_id in await _community_staff(db, path, offices):
+        if person_id == not_person:
+            continue
+        notification = dict(channel=Channel.push, kind="approval", person_id=person_id, title=title, body=body[:80],
+                            url=url)
+        if from_sync:
+            stage(db, **notification)
+        else:
+            await queue(db, **notification, dedupe_key=f"push:approval:{key}:{person_id}")
+
+
+async def import_finished(db: AsyncSession, person_id: int | None, job_id, status: str) -> None:
+    """A register import the person started has been checked, applied or has failed (it runs in the
+    background: they may have closed the page)."""
+    if person_id is None:
+        return
+    titles = {"checked": "导入文件检查完了：请查看并确认导入", "done": "导入完成", "failed": "导入没有成功：请查看原因"}
+    await queue(db, channel=Channel.push, kind="import", person_id=person_id, title=titles.get(status, "导入有了结果"),
+                url=f"/registers/import/{job_id}", dedupe_key=f"push:import:{job_id}:{status}:{person_id}")
+
+
+async def scan_patrols(db: AsyncSession, today) -> None:
+    """In the days before this month's patrol is due (patrols/queries.py DUE_DAY), the compound's
+    staff who convene it are reminded, once a month each (the dedupe key holds the month)."""
+    from server.grid.models import GridNode, Level, active_node
+    from server.patrols.models import Patrol
+    from server.patrols.queries import DUE_DAY
+
+    if not DUE_DAY - 3 <= today.day <= DUE_DAY:
+        return
+    month = today.strftime("%Y-%m")
+    held = sa.select(Patrol.id).where(Patrol.compound_id == GridNode.id, Patrol.month == month).exists()
+    rows = await db.execute(
+        sa.select(Post.person_id, GridNode.id, GridNode.name, GridNode.code)
+        .join(GridNode, GridNode.id == Post.node_id)
+        .where(Post.role == Role.compound, current_post(), GridNode.level == Level.compound, active_node(), ~held)
+        .order_by(GridNode.id, Post.person_id).limit(5000))
+    for person_id, compound_id, name, code in rows.all():
+        await queue(db, channel=Channel.push, kind="patrol", person_id=person_id,
+                    title=f"本月联动巡查还没做：{DUE_DAY}日前完成", body=name, url=f"/patrols/compounds/{code}/new",
+                    dedupe_key=f"push:patrol:{compound_id}:{month}:{person_id}")

@@ -10,7 +10,7 @@ import aiohttp
 
 from server.clock import today_in_china
 from server.notify import worker
-from server.notify.rules import scan_deadlines
+from server.notify.rules import scan_deadlines, scan_patrols
 from server.notify.gateway import make_gateway
 from server.notify.models import Channel
 from server.notify.senders import make_sms_sender
@@ -25,7 +25,7 @@ def make_senders(sessionmaker, settings, client: aiohttp.ClientSession) -> dict:
 
 
 def deadline_scan(sessionmaker, every_seconds: float = 600):
-    """Deadline reminders, looked for every ten minutes (each queued once a day: dedupe keys)."""
+    """Deadline and patrol reminders, looked for every ten minutes (each queued once a day or a month: dedupe keys)."""
     last = [0.0]
 
     async def scan() -> None:
@@ -35,6 +35,7 @@ def deadline_scan(sessionmaker, every_seconds: float = 600):
         last[0] = now
         async with sessionmaker() as db:
             await scan_deadlines(db, today_in_china())
+            await scan_patrols(db, today_in_china())
             await db.commit()
 
     return scan

@@ -124,6 +124,10 @@ async def apply_household_change(db: AsyncSession, viewer: Viewer, record: SyncR
         "decided_by": None, "decided_at": None, "decision_note": "",
     })
     record.grid_path = node.path
+    from server.notify.rules import approval_waiting  # the outbox knows the ledger; imported here, not at the top
+
+    await approval_waiting(db, node.path, title="住户变动待审核", body=f"{viewer.name}：{node.name}",
+                           url="/registers/changes", key=f"change:{record.id}", from_sync=True)
     return None
 
 

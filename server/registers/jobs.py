@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from server.accounts.scope import Viewer
 from server.clock import aware, utcnow
 from server.i18n import N_
+from server.notify.rules import import_finished
 from server.registers import importer, reader
 from server.registers.models import RUNNING, ImportJob, JobStatus
 
@@ -111,6 +112,7 @@ async def _check(sessionmaker, job_id: uuid.UUID, viewer: Viewer) -> None:
                 job.problems = [["", 0, "", refused.message, refused.params]]
                 job.problem_count = 1
                 job.finished_at = job.updated_at = utcnow()
+                await import_finished(db, job.person_id, job_id, "failed")
                 await db.commit()
                 return
             loop = asyncio.get_running_loop()
@@ -133,6 +135,7 @@ async def _check(sessionmaker, job_id: uuid.UUID, viewer: Viewer) -> None:
             job.progress_done = job.progress_total = plan.rows
             job.error = ""
             job.updated_at = utcnow()
+            await import_finished(db, job.person_id, job_id, "checked")  # with the result it announces
             await db.commit()
         except Exception:  # noqa: BLE001 - the job says it failed; the log has the trace
             log.exception("import check %s failed", job_id)
@@ -168,7 +171,8 @@ async def _apply(sessionmaker, job_id: uuid.UUID, viewer: Viewer) -> None:
             job.problems, job.problem_count = [], 0
             job.content = None  # the sha256 stays, in the job and the audit log
             job.finished_at = job.updated_at = utcnow()
-            await db.commit()  # the data, the audit entries and "done", together
+            await import_finished(db, job.person_id, job_id, "done")
+            await db.commit()  # the data, the audit entries, "done" and its push, together
         except Exception:  # noqa: BLE001
             log.exception("import apply %s failed", job_id)
             await db.rollback()
@@ -178,4 +182,6 @@ async def _apply(sessionmaker, job_id: uuid.UUID, viewer: Viewer) -> None:
 async def _fail(db, job_id: uuid.UUID, message: str, back_to: JobStatus = JobStatus.failed) -> None:
     await db.execute(sa.update(ImportJob).where(ImportJob.id == job_id)
                      .values(status=back_to.value, error=message, updated_at=utcnow()))
+    person_id = (await db.execute(sa.select(ImportJob.person_id).where(ImportJob.id == job_id))).scalar()
+    await import_finished(db, person_id, job_id, "failed")
     await db.commit()

@@ -108,6 +108,10 @@ async def test_the_secretary_approves_and_each_number_is_queued_once_at_a_steady
         assert broadcast.status == "waiting" and broadcast.recipient_count == len(numbers) and broadcast.text == TEXT
         assert (await db.execute(sa.select(sa.func.count()).select_from(Notification).where(
             Notification.broadcast_id == broadcast.id))).scalar_one() == 0  # nothing is sent before approval
+        # ...but the secretary is told it waits (a push, respecting 我的), and the author is not.
+        waiting = (await db.execute(sa.select(Notification.person_id, Notification.url).where(
+            Notification.kind == "approval"))).all()
+    assert waiting == [(people.secretary.id, f"/broadcasts/{broadcast.id}")]
     assert made.headers["location"] == f"/broadcasts/{broadcast.id}"
 
     # Nobody approves their own message.
@@ -189,7 +193,8 @@ async def test_a_rejection_needs_a_reason_and_sends_nothing(engine, people, clie
     assert done.status_code == 303
     async with make_sessionmaker(engine)() as db:
         rejected = await db.get(Broadcast, broadcast.id)
-        queued = (await db.execute(sa.select(sa.func.count()).select_from(Notification))).scalar_one()
+        queued = (await db.execute(sa.select(sa.func.count()).select_from(Notification).where(
+            Notification.channel == Channel.sms))).scalar_one()
     assert rejected.status == "rejected" and rejected.reason == "时间写错了" and queued == 0
     await signed_in_as(staff)
     assert "时间写错了" in (await client.get(f"/broadcasts/{broadcast.id}")).text

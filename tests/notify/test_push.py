@@ -137,7 +137,7 @@ async def test_the_settings_page_mutes_what_is_unticked(client, engine, people, 
     assert saved.status_code == 303
     async with make_sessionmaker(engine)() as db:
         setting = await db.get(NotifySetting, people.leader.id)
-    assert setting.muted == ["reported", "deadline"]
+    assert setting.muted == ["reported", "deadline", "approval", "patrol", "import"]
 
 
 async def test_the_deadline_scan_reminds_once_a_day(engine, people, clean):
