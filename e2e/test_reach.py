@@ -114,3 +114,35 @@ def test_community_staff_write_a_publicity_message_and_the_secretary_approves_it
     assert queued == int(count) > 0
     screenshot(page, "reach-09-broadcast-sending")
     assert csp_violations == []
+
+
+def test_staff_arrange_a_compound_plan_by_tapping_and_print_it(live_server, context, page, csp_violations):
+    staff_id, _n, compound_code, compound_path = find_person(live_server, "compound")
+    buildings = live_server.query("SELECT id, name FROM grid_node WHERE parent_id = (SELECT id FROM grid_node WHERE code = :code) "
+                                  "ORDER BY sort_order, code", code=compound_code)
+    sign_in_by_cookie(context, live_server, staff_id)
+    page.goto(live_server.base_url + f"/boards/{compound_code}")
+    page.get_by_role("link", name="小区平面图").click()
+    expect(page.locator("#plan-image")).to_be_visible()
+    expect(page.locator(".plan-tile")).to_have_count(len(buildings))
+    # Tap the first building, then the bottom-right cell: its fields follow.
+    first_id, first_name = buildings[0]
+    page.locator(".plan-tile", has_text=first_name).first.click()
+    page.locator('.plan-cell[data-col="6"][data-row="8"]').click()
+    expect(page.locator(f"#f-col-{first_id}")).to_have_value("6")
+    expect(page.locator(f"#f-row-{first_id}")).to_have_value("8")
+    screenshot(page, "reach-10-plan-arrange")
+    page.get_by_role("button", name="保存位置").click()
+    expect(page.get_by_role("status")).to_contain_text("已保存")
+    saved = live_server.query("SELECT positions FROM plan_layout WHERE node_id = (SELECT id FROM grid_node WHERE code = :code)",
+                              code=compound_code)[0][0]
+    positions = saved if isinstance(saved, dict) else __import__("json").loads(saved)
+    assert positions[str(first_id)] == [5, 7]
+    expect(page.locator("#plan-image")).to_be_visible()
+    page.wait_for_function("() => document.getElementById('plan-image').complete")
+    screenshot(page, "reach-11-plan-saved")
+    pdf = page.request.get(live_server.base_url + f"/boards/{compound_code}/plan.pdf")
+    assert pdf.status == 200 and pdf.body()[:5] == b"%PDF-"
+    out = __import__("pathlib").Path(__file__).resolve().parents[1] / "test-output" / "plan.pdf"
+    out.write_bytes(pdf.body())
+    assert csp_violations == []

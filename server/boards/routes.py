@@ -19,7 +19,8 @@ from server.accounts.auth import signed_in
 from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.boards import queries, render as printing
-from server.boards.models import BoardProfile
+from server.boards import plan
+from server.boards.models import BoardProfile, PlanLayout
 from server.clock import utcnow
 from server.grid.models import GridNode, Level, active_node
 from server.sync.models import SyncReceipt
@@ -52,7 +53,10 @@ class BoardController(Controller):
         boards = await queries.boards_under(db, node) if node.level == Level.microgrid else []
         items = [printing.board_context(b, request.app.state.settings.base_url) for b in boards]
         count = len(boards) if node.level == Level.microgrid else await _count_boards(db, node)
-        return render(request, "boards/preview.html", node=node, items=items, count=count,
+        compounds = (await db.execute(sa.select(GridNode.code, GridNode.name).where(
+            GridNode.parent_id == node.id, GridNode.level == Level.compound, active_node())
+            .order_by(GridNode.sort_order, GridNode.code))).all() if node.level == Level.community else []
+        return render(request, "boards/preview.html", node=node, items=items, count=count, compounds=compounds,
                       may_print=viewer.has_role(*PRINT_ROLES))
 
     @get("/{code:str}/chart.svg", name="boards.chart")
@@ -64,6 +68,62 @@ class BoardController(Controller):
         node = await _node_for(db, viewer, code)
         return Response(await structure_chart_svg(db, node), media_type="image/svg+xml",
                         headers={"content-disposition": f'inline; filename="chart-{node.code}.svg"'})
+
+    async def _compound(self, db: AsyncSession, viewer: Viewer, code: str) -> GridNode:
+        viewer.require_role(*PRINT_ROLES)
+        node = await _node_for(db, viewer, code)
+        if node.level != Level.compound:
+            raise NotFoundException()
+        return node
+
+    @get("/{code:str}/plan", name="boards.plan")
+    async def show_plan(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Any:
+        """Arrange the compound plan (平面图): coordinates, or drag on a phone (static/js/plan.js)."""
+        node = await self._compound(db, viewer, code)
+        items = await plan.plan_items(db, node)
+        values = {f"{axis}-{i.id}": str(getattr(i, attr) + 1) for i in items for axis, attr in (("col", "column"), ("row", "row"))}
+        return render(request, "boards/plan.html", node=node, items=items, values=values, errors={},
+                      columns=plan.COLUMNS, rows=plan.ROWS, saved=request.query_params.get("saved") == "1")
+
+    @post("/{code:str}/plan", name="boards.save_plan")
+    async def save_plan(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Any:
+        node = await self._compound(db, viewer, code)
+        items = await plan.plan_items(db, node)
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        positions, problems, values = plan.check_positions(items, form)
+        if problems:
+            errors = {name: t(request, message, **params) for name, (message, params) in problems.items()}
+            return render(request, "boards/plan.html", status_code=422, node=node, items=items, values=values,
+                          errors=errors, columns=plan.COLUMNS, rows=plan.ROWS, saved=False)
+        layout = await db.get(PlanLayout, node.id) or PlanLayout(node_id=node.id)
+        before = dict(layout.positions or {})
+        layout.positions, layout.updated_at = positions, utcnow()
+        db.add(layout)
+        audit.record(db, "plan_layout", viewer=viewer, object_type="grid_node", object_id=node.code, request=request,
+                     before=before, after=positions)
+        await db.commit()
+        return Redirect(path=f"/boards/{node.code}/plan?saved=1", status_code=303)
+
+    @get("/{code:str}/plan.svg", name="boards.plan_svg")
+    async def show_plan_svg(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Response:
+        node = await self._compound(db, viewer, code)
+        svg = plan.plan_svg(node, await plan.plan_items(db, node))
+        return Response(svg, media_type="image/svg+xml", headers={
+            "content-disposition": f'inline; filename="plan-{node.code}.svg"', "cache-control": "no-cache"})
+
+    @get("/{code:str}/plan.pdf", name="boards.plan_pdf")
+    async def download_plan(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Response:
+        """The plan board to print (A3 landscape); audited like the notice boards' file."""
+        import asyncio
+
+        node = await self._compound(db, viewer, code)
+        items = await plan.plan_items(db, node)
+        pdf = await asyncio.to_thread(plan.plan_pdf, plan.plan_svg(node, items))
+        audit.record(db, "export", viewer=viewer, object_type="boards", object_id=node.code, request=request,
+                     what="plan_board", items=len(items))
+        await db.commit()
+        return Response(pdf, media_type="application/pdf", headers={
+            "content-disposition": f'inline; filename="plan-{node.code}-a3.pdf"'})
 
     async def _pdf(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> Response:
         viewer.require_role(*PRINT_ROLES)
