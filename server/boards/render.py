@@ -4,6 +4,13 @@ WeasyPrint lays out Chinese with Pango and embeds only the glyphs used (Noto San
 from Debian's fonts-noto-cjk, which tests/run.py installs), so a street's 1,352 boards
 stay a few megabytes. It runs in a worker thread: the event loop keeps serving while
 a big file is laid out.
+
+Speed (tests/benchmarks/bench_boards.py, budget 60 s for the street): WeasyPrint is pure
+Python, so one document uses one core. A big print file is cut into PROCESSES runs of
+consecutive boards, each laid out in its own process (spawned: nothing of the app's
+event loop or connections is inherited), and the parts are joined in order with pypdf.
+The QR code is a small PNG drawn without smoothing (image-rendering: pixelated, sharp on
+paper): as SVG its path was a fifth of the layout time, for nothing a scanner notices.
 """
 from __future__ import annotations
 
@@ -11,6 +18,8 @@ import asyncio
 import base64
 import io
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import segno
 
@@ -24,12 +33,18 @@ logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 PRINT_CSS = STATIC_DIR / "css" / "boards-print.css"
 
 
+# Boards a process lays out at least, and processes at most: a small file is not worth a spawn.
+PROCESSES = 2
+SPLIT_FROM = 120
+
+
 def qr_data_uri(url: str) -> str:
-    """The board's QR code as SVG (sharp at any size). The mask is fixed: choosing the best of
-    eight cost segno ~20 ms a code, half a minute for a street, for no gain a scanner notices."""
+    """The board's QR code as a PNG of one pixel a module (printed sharp: the CSS draws it
+    pixelated). The mask is fixed: choosing the best of eight cost segno ~20 ms a code, half a
+    minute for a street, for no gain a scanner notices."""
     out = io.BytesIO()
-    segno.make(url, error="m", mask=0).save(out, kind="svg", scale=4, border=2)
-    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
+    segno.make(url, error="m", mask=0).save(out, kind="png", scale=1, border=2)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 def photo_data_uri(data: bytes | None) -> str:
@@ -52,6 +67,30 @@ def pdf_bytes(html: str) -> bytes:
     return HTML(string=html, base_url=str(STATIC_DIR)).write_pdf(stylesheets=[CSS(filename=str(PRINT_CSS))])
 
 
-async def boards_pdf(jinja_env, boards: list[Board], base_url: str, size: str) -> bytes:
-    html = boards_html(jinja_env, boards, base_url, size)
-    return await asyncio.to_thread(pdf_bytes, html)
+def join_pdfs(parts: list[bytes]) -> bytes:
+    """The parts' pages in order, one file (each part keeps its own font subsets)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(io.BytesIO(part))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def runs(boards: list[Board], processes: int = PROCESSES) -> list[list[Board]]:
+    """Consecutive runs of boards, one a process (code order is kept by joining them in order)."""
+    count = min(processes, max(1, len(boards) // SPLIT_FROM))
+    size = -(-len(boards) // count) if boards else 0
+    return [boards[i:i + size] for i in range(0, len(boards), size)] if boards else [boards]
+
+
+async def boards_pdf(jinja_env, boards: list[Board], base_url: str, size: str, processes: int = PROCESSES) -> bytes:
+    parts = [boards_html(jinja_env, run, base_url, size) for run in runs(boards, processes)]
+    if len(parts) == 1:
+        return await asyncio.to_thread(pdf_bytes, parts[0])
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=len(parts), mp_context=multiprocessing.get_context("spawn")) as pool:
+        pdfs = await asyncio.gather(*(loop.run_in_executor(pool, pdf_bytes, html) for html in parts))
+    return await asyncio.to_thread(join_pdfs, list(pdfs))

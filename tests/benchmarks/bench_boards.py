@@ -5,8 +5,9 @@
 Loads the full demo street (1,352 micro-grids with an A post) into a temporary SQLite
 file, gives `--photos` leaders a photo (as store_photo keeps it: a shrunk JPEG), then
 renders the street's boards in a fresh process exactly as GET /boards/JY.pdf does
-(queries.boards_under, then render.boards_pdf) and reports its time and peak memory
-(ru_maxrss of that process). Not collected by pytest.
+(queries.boards_under, then render.boards_pdf, which lays the file out in render.PROCESSES
+spawned processes) and reports its time, CPU and peak memory (ru_maxrss of that process and
+of the largest layout process). Not collected by pytest.
 """
 from __future__ import annotations
 
@@ -78,12 +79,17 @@ async def render(url: str, size: str, out: str) -> None:
     seconds = time.perf_counter() - started
     Path(out).write_bytes(pdf)
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    # The layout runs in render.PROCESSES spawned processes: their CPU and their peak count too.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak_mb = usage.ru_maxrss / 1024
+    child_peak_mb = children.ru_maxrss / 1024
     # CPU seconds too: on a shared machine the wall clock says more about the neighbours.
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    child_cpu = children.ru_utime + children.ru_stime
     print(f"{len(boards)} boards ({size}, {sum(1 for b in boards if b.photo)} with a photo): {seconds:.1f} s wall, "
-          f"{cpu:.1f} s CPU "
-          f"(reading {read:.1f} s), peak memory {peak_mb:.0f} MB, {len(pdf) / 1e6:.1f} MB file -> {out} "
+          f"{cpu + child_cpu:.1f} s CPU ({cpu:.1f} here, {child_cpu:.1f} in {printing.PROCESSES} layout processes) "
+          f"(reading {read:.1f} s), peak memory {peak_mb:.0f} MB here + at most {child_peak_mb:.0f} MB a layout process "
+          f"(≤ {peak_mb + printing.PROCESSES * child_peak_mb:.0f} MB together), {len(pdf) / 1e6:.1f} MB file -> {out} "
           f"(budget 60 s, 1024 MB)")
     await engine.dispose()
 
