@@ -6,9 +6,10 @@ stay a few megabytes. It runs in a worker thread: the event loop keeps serving w
 a big file is laid out.
 
 Speed (tests/benchmarks/bench_boards.py, budget 60 s for the street): WeasyPrint is pure
-Python, so one document uses one core. A big print file is cut into PROCESSES runs of
-consecutive boards, each laid out in its own process (spawned: nothing of the app's
-event loop or connections is inherited), and the parts are joined in order with pypdf.
+Python, so one document uses one core. A big print file is cut into runs of consecutive
+boards (at most RUN_AT_MOST each), laid out PROCESSES at a time, each in a fresh process
+(spawned: nothing of the app's event loop or connections is inherited; fresh: its memory
+goes with it), and the parts are joined in order with pypdf.
 The QR code is a small PNG drawn without smoothing (image-rendering: pixelated, sharp on
 paper): as SVG its path was a fifth of the layout time, for nothing a scanner notices.
 """
@@ -33,9 +34,12 @@ logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 PRINT_CSS = STATIC_DIR / "css" / "boards-print.css"
 
 
-# Boards a process lays out at least, and processes at most: a small file is not worth a spawn.
+# Processes laying out at once; boards a run lays out at least (a small file is not worth a
+# spawn) and at most (a fresh process a run keeps each one's memory to its own pages: WeasyPrint
+# holds a whole document's boxes until it is written).
 PROCESSES = 2
 SPLIT_FROM = 120
+RUN_AT_MOST = 350
 
 
 def qr_data_uri(url: str) -> str:
@@ -80,10 +84,13 @@ def join_pdfs(parts: list[bytes]) -> bytes:
 
 
 def runs(boards: list[Board], processes: int = PROCESSES) -> list[list[Board]]:
-    """Consecutive runs of boards, one a process (code order is kept by joining them in order)."""
-    count = min(processes, max(1, len(boards) // SPLIT_FROM))
-    size = -(-len(boards) // count) if boards else 0
-    return [boards[i:i + size] for i in range(0, len(boards), size)] if boards else [boards]
+    """Consecutive runs of boards, each laid out by a fresh process (code order is kept by joining
+    them in order): at least one a process for a big file, none longer than RUN_AT_MOST."""
+    if len(boards) < 2 * SPLIT_FROM:
+        return [boards]
+    count = max(min(processes, len(boards) // SPLIT_FROM), -(-len(boards) // RUN_AT_MOST))
+    size = -(-len(boards) // count)
+    return [boards[i:i + size] for i in range(0, len(boards), size)]
 
 
 async def boards_pdf(jinja_env, boards: list[Board], base_url: str, size: str, processes: int = PROCESSES) -> bytes:
@@ -91,6 +98,7 @@ async def boards_pdf(jinja_env, boards: list[Board], base_url: str, size: str, p
     if len(parts) == 1:
         return await asyncio.to_thread(pdf_bytes, parts[0])
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(max_workers=len(parts), mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=min(processes, len(parts)), mp_context=multiprocessing.get_context("spawn"),
+                             max_tasks_per_child=1) as pool:
         pdfs = await asyncio.gather(*(loop.run_in_executor(pool, pdf_bytes, html) for html in parts))
     return await asyncio.to_thread(join_pdfs, list(pdfs))

@@ -89,15 +89,17 @@ async def test_only_staff_within_scope_print(client, people, signed_in_as):
 
 
 async def test_a_big_file_is_laid_out_in_two_processes_and_joined_in_code_order(engine, people, app, monkeypatch):
-    """The street's 1,352 boards go through this path (render.SPLIT_FROM lowered so a community does)."""
+    """The street's 1,352 boards go through this path (render.SPLIT_FROM lowered so a community does):
+    three runs, two processes at a time, each run a fresh process."""
     from server.boards import render as printing
 
     async with make_sessionmaker(engine)() as db:
         boards = await queries.boards_under(db, people.community)
     assert len(boards) >= 4
     monkeypatch.setattr(printing, "SPLIT_FROM", 2)
+    monkeypatch.setattr(printing, "RUN_AT_MOST", -(-len(boards) // 3))
     parts = printing.runs(boards)
-    assert len(parts) == 2 and [b.code for part in parts for b in part] == [b.code for b in boards]
+    assert len(parts) == 3 and [b.code for part in parts for b in part] == [b.code for b in boards]
     pdf = await printing.boards_pdf(app.template_engine.engine, boards, "https://weiwang.example.cn", "a5")
     assert pdf[:5] == b"%PDF-" and page_count(pdf) == len(boards)
     monkeypatch.setattr(printing, "SPLIT_FROM", 10_000)
