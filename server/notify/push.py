@@ -23,6 +23,20 @@ from server.notify.models import Delivery, Notification, NotifySetting, PushSubs
 KEY_FILE = "vapid_private.pem"
 # What a person can turn off on 我的 (each is on until they do).
 KINDS = ("assigned", "reported", "reopened", "deadline", "approval", "patrol", "import")
+# Which kinds reach a role (notify/rules.py): 我的 offers only these, so a leader is not asked
+# about approvals she never gets.
+KINDS_OF_ROLE = {
+    "leader": ("reported", "reopened", "deadline"),
+    "property": ("assigned", "deadline"),
+    "compound": ("patrol",),
+    "community": ("approval", "import"),
+    "admin": ("approval", "import"),
+}
+
+
+def kinds_for(roles) -> list[str]:
+    offered = {k for role in roles for k in KINDS_OF_ROLE.get(role, ())}
+    return [k for k in KINDS if k in offered]
 
 
 def _b64url(data: bytes) -> str:

@@ -148,7 +148,7 @@ class NotifySettingsController(Controller):
     async def show_notify_settings(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
         phones = (await db.execute(sa.select(sa.func.count()).select_from(PushSubscription)
                                    .where(PushSubscription.person_id == viewer.person_id))).scalar_one()
-        return render(request, "notify/settings.html", kinds=push.KINDS,
+        return render(request, "notify/settings.html", kinds=push.kinds_for(viewer.roles),
                       muted=await push.muted_kinds(db, viewer.person_id), phones=phones)
 
     @post("/", name="notify.save_settings")
@@ -156,7 +156,9 @@ class NotifySettingsController(Controller):
         form = await request.form()
         wanted = set(form.getall("kind", []))
         setting = await db.get(NotifySetting, viewer.person_id) or NotifySetting(person_id=viewer.person_id)
-        setting.muted = [k for k in push.KINDS if k not in wanted]
+        offered = push.kinds_for(viewer.roles)
+        # A kind not offered to this person keeps its setting (a post they held before, or will).
+        setting.muted = [k for k in push.KINDS if (k not in wanted if k in offered else k in (setting.muted or []))]
         db.add(setting)
         await db.commit()
         return Redirect(path="/me/notifications/?saved=1", status_code=303)

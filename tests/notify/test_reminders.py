@@ -92,6 +92,8 @@ async def test_an_approval_push_reaches_the_phone_unless_muted_on_my_page(engine
 
         # 我的 → 通知: the secretary turns approvals off.
         await signed_in_as(people.secretary)
+        page = await client.get("/me/notifications/")
+        assert "有事项等我审批" in page.text and "居民在我的微网格反映了问题" not in page.text
         kinds = [k for k in push.KINDS if k != "approval"]
         assert (await client.post("/me/notifications/", data={"kind": kinds}, headers=await csrf_headers(client),
                                   follow_redirects=False)).status_code == 303
