@@ -37,6 +37,7 @@ from server.incentives.models import IssueRating, PointsEntry
 from server.incentives.rules import RuleVersion
 from server.issues.models import SETTLED_STATUSES, Issue, Status
 from server.patrols.models import Patrol
+from server.training.models import TrainingAttendance
 from server.tree import SEGMENT, in_subtree
 from server.visits.models import Visit, WorkLogEntry
 
@@ -78,6 +79,9 @@ class Scorecard:
     basic: int = 0
     points: int = 0
     points_balance: int = 0
+    trainings: int = 0  # training sessions attended (checked in) in the period
+    quiz_score: int = 0  # their quizzes' right answers ...
+    quiz_total: int = 0  # ... of questions asked
     leaders: int = 1
     score: float | None = None
     components: dict[str, float | None] = field(default_factory=dict)
@@ -112,7 +116,8 @@ class Scorecard:
 def _add(total: Scorecard, card: Scorecard) -> None:
     for name in ("households", "households_visited", "care_households", "care_visited", "visits", "errands",
                  "mediations", "hazard_checks", "problems", "settled", "fed_back", "judged", "on_time", "overdue",
-                 "patrols", "ratings", "satisfied", "basic", "points", "points_balance"):
+                 "patrols", "ratings", "satisfied", "basic", "points", "points_balance", "trainings", "quiz_score",
+                 "quiz_total"):
         setattr(total, name, getattr(total, name) + getattr(card, name))
 
 
@@ -255,6 +260,16 @@ async def scorecards(db: AsyncSession, root_path: str, scope_clause, weights: di
                     .where(PointsEntry.person_id.in_(chunk), PointsEntry.kind == "redemption")
                     .group_by(PointsEntry.person_id)):
                 cards[pid].points -= int(spent or 0)
+    # Training (常态化培训): sessions the leader checked in to in the period, and the quiz answers.
+    for chunk in (people,):
+        for pid, attended, score, total in await db.execute(
+                sa.select(TrainingAttendance.person_id, sa.func.count(), sa.func.sum(TrainingAttendance.quiz_score),
+                          sa.func.sum(TrainingAttendance.quiz_total))
+                .where(TrainingAttendance.person_id.in_(chunk), TrainingAttendance.checked_in_at.is_not(None),
+                       *within(TrainingAttendance.checked_in_at))
+                .group_by(TrainingAttendance.person_id)):
+            cards[pid].trainings = attended
+            cards[pid].quiz_score, cards[pid].quiz_total = int(score or 0), int(total or 0)
     out = sorted(cards.values(), key=lambda c: c.grid)
     for card in out:
         card.compute(weights)

@@ -31,6 +31,8 @@ from server.patrols.chart import pass_rate_chart
 from server.patrols.models import (
     PARTICIPANT_ROLES, RESULT_LABELS, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
 )
+from server.recruit import service as recruit_service
+from server.recruit.models import HELPER_KIND_LABELS, HELPER_PATROL_ROLE
 from server.sync.service import CREATED, DUPLICATE, store_one
 from server.validate import PathId, ascii_int, parse_id
 from server.web import render, request_language, t
@@ -79,6 +81,13 @@ def form_to_record(form, version_items: list[PatrolItem] | None = None) -> dict[
             role = form.get(f"participant_role-{pid}") or "other"
             participants.append({"role": role if role in PARTICIPANT_ROLES else "other",
                                  "name": form.get(f"participant_name-{pid}") or "-", "person_id": pid})
+    # Helpers from the community's register (居民小组长, 楼栋长, 志愿者 ...): named like guests, no account.
+    for helper_id in form.getall("helper", []):
+        if (hid := _int(helper_id)) is not None:
+            role = form.get(f"helper_role-{hid}") or "other"
+            name = (form.get(f"helper_name-{hid}") or "").strip()
+            if name:
+                participants.append({"role": role if role in PARTICIPANT_ROLES else "other", "name": name[:40]})
     for i in range(GUEST_ROWS):
         name = (form.get(f"guest_name-{i}") or "").strip()
         if name:
@@ -160,6 +169,7 @@ class PatrolController(Controller):
         record_id = _client_uuid(form.get("id")) or str(uuid.uuid4())
         values = {k: v for k in form.keys() if isinstance(v := form.get(k), str)}
         values["participant"] = form.getall("participant", [])
+        values["helper"] = form.getall("helper", [])
         # Each item's photos, as patrol.js would send them: checked and shrunk before anything is stored.
         item_photos: dict[str, photos.CleanPhoto] = {}
         try:
@@ -360,6 +370,8 @@ async def _checklist(request: Request, db: AsyncSession, viewer: Viewer, compoun
         version=version, sections=queries.sections(items), item_count=len(items),
         recheck=recheck, recheck_by_key={r.item.key: r for r in recheck}, last=last,
         roster=await queries.roster_of(db, compound), roster_role=ROSTER_ROLE, office_role=OFFICE_ROLE,
+        helpers=await recruit_service.helpers_under(db, compound.path), helper_role=HELPER_PATROL_ROLE,
+        helper_labels=HELPER_KIND_LABELS,
         roles=PARTICIPANT_ROLES,
         results=RESULT_LABELS, categories=categories, values=values, errors=errors, guest_rows=range(GUEST_ROWS),
         back_url=f"/patrols/compounds/{compound.code}", tab="patrols",

@@ -40,7 +40,7 @@
         .replace("%(n)s", answered).replace("%(total)s", all.length);
       progress.classList.remove("progress-error");
     }
-    var people = form.querySelectorAll('input[name="participant"]:checked').length +
+    var people = form.querySelectorAll('input[name="participant"]:checked, input[name="helper"]:checked').length +
       Array.prototype.filter.call(form.querySelectorAll('input[name^="guest_name-"]'), function (i) { return i.value.trim(); }).length;
     var count = form.querySelector("[data-participant-count]");
     if (count) count.textContent = String(people);
@@ -129,6 +129,16 @@
         role: (form.querySelector('input[name="participant_role-' + pid + '"]') || {}).value || "other",
         name: (form.querySelector('input[name="participant_name-' + pid + '"]') || {}).value || "-",
         person_id: Number(pid),
+      });
+    });
+    // Helpers from the community's register: named like guests (they hold no account).
+    Array.prototype.forEach.call(form.querySelectorAll('input[name="helper"]:checked'), function (box) {
+      var hid = box.value;
+      var name = (form.querySelector('input[name="helper_name-' + hid + '"]') || {}).value || "";
+      if (!name) return;
+      participants.push({
+        role: (form.querySelector('input[name="helper_role-' + hid + '"]') || {}).value || "other",
+        name: name.slice(0, 40),
       });
     });
     Array.prototype.forEach.call(form.querySelectorAll('input[name^="guest_name-"]'), function (input) {
@@ -256,7 +266,18 @@
       var people = {};
       (data.participants || []).forEach(function (p) { if (p.person_id) people[p.person_id] = true; });
       Array.prototype.forEach.call(form.querySelectorAll('input[name="participant"]'), function (box) { box.checked = !!people[box.value]; });
-      var guests = (data.participants || []).filter(function (p) { return !p.person_id; });
+      // A guest who is on the helpers register ticks their box again; the rest fill the guest rows.
+      Array.prototype.forEach.call(form.querySelectorAll('input[name="helper"]'), function (box) { box.checked = false; });
+      var guests = (data.participants || []).filter(function (p) {
+        if (p.person_id) return false;
+        var match = Array.prototype.filter.call(form.querySelectorAll('input[name="helper"]'), function (box) {
+          var n = form.querySelector('input[name="helper_name-' + box.value + '"]');
+          var r = form.querySelector('input[name="helper_role-' + box.value + '"]');
+          return n && r && n.value === p.name && r.value === p.role && !box.checked;
+        })[0];
+        if (match) { match.checked = true; return false; }
+        return true;
+      });
       guests.forEach(function (g, i) {
         var name = form.querySelector('[name="guest_name-' + i + '"]');
         var role = form.querySelector('[name="guest_role-' + i + '"]');
