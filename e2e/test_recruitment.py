@@ -16,14 +16,19 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from e2e.conftest import PHONE, screenshot, sign_in_by_cookie
+from e2e.conftest import PHONE, SCREENSHOTS, screenshot, sign_in_by_cookie
 
 SHOTS = Path("/work/wt/shots/recruit")
 WECHAT = {**PHONE, "user_agent": PHONE["user_agent"] + " MicroMessenger/8.0.47"}
 
 
-def shot(page, name: str) -> None:
-    path = screenshot(page, name)
+def shot(page, name: str, *, full_page: bool = True) -> None:
+    if full_page:
+        path = screenshot(page, name)
+    else:  # a long page: what the phone's screen shows where it is scrolled to
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), caret="initial")
     SHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, SHOTS / path.name)
 
@@ -174,5 +179,84 @@ def test_a_leader_checks_in_to_a_session_with_the_code(browser, live_server):
     spage.reload()
     expect(spage.locator("#roll")).to_contain_text("1 / 1")
     shot(spage, "recruit-11-trainer-roll")
+    leader.close()
+    staff.close()
+
+
+def test_the_helpers_register_feeds_the_patrol_picker_and_training_reaches_the_scorecard(browser, live_server):
+    """The community keeps its helpers; a leader's patrol names one; the quiz after a session; the scorecard."""
+    server = live_server
+    base = server.base_url
+    community_code, _, staff_id, (mg_id, mg_code, mg_name), leader_id = _community(server)
+    compound_code = server.query(
+        "SELECT c.code FROM grid_node c JOIN grid_node m ON m.path >= c.path AND m.path < c.path || ':' "
+        "WHERE m.id = :m AND c.level = 'compound'", m=mg_id)[0][0]
+
+    staff = browser.new_context(**PHONE)
+    sign_in_by_cookie(staff, server, staff_id)
+    spage = staff.new_page()
+    spage.goto(f"{base}/helpers?community={community_code}")
+    spage.locator("#add-helper summary").tap()
+    spage.get_by_label("协助身份").select_option("resident_group_leader")
+    spage.locator("#f-name").fill("韩淑芬")
+    spage.locator("#f-phone").fill("13577778888")
+    spage.get_by_label("所在网格").select_option(mg_code)
+    spage.get_by_role("button", name="添加").tap()
+    item = spage.locator("#helpers .list-item", has_text="韩淑芬")
+    expect(item).to_contain_text("135****8888")
+    expect(item).to_contain_text("居民小组长")
+    shot(spage, "recruit-12-helpers-register")
+
+    # A session with a one-question quiz, started now, for the community's leaders.
+    now = datetime.now(timezone(timedelta(hours=8)))
+    spage.goto(f"{base}/training/sessions")
+    spage.locator("#add-session summary").tap()
+    spage.get_by_label("主题").fill("安全隐患排查要点")
+    spage.get_by_label("讲师").fill("消防站 赵教员")
+    spage.get_by_label("日期").fill(now.strftime("%Y-%m-%d"))
+    spage.get_by_label("时间").fill(now.strftime("%H:%M"))
+    spage.get_by_label("地点").fill("社区会议室")
+    spage.get_by_role("button", name="安排").tap()
+    code = spage.locator(".checkin-code").inner_text().strip()
+    spage.locator("#quiz summary").tap()
+    spage.get_by_label("题目").fill("楼道堆放杂物属于哪类隐患？")
+    spage.get_by_label("选项 1").fill("消防通道堵塞")
+    spage.get_by_label("选项 2").fill("不是隐患")
+    spage.locator('input[name="answer"][value="0"]').check()
+    spage.get_by_role("button", name="添加这道题").tap()
+    expect(spage.locator("#quiz")).to_contain_text("楼道堆放杂物属于哪类隐患？")
+
+    leader = browser.new_context(**PHONE)
+    sign_in_by_cookie(leader, server, leader_id)
+    page = leader.new_page()
+    page.goto(f"{base}/training/checkin?code={code}")
+    page.get_by_role("button", name="签到").tap()
+    expect(page.locator(".alert-ok")).to_contain_text("签到成功")
+    page.get_by_text("消防通道堵塞").tap()
+    shot(page, "recruit-13-quiz")
+    page.get_by_role("button", name="提交答案").tap()
+    expect(page.locator("#quiz")).to_contain_text("您的得分：1 / 1")
+
+    # The patrol checklist offers the helper as a participant.
+    page.goto(f"{base}/patrols/compounds/{compound_code}/new")
+    page.locator("#participants summary").tap()
+    expect(page.locator("#helpers")).to_contain_text("韩淑芬")
+    page.locator("#helpers").scroll_into_view_if_needed()
+    shot(page, "recruit-14-patrol-picker-helpers", full_page=False)
+
+    # The leader's scorecard shows the training.
+    spage.goto(f"{base}/scorecards?grid={community_code}")
+    card = spage.locator("#leader-cards tr", has=spage.locator('td[data-label="课后小测"]', has_text="1/1"))
+    expect(card).to_have_count(1)
+    card.scroll_into_view_if_needed()
+    shot(spage, "recruit-15-scorecard-training", full_page=False)
+
+    # The resident's QR page leads to the community's page.
+    resident = browser.new_context(**WECHAT)
+    rpage = resident.new_page()
+    rpage.goto(f"{base}/r/{mg_code}")
+    expect(rpage.locator("#join")).to_be_visible()
+    shot(rpage, "recruit-16-report-page-join-link")
+    resident.close()
     leader.close()
     staff.close()

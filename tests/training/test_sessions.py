@@ -155,4 +155,4 @@ async def test_attendance_and_quiz_scores_are_on_the_leaders_scorecard(db, peopl
     assert card.trainings >= 1 and card.quiz_total >= 1 and card.quiz_score >= 1
     secretary = await signed_in_as(people.secretary)
     page = (await secretary.get(f"/scorecards?grid={people.community.code}")).text
-    assert "培训" in page
+    assert 'data-label="培训"' in page and 'data-label="课后小测"' in page
