@@ -251,6 +251,12 @@ def test_the_helpers_register_feeds_the_patrol_picker_and_training_reaches_the_s
     card.scroll_into_view_if_needed()
     shot(spage, "recruit-15-scorecard-training", full_page=False)
 
+    # The notice board (公示牌) tells residents they can put themselves forward from its QR code.
+    spage.goto(f"{base}/boards/{mg_code}")
+    expect(spage.locator(".nb-join").first).to_contain_text("自荐或推荐微网格长、志愿者")
+    spage.locator(".nb-join").first.scroll_into_view_if_needed()
+    shot(spage, "recruit-17-notice-board", full_page=False)
+
     # The resident's QR page leads to the community's page.
     resident = browser.new_context(**WECHAT)
     rpage = resident.new_page()
