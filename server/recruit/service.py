@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import invites
 from server.accounts.audit import record
-from server.accounts.models import Invite, Role
+from server.accounts.models import Invite, Person, Role
 from server.accounts.scope import Viewer
 from server.clock import utcnow
 from server.grid.models import GridNode, Level
@@ -213,7 +213,7 @@ async def approve(db: AsyncSession, viewer: Viewer, nomination: Nomination, form
         node = await grid_in(db, nomination.community_path, str(form.get("grid") or ""), (Level.microgrid,))
         if node is None:
             raise Refused({"grid": MSG_MICROGRID})
-        person, errors = await edits.find_or_new_person(db, viewer, {"name": nomination.name, "phone": nomination.phone})
+        person, errors = await _person_for(db, viewer, nomination)
         if errors:
             raise Refused(errors)
         post, errors = await edits.appoint(db, viewer, person, node, Role.leader, as_what, request=request)
@@ -242,6 +242,19 @@ async def approve(db: AsyncSession, viewer: Viewer, nomination: Nomination, form
     edits.audit_change(db, viewer, "nomination_approve", "nomination", nomination.id,
                        {"status": NominationStatus.pending}, {"status": nomination.status, **made}, request)
     return invite, token
+
+
+async def _person_for(db: AsyncSession, viewer: Viewer, nomination: Nomination):
+    """The person approved: someone the registers already hold under this mobile number (a leader
+    of another micro-grid taking a B post here), if the viewer may act for them; else a new person."""
+    known = (await db.execute(sa.select(Person.id).where(Person.phone == nomination.phone))).scalars().first()
+    if known is None:
+        return await edits.find_or_new_person(db, viewer, {"name": nomination.name, "phone": nomination.phone})
+    try:
+        return await edits.find_or_new_person(db, viewer, {"person_id": str(known)})
+    except (NotFoundException, PermissionDeniedException):
+        # Someone outside what this viewer may appoint: the street administrator decides.
+        return None, {"phone": edits.MSG_PHONE_TAKEN}
 
 
 # --- helpers ---------------------------------------------------------------------------

@@ -204,3 +204,30 @@ async def test_approving_a_helper_adds_them_to_the_register(db, people, signed_i
     assert (helper.name, helper.kind, helper.grid_id, helper.phone) == ("冯楼长", "building_leader",
                                                                        people.microgrid.id, n.phone)
     assert await _counts(db, n.phone) == (0, 0, 0)  # a helper holds no post and no account
+
+
+async def test_approving_someone_the_registers_know_gives_them_the_post_not_a_second_person(db, people, signed_in_as,
+                                                                                             csrf_headers):
+    """A leader of another micro-grid of the community, recommended as this one's backup."""
+    n = await _nomination_in(db, await community_of(db, people.microgrid), name="邻格长", phone=people.neighbour.phone)
+    secretary = await signed_in_as(people.secretary)
+    approved = await secretary.post(f"/recruitment/{n.id}/decision", headers=await csrf_headers(secretary),
+                                    data={"decision": "approve", "as": "B", "grid": people.microgrid.code})
+    assert approved.status_code == 201
+    await db.refresh(n)
+    assert n.person_id == people.neighbour.id
+    post = await db.get(Post, n.post_id)
+    assert (post.person_id, post.node_id, post.post_kind) == (people.neighbour.id, people.microgrid.id, "B")
+    assert (await db.execute(sa.select(sa.func.count()).select_from(Person).where(
+        Person.phone == people.neighbour.phone))).scalar_one() == 1
+
+
+async def test_someone_outside_the_communitys_authority_is_left_to_the_street(db, people, signed_in_as, csrf_headers):
+    n = await _nomination_in(db, await community_of(db, people.microgrid), name="外社区人",
+                             phone=people.other_secretary.phone)
+    secretary = await signed_in_as(people.secretary)
+    refused = await secretary.post(f"/recruitment/{n.id}/decision", headers=await csrf_headers(secretary),
+                                   data={"decision": "approve", "as": "B", "grid": people.microgrid.code})
+    assert refused.status_code == 422 and "已有其他人员使用这个手机号" in refused.text
+    await db.refresh(n)
+    assert n.status == "pending" and n.post_id is None
