@@ -38,6 +38,7 @@ class Notification(SQLModel, table=True):
         # The worker's scan: the due pending rows, oldest first.
         sa.Index("ix_notification_due", "status", "next_attempt_at"),
         sa.Index("ix_notification_person", "person_id", "created_at"),
+        sa.Index("ix_notification_broadcast", "broadcast_id"),  # a broadcast's delivery tally
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_type=sa.Uuid, primary_key=True)
