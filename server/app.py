@@ -25,7 +25,7 @@ from server.csrf import CSRFMiddleware
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
-from server.incentives import allowances
+from server.incentives import allowances, holidays
 from server.incentives.catalogue import REWARD_HANDLERS
 from server.incentives.commendations import COMMENDATION_HANDLERS
 from server.incentives.dashboard import DASHBOARD_HANDLERS
@@ -84,6 +84,7 @@ ROUTE_HANDLERS = [
     *BOARD_HANDLERS,
     *allowances.ALLOWANCE_HANDLERS,
     *RECRUIT_HANDLERS,
+    *holidays.HOLIDAY_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).
@@ -93,6 +94,7 @@ SYNC_TYPES = [
     *patrol_records.SYNC_TYPES,  # patrol
     *register_changes.SYNC_TYPES,  # household_change
     *allowances.SYNC_TYPES,  # allowance_claim
+    *holidays.SYNC_TYPES,  # holiday_visit
 ]
 
 # Who keeps which pages on the phone (GET /api/offline-pages, server/sync/pwa.py).
@@ -102,6 +104,7 @@ OFFLINE_PAGES = [
     *training_routes.OFFLINE_PAGES,  # the training materials library, to show a policy at the door
     *issue_routes.OFFLINE_PAGES,  # the report form (also per micro-grid) and the ledger
     *allowances.OFFLINE_PAGES,  # the allowance claim form
+    *holidays.OFFLINE_PAGES,  # a visitor's holiday visit list
 ]
 
 def shared_stores(settings: Settings) -> tuple[StoreRegistry | None, Callable[[], Awaitable[None]]]:

@@ -24,7 +24,8 @@ CARD_HEADERS = [
 KIND_ZH = {"earned": "获得", "manual": "奖励/扣减", "reversal": "更正", "redemption": "兑换"}
 RULE_ZH = {"visit": "入户走访", "care_visit": "走访独居老人户", "errand": "帮办代办", "mediation": "调解纠纷",
            "hazard_check": "排查隐患", "patrol": "参加联动巡查", "issue_closed": "问题反馈办结",
-           "issue_on_time": "问题按期解决", "satisfied": "居民满意"}
+           "issue_on_time": "问题按期解决", "satisfied": "居民满意",
+           "holiday_visit": "节日走访慰问"}
 assert set(RULE_ZH) == set(RULES)
 
 

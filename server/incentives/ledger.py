@@ -22,7 +22,7 @@ from server.accounts.scope import Viewer
 from server.clock import aware, month_of, utcnow
 from server.grid.models import CareTag, Household
 from server.incentives.earning import Work, earn, plan
-from server.incentives.models import EntryKind, IssueRating, PointsAccount, PointsEntry, Rating
+from server.incentives.models import EntryKind, HolidayVisit, IssueRating, PointsAccount, PointsEntry, Rating
 from server.incentives.rules import RuleBook, load_rule_book
 from server.issues.models import Issue, IssueEvent, Status
 from server.patrols.models import Patrol
@@ -84,6 +84,12 @@ async def works_of(db: AsyncSession, person_ids: list[int]) -> dict[int, list[Wo
         .where(Issue.reported_by.in_(person_ids), IssueRating.rating == Rating.satisfied.value))
     for issue_id, pid, rated_at, path in ratings:
         out[pid].append(Work(pid, "satisfied", "issue", issue_id, aware(rated_at), path, f"satisfied:{issue_id}"))
+    # Holiday visits (节日走访慰问): one slot per target, for whoever marked it visited.
+    holiday = await db.execute(
+        sa.select(HolidayVisit.id, HolidayVisit.person_id, HolidayVisit.target_id, HolidayVisit.visited_at,
+                  HolidayVisit.grid_path).where(HolidayVisit.person_id.in_(person_ids)))
+    for hv_id, pid, target_id, at, path in holiday:
+        out[pid].append(Work(pid, "holiday_visit", "holiday", str(hv_id), aware(at), path, f"holiday_visit:{target_id}"))
     return out
 
 

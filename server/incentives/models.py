@@ -230,3 +230,60 @@ class PayoutBatch(SQLModel, table=True):
     claims: int = 0
     created_by: Optional[int] = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class HolidayCampaign(SQLModel, table=True):
+    """节日走访慰问: a holiday campaign (春节, 中秋...) of the street or a community over its subtree.
+
+    Its target list is drawn once, when it is created (holidays.py): the leaders of the subtree
+    and the households with the chosen care tags, each with who is to visit them.
+    """
+
+    __tablename__ = "holiday_campaign"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40)
+    node_path: str = Field(sa_type=PathType)  # the street's or a community's path: whose campaign it is
+    starts_on: date
+    ends_on: date  # a visit done (on the phone) after this day is refused
+    care_tags: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # the households' tags drawn
+    include_leaders: bool = True
+    created_by: Optional[int] = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class HolidayTarget(SQLModel, table=True):
+    """One household or leader to visit in a campaign, and who visits them (reassignable by staff)."""
+
+    __tablename__ = "holiday_target"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "household_id", name="uq_holiday_target_household"),
+        sa.UniqueConstraint("campaign_id", "person_id", name="uq_holiday_target_person"),
+        sa.Index("ix_holiday_target_campaign_path", "campaign_id", "grid_path"),
+        sa.Index("ix_holiday_target_visitor", "visitor_id", "campaign_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="holiday_campaign.id")
+    kind: str = Field(max_length=10)  # household | leader
+    household_id: Optional[int] = Field(default=None, foreign_key="household.id")
+    person_id: Optional[int] = Field(default=None, foreign_key="person.id")  # a leader visited
+    # The household's micro-grid (a leader: their post's): who sees the target, progress by community.
+    grid_path: str = Field(sa_type=PathType)
+    visitor_id: Optional[int] = Field(default=None, foreign_key="person.id")  # None: nobody assigned yet
+
+
+class HolidayVisit(SQLModel, table=True):
+    """A target marked visited, from the visitor's phone (sync type holiday_visit): at most one per target."""
+
+    __tablename__ = "holiday_visit"
+    __table_args__ = (sa.Index("ix_holiday_visit_person", "person_id", "visited_at"),)
+
+    id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)  # the phone's record id
+    target_id: int = Field(foreign_key="holiday_target.id", unique=True)
+    campaign_id: int = Field(foreign_key="holiday_campaign.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    grid_path: str = Field(sa_type=PathType)  # the target's
+    note: str = Field(default="", max_length=200)
+    visited_at: datetime = Field(sa_type=sa.DateTime(timezone=True))  # on the phone
+    received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))

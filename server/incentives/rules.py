@@ -28,6 +28,7 @@ RULES = {
     "issue_closed": (N_("A problem you reported, closed with feedback"), 3),
     "issue_on_time": (N_("Extra when that problem was solved on time"), 2),
     "satisfied": (N_("A resident rated the result 'satisfied'"), 2),
+    "holiday_visit": (N_("A holiday visit (节日走访慰问) to a household or leader on your list"), 2),
 }
 CAPS = {
     # Errands, mediations and hazard checks are typed by the leader alone: a day's points for

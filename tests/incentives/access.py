@@ -176,3 +176,93 @@ ACCESS.update({
     ("GET", "/allowances/payouts/{batch_id:int}/export.xlsx"): entry(
         _payout_file, answers=expect(403, visitor=SIGNIN, admin=200), why="the street's payout files (audited)"),
 })
+
+
+async def _holiday_campaign(env, where) -> int:
+    """A running campaign of the inside (cast's) or outside community, every care tag and the leaders drawn."""
+    from datetime import timedelta
+
+    from server.clock import today_in_china
+    from server.db import make_sessionmaker
+    from server.grid.models import CareTag
+    from server.incentives.holidays import draw_targets
+    from server.incentives.models import HolidayCampaign
+
+    community = env.people.community if where == "inside" else env.people.other_community
+    today = today_in_china()
+    async with make_sessionmaker(env.engine)() as db:
+        campaign = HolidayCampaign(name="矩阵走访", node_path=community.path, starts_on=today - timedelta(days=1),
+                                   ends_on=today + timedelta(days=10), care_tags=[t.value for t in CareTag])
+        db.add(campaign)
+        await db.flush()
+        await draw_targets(db, campaign)
+        await db.commit()
+        return campaign.id
+
+
+async def _holiday_target(env, where, role=None, visitor_id=None) -> int:
+    """A target on the inside (the cast leader's micro-grid) or outside micro-grid: given to `visitor_id` if named."""
+    import sqlalchemy as sa
+
+    from server.db import make_sessionmaker
+    from server.incentives.models import HolidayTarget
+
+    campaign_id = await _holiday_campaign(env, where)
+    async with make_sessionmaker(env.engine)() as db:
+        clauses = [HolidayTarget.campaign_id == campaign_id, HolidayTarget.grid_path == env.microgrid(where).path]
+        if visitor_id is not None:
+            clauses.append(HolidayTarget.visitor_id == visitor_id)
+        target_id = (await db.execute(sa.select(HolidayTarget.id).where(*clauses).order_by(HolidayTarget.id).limit(1))).scalar()
+    assert target_id is not None, "no holiday target on the micro-grid"
+    return target_id
+
+
+async def _holiday_page(env, where, role):
+    return f"/holidays/{await _holiday_campaign(env, where)}"
+
+
+async def _holiday_target_page(env, where, role, suffix=""):
+    return f"/holidays/targets/{await _holiday_target(env, where)}{suffix}"
+
+
+async def _holiday_mark(env, where, role):
+    """Inside: a household given to the cast leader (hers to mark); outside: one given to another community's leader."""
+    visitor = env.people.leader.id if where == "inside" else None
+    return {"target_id": str(await _holiday_target(env, where, visitor_id=visitor))}
+
+
+async def _holiday_visitor(env, where, role):
+    person_id = env.people.leader.id if where == "inside" else await env.new_person_in(env.outside)
+    return {"visitor_id": str(person_id)}
+
+
+async def _holiday_form(env, where, role):
+    from datetime import timedelta
+
+    from server.clock import today_in_china
+
+    today = today_in_china()
+    community = env.people.community if where == "inside" else env.people.other_community
+    return {"name": "矩阵走访", "grid": community.code, "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=5)).isoformat(), "include_leaders": "on"}
+
+ACCESS.update({
+    ("GET", "/holidays"): entry("/holidays", answers=SIGNED_IN_PAGE, why="staff: the campaigns of their part; a leader: hers"),
+    ("GET", "/holidays/new"): entry("/holidays/new", answers=expect(403, visitor=SIGNIN, community=200, admin=200)),
+    ("POST", "/holidays"): entry("/holidays", data=_holiday_form,
+                                 answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
+                                 why="the street for any community, a community for itself"),
+    ("GET", "/holidays/{campaign_id:int}"): entry(
+        _holiday_page, answers=expect((200, 404), visitor=SIGNIN, property=404, admin=200),
+        why="staff of the part it covers; a leader with targets in it (only hers shown)"),
+    ("GET", "/holidays/mine"): entry("/holidays/mine", answers=SIGNED_IN_PAGE, why="the targets given to the viewer"),
+    ("POST", "/holidays/visits"): entry(
+        "/holidays/visits", data=_holiday_mark, answers=expect(422, visitor=SIGNIN, leader=(303, 422)),
+        why="only the visitor a target is given to marks it (store_one refuses anyone else, with the reason)"),
+    ("GET", "/holidays/targets/{target_id:int}"): entry(
+        _holiday_target_page, answers=expect(403, visitor=SIGNIN, compound=(200, 404), community=(200, 404), admin=200)),
+    ("POST", "/holidays/targets/{target_id:int}/visitor"): entry(
+        lambda e, w, r: _holiday_target_page(e, w, r, "/visitor"), data=_holiday_visitor,
+        answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
+        why="community staff give their targets to someone else in the community; audited"),
+})
