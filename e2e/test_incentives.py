@@ -255,3 +255,114 @@ def test_a_leader_claims_a_meal_with_a_receipt_photo_and_the_street_pays_it(live
     for c in (context, office, street):
         c.close()
     assert csp_violations == []
+
+
+def wait_for(page, script: str, arg=None, seconds: float = 30) -> None:
+    """Poll an async page function (wait_for_function takes a returned promise as truthy)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(script, arg):
+        assert time.monotonic() < deadline, f"timed out: {script}"
+        page.wait_for_timeout(250)
+
+
+def community_done(server, campaign_id: int, community_path: str) -> int:
+    return server.query(
+        "SELECT count(*) FROM holiday_visit JOIN holiday_target ON holiday_target.id = holiday_visit.target_id "
+        "WHERE holiday_target.campaign_id = :c AND substr(holiday_target.grid_path, 1, 16) = :p",
+        c=campaign_id, p=community_path)[0][0]
+
+
+def test_it_marks_two_holiday_visits_offline_and_the_community_sees_them(live_server, browser, csp_violations):
+    server = live_server
+    base = server.base_url
+    campaign_id = server.query("SELECT id FROM holiday_campaign WHERE name = '元旦走访慰问'")[0][0]
+    # A leader with at least two households on her list not visited yet (from the end of the street).
+    leader_id, community_path = server.query(
+        "SELECT holiday_target.visitor_id, substr(holiday_target.grid_path, 1, 16) FROM holiday_target "
+        "JOIN post ON post.person_id = holiday_target.visitor_id AND post.role = 'leader' "
+        "WHERE holiday_target.campaign_id = :c AND holiday_target.kind = 'household' AND NOT EXISTS "
+        "(SELECT 1 FROM holiday_visit WHERE holiday_visit.target_id = holiday_target.id) "
+        "GROUP BY holiday_target.visitor_id, substr(holiday_target.grid_path, 1, 16) HAVING count(*) >= 2 "
+        "ORDER BY holiday_target.visitor_id DESC LIMIT 1", c=campaign_id)[0]
+    secretary_id = server.query(
+        "SELECT person_id FROM post WHERE role = 'community' AND node_path = :p ORDER BY person_id LIMIT 1", p=community_path)[0][0]
+    before = community_done(server, campaign_id, community_path)
+
+    phone = browser.new_context(**PHONE)
+    sign_in_by_cookie(phone, server, leader_id)
+    page = phone.new_page()
+    page.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.goto(f"{base}/holidays/mine")
+    group = page.locator(f'[data-campaign="{campaign_id}"]')
+    expect(group).to_contain_text("元旦走访慰问", timeout=SLOW)
+    todo = group.locator("[data-holiday-target]:not(.holiday-done)")
+    first_id, second_id = todo.nth(0).get_attribute("data-holiday-target"), todo.nth(1).get_attribute("data-holiday-target")
+    # The phone keeps the list: the service worker has it in its pages.
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    wait_for(page, "(key) => caches.open('weiwang-pages').then(c => c.match(key)).then(Boolean)", "/holidays/mine")
+
+    # At the doors, no signal: two households marked, each kept on the phone.
+    phone.route("**/api/sync", lambda route: route.abort("internetdisconnected"))
+    phone.set_offline(True)
+    page.reload()
+    for target_id in (first_id, second_id):
+        card = page.locator(f'[data-holiday-target="{target_id}"]')
+        card.get_by_role("button", name="记为已走访").tap()
+        expect(page.locator(f'[data-holiday-target="{target_id}"] [data-holiday-waiting]')).to_be_visible(timeout=SLOW)
+        expect(page.locator(f'[data-holiday-target="{target_id}"] form')).to_be_hidden()
+    screenshot(page, "holiday-mine-offline")
+    waiting = page.evaluate("() => WeiwangOutbox.all()")
+    assert sorted(str(r["data"]["target_id"]) for r in waiting if r["type"] == "holiday_visit") == sorted([first_id, second_id])
+    assert server.query("SELECT count(*) FROM holiday_visit WHERE target_id IN (:a, :b)", a=int(first_id), b=int(second_id))[0][0] == 0
+
+    # Signal again: the outbox sends both, once.
+    phone.set_offline(False)
+    phone.unroute("**/api/sync")
+    page.goto(f"{base}/outbox")
+    page.locator("[data-outbox-sync]").tap()
+    until(page, lambda: server.query("SELECT count(*) FROM holiday_visit WHERE target_id IN (:a, :b)",
+                                     a=int(first_id), b=int(second_id))[0][0] == 2)
+    wait_for(page, "() => WeiwangOutbox.count().then(n => n === 0)")
+    assert server.query("SELECT count(DISTINCT person_id) FROM holiday_visit WHERE target_id IN (:a, :b)",
+                        a=int(first_id), b=int(second_id))[0][0] == 1
+    page.goto(f"{base}/holidays/mine")
+    expect(page.locator(f'[data-holiday-target="{first_id}"]')).to_contain_text("已走访", timeout=SLOW)
+    screenshot(page, "holiday-mine-synced")
+
+    # The community's progress counts them.
+    after = community_done(server, campaign_id, community_path)
+    assert after == before + 2
+    office = browser.new_context(**PHONE)
+    sign_in_by_cookie(office, server, secretary_id)
+    staff = office.new_page()
+    staff.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    staff.goto(f"{base}/holidays/{campaign_id}")
+    card = staff.locator("#holiday-progress .progress-card")
+    expect(card).to_have_count(1, timeout=SLOW)
+    expect(card.locator("[data-done]")).to_contain_text(f"{after} /", timeout=SLOW)
+    screenshot(staff, "holiday-campaign-community")
+    staff.goto(f"{base}/holidays/{campaign_id}?show=done")
+    expect(staff.locator("#targets")).to_contain_text("已走访", timeout=SLOW)
+    staff.goto(f"{base}/holidays")
+    expect(staff.locator("#campaigns")).to_contain_text("春节走访慰问", timeout=SLOW)
+    screenshot(staff, "holiday-campaigns")
+    staff.goto(f"{base}/holidays/targets/{first_id}")
+    expect(staff.locator("#target")).to_contain_text("已走访", timeout=SLOW)
+    screenshot(staff, "holiday-target")
+    staff.goto(f"{base}/holidays/new")
+    screenshot(staff, "holiday-new")
+    # The street: a card per community, the finished 春节 beside it.
+    admin_id = server.query("SELECT person_id FROM post WHERE role = 'admin' ORDER BY person_id LIMIT 1")[0][0]
+    street = browser.new_context(**PHONE)
+    sign_in_by_cookie(street, server, admin_id)
+    admin = street.new_page()
+    admin.goto(f"{base}/holidays/{campaign_id}")
+    assert admin.locator("#holiday-progress .progress-card").count() >= 2
+    screenshot(admin, "holiday-campaign-street")
+    spring = server.query("SELECT id FROM holiday_campaign WHERE name LIKE '%春节走访慰问' ORDER BY id LIMIT 1")[0][0]
+    admin.goto(f"{base}/holidays/{spring}")
+    expect(admin.locator(".badge-status").first).to_contain_text("已结束", timeout=SLOW)
+    screenshot(admin, "holiday-campaign-finished")
+    for context in (phone, office, street):
+        context.close()
+    assert csp_violations == []

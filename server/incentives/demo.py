@@ -21,7 +21,7 @@ import json
 import random
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -148,6 +148,7 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
     for row in work:
         works[row["person_id"]].append(Work(row["person_id"], row["kind"], "work", str(row["id"]), row["done_at"],
                                             row["grid_path"], f"{row['kind']}:{row['id']}"))
+    holiday_counts = await _holidays(conn, rng, now, works)
     ratings = await _ratings(conn, rng, now)
     # Problems reported by the leaders and closed with feedback, and residents' "satisfied": points too.
     for issue_id, pid, closed_at, on_time, path in (await conn.execute(
@@ -181,7 +182,52 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
                         (AllowanceBudget.__table__, budgets), (AllowanceClaim.__table__, claims)):
         await _bulk(conn, table, rows)
     return {"visits": len(visits), "work_log": len(work), "points_entries": len(entries),
-            "ratings": len(ratings), "commended": len(commendations), "allowance_claims": len(claims)}
+            "ratings": len(ratings), "commended": len(commendations), "allowance_claims": len(claims), **holiday_counts}
+
+
+HOLIDAY_TAGS = [CareTag.elderly_alone.value, CareTag.low_income.value, CareTag.disabled.value, CareTag.special_support.value]
+
+
+async def _holidays(conn: AsyncConnection, rng: random.Random, now: datetime, works: dict[int, list[Work]]) -> dict[str, int]:
+    """Two street campaigns drawn like the app draws them (holidays.draw_targets): last 春节, finished
+    with most doors visited, and a New Year one running now, about a third done. Their visits earn
+    points through the same fold as everything else (`works`)."""
+    from server.incentives.holidays import draw_targets
+    from server.incentives.models import HolidayCampaign, HolidayTarget, HolidayVisit
+
+    g = GridNode.__table__
+    street = (await conn.execute(sa.select(g.c.path).where(g.c.level == Level.street.value).order_by(g.c.path))).scalar()
+    if street is None:
+        return {}
+    today = now.astimezone(CHINA).date()
+    spring_year = today.year if today.month >= 3 else today.year - 1
+    spring = (date(spring_year, 1, 20), date(spring_year, 2, 28))
+    running = (today - timedelta(days=10), today + timedelta(days=35))
+    t = HolidayTarget.__table__
+    targets = 0
+    visits: list[dict] = []
+    for name, (starts, ends), share in ((f"{spring_year}年春节走访慰问", spring, 0.92), ("元旦走访慰问", running, 0.35)):
+        campaign_id = (await conn.execute(HolidayCampaign.__table__.insert().values(
+            name=name, node_path=street, starts_on=starts, ends_on=ends, care_tags=HOLIDAY_TAGS, include_leaders=True,
+            created_by=None, created_at=datetime.combine(starts, datetime.min.time(), CHINA) - timedelta(days=5))
+            .returning(HolidayCampaign.__table__.c.id))).scalar_one()
+        campaign = HolidayCampaign(id=campaign_id, name=name, node_path=street, starts_on=starts, ends_on=ends,
+                                   care_tags=HOLIDAY_TAGS, include_leaders=True)
+        targets += await draw_targets(conn, campaign)
+        first = datetime.combine(starts, datetime.min.time(), CHINA).astimezone(timezone.utc)
+        last = min(datetime.combine(ends, datetime.min.time(), CHINA).astimezone(timezone.utc) + timedelta(hours=20), now)
+        span = max(int((last - first).total_seconds()) - 9 * 3600, 3600)
+        for target_id, path, visitor in (await conn.execute(sa.select(t.c.id, t.c.grid_path, t.c.visitor_id).where(
+                t.c.campaign_id == campaign_id, t.c.visitor_id.is_not(None)).order_by(t.c.id))).all():
+            if rng.random() >= share:
+                continue
+            at = first + timedelta(seconds=9 * 3600 + rng.randrange(span))
+            vid = _uuid(rng)
+            visits.append({"id": vid, "target_id": target_id, "campaign_id": campaign_id, "person_id": visitor,
+                           "grid_path": path, "note": "", "visited_at": at, "received_at": at})
+            works[visitor].append(Work(visitor, "holiday_visit", "holiday", str(vid), at, path, f"holiday_visit:{target_id}"))
+    await _bulk(conn, HolidayVisit.__table__, visits)
+    return {"holiday_targets": targets, "holiday_visits": len(visits)}
 
 
 FUND_FEN = 35_000_000  # the article's ¥350,000 a year, shared by the communities

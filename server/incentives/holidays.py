@@ -29,7 +29,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import Redirect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.accounts import audit
 from server.accounts.auth import signed_in
@@ -53,7 +53,7 @@ VISITOR_ROLES = frozenset({Role.leader, Role.community, Role.compound, Role.admi
 DEFAULT_TAGS = (CareTag.elderly_alone.value, CareTag.low_income.value, CareTag.disabled.value,
                 CareTag.special_support.value)
 MAX_DAYS = 120
-LIST_LIMIT = 200
+LIST_LIMIT = 100
 COMMUNITY = 2 * SEGMENT  # a path's first two segments: street, community
 
 MSG_NOT_YOURS = N_("This visit is not on your list (it may have been given to someone else).")
@@ -121,6 +121,7 @@ async def get_target_for(db: AsyncSession, viewer: Viewer, target_id: int) -> Ho
 class Progress:
     path: str
     name: str
+    code: str = ""
     targets: int = 0
     done: int = 0
     households: int = 0
@@ -142,11 +143,11 @@ async def progress_by_community(db: AsyncSession, viewer: Viewer, campaign: Holi
         .select_from(HolidayTarget).outerjoin(HolidayVisit, HolidayVisit.target_id == HolidayTarget.id)
         .where(HolidayTarget.campaign_id == campaign.id, target_scope(viewer))
         .group_by(community, HolidayTarget.kind))).all()
-    names = dict((await db.execute(sa.select(GridNode.path, GridNode.name).where(
-        GridNode.path.in_(sorted({r[0] for r in rows}) or [""])))).all())
+    names = {path: (name, code) for path, name, code in await db.execute(
+        sa.select(GridNode.path, GridNode.name, GridNode.code).where(GridNode.path.in_(sorted({r[0] for r in rows}) or [""])))}
     out: dict[str, Progress] = {}
     for path, kind, n, n_done in rows:
-        p = out.setdefault(path, Progress(path, names.get(path, "")))
+        p = out.setdefault(path, Progress(path, *names.get(path, ("", ""))))
         p.targets += n
         p.done += int(n_done or 0)
         if kind == "leader":
@@ -209,8 +210,9 @@ def _has_any_tag(tags: list[str]):
     return sa.or_(*[text.like(f'%"{tag}"%') for tag in tags]) if tags else sa.false()
 
 
-async def draw_targets(db: AsyncSession, campaign: HolidayCampaign) -> int:
-    """The campaign's target list with default visitors, inserted in the caller's transaction."""
+async def draw_targets(db: AsyncSession | AsyncConnection, campaign: HolidayCampaign) -> int:
+    """The campaign's target list with default visitors, inserted in the caller's transaction
+    (a session, or the demo's connection: Core statements only)."""
     root = campaign.node_path
     a_leader = dict((await db.execute(sa.select(Post.node_id, Post.person_id).where(
         Post.role == Role.leader, Post.post_kind == PostKind.primary.value, current_post(),
@@ -406,17 +408,22 @@ class HolidayController(Controller):
 
     @get("/{campaign_id:int}", name="holidays.show")
     async def show_campaign(self, request: Request, db: AsyncSession, viewer: Viewer, campaign_id: PathId,
-                            show: str = Parameter(default="todo", max_length=8)) -> Any:
-        """Progress by community (cards) and the targets the viewer sees, not yet visited first."""
+                            show: str = Parameter(default="todo", max_length=8),
+                            community: str = Parameter(default="", max_length=40)) -> Any:
+        """Progress by community (cards) and the targets the viewer sees, not yet visited first
+        (the street picks a community by its card)."""
         campaign = await get_campaign_for(db, viewer, campaign_id)
         state = show if show in ("todo", "done", "all") else "todo"
         progress = await progress_by_community(db, viewer, campaign)
         where = [HolidayTarget.campaign_id == campaign.id]
+        node = await grid_queries.get_node_for(db, viewer, community) if community else None
+        if node is not None:
+            where.append(in_subtree(HolidayTarget.grid_path, node.path))
         if state != "all":
             where.append(HolidayVisit.id.is_(None) if state == "todo" else HolidayVisit.id.is_not(None))
         rows, count = await target_rows(db, viewer, where)
         return render(request, "incentives/holiday.html", campaign=campaign, status=state_of(campaign), states=STATES,
-                      progress=progress, total=total_of(progress), rows=rows, count=count, state=state,
+                      progress=progress, total=total_of(progress), rows=rows, count=count, state=state, community=node,
                       staff=_is_staff(viewer), limit=LIST_LIMIT, tab="me", back_url="/holidays")
 
     @get("/mine", name="holidays.mine")

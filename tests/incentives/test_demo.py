@@ -37,8 +37,18 @@ async def _load(url: str) -> dict:
             people = sorted(set((await db.execute(sa.select(PointsEntry.person_id))).scalars()))
             added = await ledger.refresh(db, people)
             star_balance = await ledger.balance(db, star.id)
+            from server.incentives.holidays import state_of
+            from server.incentives.models import HolidayCampaign, HolidayTarget, HolidayVisit
+
+            campaigns = {}
+            for c in (await db.execute(sa.select(HolidayCampaign).order_by(HolidayCampaign.id))).scalars():
+                n = (await db.execute(sa.select(sa.func.count()).select_from(HolidayTarget).where(
+                    HolidayTarget.campaign_id == c.id))).scalar_one()
+                done = (await db.execute(sa.select(sa.func.count()).select_from(HolidayVisit).where(
+                    HolidayVisit.campaign_id == c.id))).scalar_one()
+                campaigns[c.name[-6:]] = (state_of(c), n, done)
         return {"counts": counts, "tally": tally, "names": names, "visits": visits, "entries": entries, "added": added,
-                "star_balance": star_balance}
+                "star_balance": star_balance, "campaigns": campaigns}
     finally:
         await engine.dispose()
 
@@ -53,3 +63,8 @@ def test_it_gives_the_street_a_year_of_history_and_li_chunxiu_her_tally(tmp_path
     # The demo's points are what the fold gives: folding every record again adds nothing.
     assert result["added"] == 0
     assert result["star_balance"] > 38 * 3
+    # Holiday visits: last 春节 finished with most of its list visited, a New Year campaign running.
+    spring, new_year = result["campaigns"]["春节走访慰问"], result["campaigns"]["元旦走访慰问"]
+    assert spring[0] == "finished" and spring[1] > 100 and 0.85 * spring[1] < spring[2] < spring[1]
+    assert new_year[0] == "running" and 0.2 * new_year[1] < new_year[2] < 0.5 * new_year[1]
+    assert result["counts"]["holiday_visits"] == spring[2] + new_year[2]

@@ -138,6 +138,16 @@ async def test_it_counts_progress_like_a_hand_count(db, people, signed_in_as, ca
     street = await signed_in_as(people.admin)
     page = (await street.get(f"/holidays/{campaign.id}")).text
     assert f'data-community="{people.community.name}"' in page and f"{hand['done']} / {hand['targets']}" in page
+    # Its card opens that community's list.
+    page = (await street.get(f"/holidays/{campaign.id}?show=done&community={people.community.code}")).text
+    assert page.count('<li><a class="list-item" href="/holidays/targets/') == hand["done"]
+    assert (await other_community_page(signed_in_as, people, campaign)).status_code == 404
+
+
+async def other_community_page(signed_in_as, people, campaign):
+    """A community's staff cannot open the list of another community by its code."""
+    secretary = await signed_in_as(people.secretary)
+    return await secretary.get(f"/holidays/{campaign.id}?community={people.other_community.code}")
 
 
 def _section(page: str, campaign_id: int) -> str:
