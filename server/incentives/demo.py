@@ -17,6 +17,7 @@ Core bulk inserts, like the grid demo: about 200,000 visits for the full street.
 """
 from __future__ import annotations
 
+import io
 import json
 import random
 import uuid
@@ -149,6 +150,7 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
         works[row["person_id"]].append(Work(row["person_id"], row["kind"], "work", str(row["id"]), row["done_at"],
                                             row["grid_path"], f"{row['kind']}:{row['id']}"))
     holiday_counts = await _holidays(conn, rng, now, works)
+    catalogue = await _catalogue(conn, now)
     ratings = await _ratings(conn, rng, now)
     # Problems reported by the leaders and closed with feedback, and residents' "satisfied": points too.
     for issue_id, pid, closed_at, on_time, path in (await conn.execute(
@@ -182,7 +184,62 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
                         (AllowanceBudget.__table__, budgets), (AllowanceClaim.__table__, claims)):
         await _bulk(conn, table, rows)
     return {"visits": len(visits), "work_log": len(work), "points_entries": len(entries),
-            "ratings": len(ratings), "commended": len(commendations), "allowance_claims": len(claims), **holiday_counts}
+            "ratings": len(ratings), "commended": len(commendations), "allowance_claims": len(claims), "catalogue": catalogue, **holiday_counts}
+
+
+CATALOGUE = [  # name, description, points, stock, colour of the photo
+    ("社区超市购物卡", "50元，社区合作超市通用", 80, 40, (196, 48, 43)),
+    ("不锈钢保温杯", "500毫升", 30, 60, (64, 110, 160)),
+    ("折叠雨伞", "走访下雨不怕", 25, 50, (40, 140, 110)),
+    ("东北大米 5公斤", "节日慰问同款", 45, 30, (214, 170, 60)),
+    ("强光手电筒", "夜间巡查、排查隐患用", 35, 25, (70, 70, 80)),
+    ("体检套餐", "县人民医院基础体检一次", 150, 10, (120, 80, 150)),
+]
+
+
+def _catalogue_photo(colour: tuple[int, int, int]) -> bytes:
+    """A plain picture for a demo item (no font needed): a soft gradient and a round badge."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (800, 600), (245, 243, 238))
+    draw = ImageDraw.Draw(image)
+    for y in range(600):
+        shade = tuple(int(c + (255 - c) * (1 - y / 600) * 0.55) for c in colour)
+        draw.line([(0, y), (800, y)], fill=shade)
+    draw.ellipse((250, 150, 550, 450), fill=(255, 255, 255), outline=colour, width=18)
+    draw.rounded_rectangle((340, 240, 460, 360), radius=24, fill=colour)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+async def _catalogue(conn: AsyncConnection, now: datetime) -> int:
+    """The street's rewards catalogue, each item with a photo stored like every photo (server/photos.py)."""
+    from server import photos
+    from server.incentives.catalogue import photo_record_id
+    from server.incentives.models import RewardItem
+    from server.sync.models import Photo, SyncReceipt
+
+    admin = (await conn.execute(sa.select(Post.__table__.c.person_id).where(Post.__table__.c.role == Role.admin.value)
+                                .order_by(Post.__table__.c.person_id).limit(1))).scalar()
+    if admin is None:
+        return 0
+    receipts, stored = [], []
+    for name, description, points, stock, colour in CATALOGUE:
+        item_id = (await conn.execute(RewardItem.__table__.insert().values(
+            name=name, description=description, points=points, stock=stock, active=True, created_by=admin,
+            created_at=now - timedelta(days=200)).returning(RewardItem.__table__.c.id))).scalar_one()
+        photo = photos.clean_photo(_catalogue_photo(colour))
+        record_id = photo_record_id(item_id)
+        receipts.append({"id": record_id, "type": "reward_photo", "person_id": admin, "device_id": None,
+                         "content_hash": "0" * 64, "status": "created", "grid_path": None, "received_at": now,
+                         "version": 1})
+        stored.append({"id": uuid.uuid5(record_id, "demo"), "record_id": record_id, "person_id": admin,
+                       "content_type": photo.content_type, "width": photo.width, "height": photo.height,
+                       "size": len(photo.data), "sha256": photo.sha256, "data": photo.data, "received_at": now})
+    await _bulk(conn, SyncReceipt.__table__, receipts)
+    await _bulk(conn, Photo.__table__, stored)
+    return len(CATALOGUE)
 
 
 HOLIDAY_TAGS = [CareTag.elderly_alone.value, CareTag.low_income.value, CareTag.disabled.value, CareTag.special_support.value]

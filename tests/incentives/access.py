@@ -266,3 +266,33 @@ ACCESS.update({
         answers=expect(403, visitor=SIGNIN, community=(303, 404), admin=303),
         why="community staff give their targets to someone else in the community; audited"),
 })
+
+
+async def _reward_photo(env, where, role):
+    """An offered item with a photo stored through the one photo path."""
+    import io
+    import uuid
+
+    from PIL import Image
+
+    from server import photos
+    from server.db import make_sessionmaker
+    from server.incentives.catalogue import photo_record_id
+    from server.sync.models import SyncReceipt
+
+    item_id = await _reward_item(env)
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 40, 40)).save(buffer, "PNG")
+    async with make_sessionmaker(env.engine)() as db:
+        db.add(SyncReceipt(id=photo_record_id(item_id), type="reward_photo", person_id=env.people.admin.id,
+                           content_hash="0" * 64))
+        await db.flush()
+        await photos.store_photo(db, photo_id=uuid.uuid4(), record_id=photo_record_id(item_id),
+                                 person_id=env.people.admin.id, photo=photos.clean_photo(buffer.getvalue()))
+        await db.commit()
+    return f"/rewards/{item_id}/photo"
+
+ACCESS.update({
+    ("GET", "/rewards/{item_id:int}/photo"): entry(_reward_photo, answers=SIGNED_IN_PAGE,
+                                                   why="everyone who may open the catalogue sees its photos"),
+})

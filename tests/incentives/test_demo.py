@@ -47,8 +47,13 @@ async def _load(url: str) -> dict:
                 done = (await db.execute(sa.select(sa.func.count()).select_from(HolidayVisit).where(
                     HolidayVisit.campaign_id == c.id))).scalar_one()
                 campaigns[c.name[-6:]] = (state_of(c), n, done)
+            from server.incentives.catalogue import item_photos
+            from server.incentives.models import RewardItem
+
+            items = list((await db.execute(sa.select(RewardItem.id))).scalars())
+            photos = len(await item_photos(db, items))
         return {"counts": counts, "tally": tally, "names": names, "visits": visits, "entries": entries, "added": added,
-                "star_balance": star_balance, "campaigns": campaigns}
+                "star_balance": star_balance, "campaigns": campaigns, "photos": photos}
     finally:
         await engine.dispose()
 
@@ -68,3 +73,5 @@ def test_it_gives_the_street_a_year_of_history_and_li_chunxiu_her_tally(tmp_path
     assert spring[0] == "finished" and spring[1] > 100 and 0.85 * spring[1] < spring[2] < spring[1]
     assert new_year[0] == "running" and 0.2 * new_year[1] < new_year[2] < 0.5 * new_year[1]
     assert result["counts"]["holiday_visits"] == spring[2] + new_year[2]
+    # A catalogue, each item with its photo.
+    assert result["counts"]["catalogue"] == result["photos"] == 6

@@ -126,3 +126,46 @@ async def test_two_requests_at_once_never_spend_the_same_points(engine, people, 
     async with make_sessionmaker(engine)() as db:
         assert await ledger.balance(db, leader.id) == 4
         assert sorted([(await db.get(RewardItem, i.id)).stock for i in items]) == [4, 5]
+
+
+async def test_it_shows_an_items_photo_shrunk_like_every_photo(db, people, signed_in_as):
+    import io
+
+    from PIL import Image
+
+    from server.incentives.catalogue import item_photos
+    from server.sync.models import Photo
+
+    camera = io.BytesIO()
+    Image.effect_noise((3000, 2000), 60).convert("RGB").save(camera, "JPEG", quality=95)  # a camera's file, ~2 MB
+    admin = await signed_in_as(people.admin)
+    response = await admin.post("/rewards", data={"name": "不锈钢保温杯", "points": "30", "stock": "12"},
+                                files={"photo": ("cup.jpg", camera.getvalue(), "image/jpeg")},
+                                headers=await csrf_headers(admin), follow_redirects=False)
+    assert response.status_code == 303
+    item = (await db.execute(sa.select(RewardItem).where(RewardItem.name == "不锈钢保温杯"))).scalar_one()
+    item_id = item.id
+    photo_id = (await item_photos(db, [item_id]))[item_id]
+    stored = await db.get(Photo, photo_id)
+    assert max(stored.width, stored.height) <= 1600 and stored.size <= 300 * 1024 and stored.content_type == "image/jpeg"
+    # In the catalogue for a leader, and served to her.
+    leader = await signed_in_as(people.leader)
+    page = (await leader.get("/rewards")).text
+    assert f'src="/rewards/{item.id}/photo?v={photo_id}"' in page
+    served = await leader.get(f"/rewards/{item.id}/photo")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg" and served.content == stored.data
+    # A file that is not a photo: refused beside the field, what was typed kept.
+    admin = await signed_in_as(people.admin)
+    bad = await admin.post("/rewards", data={"name": "照片测试伞", "points": "10", "stock": "3"},
+                           files={"photo": ("x.jpg", b"not a photo", "image/jpeg")}, headers=await csrf_headers(admin))
+    assert bad.status_code == 415 and "这不是照片" in bad.text and 'value="照片测试伞"' in bad.text
+    assert (await db.execute(sa.select(sa.func.count()).select_from(RewardItem).where(RewardItem.name == "照片测试伞"))).scalar_one() == 0
+    # A new photo replaces the shown one; an item no longer offered shows no photo to a leader.
+    second = io.BytesIO()
+    Image.new("RGB", (400, 300), (20, 120, 200)).save(second, "PNG")
+    await admin.post("/rewards", data={"item_id": str(item_id), "name": "不锈钢保温杯", "points": "30", "stock": "12"},
+                     files={"photo": ("cup2.png", second.getvalue(), "image/png")}, headers=await csrf_headers(admin))
+    db.expire_all()
+    assert (await item_photos(db, [item_id]))[item_id] != photo_id
+    leader = await signed_in_as(people.leader)
+    assert (await leader.get(f"/rewards/{item_id}/photo")).status_code == 404
