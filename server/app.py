@@ -25,7 +25,7 @@ from server.csrf import CSRFMiddleware
 from server.db import make_engine, make_sessionmaker, provide_db
 from server.grid.routes import GridController, HouseholdController
 from server.home import search_in_my_grid, show_home, switch_language
-from server.incentives import allowances, holidays
+from server.incentives import allowances, holidays, ledger
 from server.incentives.catalogue import REWARD_HANDLERS
 from server.incentives.commendations import COMMENDATION_HANDLERS
 from server.incentives.dashboard import DASHBOARD_HANDLERS
@@ -97,6 +97,11 @@ SYNC_TYPES = [
     *holidays.SYNC_TYPES,  # holiday_visit
 ]
 
+# Run after every stored batch, in its transaction (server/sync/registry.py).
+AFTER_SYNC = [
+    ledger.fold_on_arrival,  # the sender's glimmer points, folded as their records arrive
+]
+
 # Who keeps which pages on the phone (GET /api/offline-pages, server/sync/pwa.py).
 OFFLINE_PAGES = [
     *visit_routes.OFFLINE_PAGES,  # the worklist, households, visit and work-log forms
@@ -125,7 +130,7 @@ def shared_stores(settings: Settings) -> tuple[StoreRegistry | None, Callable[[]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
-    registry.install(SYNC_TYPES)
+    registry.install(SYNC_TYPES, AFTER_SYNC)
     stores, close_stores = shared_stores(settings)
 
     @asynccontextmanager

@@ -82,10 +82,10 @@ def settings(database_url, tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session", autouse=True)
 def _sync_types():
     """The record types /api/sync accepts, as create_app installs them (some tests store records directly)."""
-    from server.app import SYNC_TYPES
+    from server.app import AFTER_SYNC, SYNC_TYPES
     from server.sync import registry
 
-    registry.install(SYNC_TYPES)
+    registry.install(SYNC_TYPES, AFTER_SYNC)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from PIL import Image
 from server import backup
 from server.accounts.models import Person, Post, Role
 from server.accounts.scope import PostScope, Viewer
-from server.app import SYNC_TYPES
+from server.app import AFTER_SYNC, SYNC_TYPES
 from server.db import make_engine, make_sessionmaker
 from server.grid.models import Household
 from server.grid.stats import stats_for
@@ -61,7 +61,7 @@ async def _fill(url: str) -> None:
     from server.grid.demo import load_demo
     from server.issues.demo import load_ledger_demo
 
-    registry.install(SYNC_TYPES)
+    registry.install(SYNC_TYPES, AFTER_SYNC)
     engine = make_engine(url)
     try:
         await load_demo(engine, seed=5, scale=0.05, progress=False)
@@ -131,7 +131,7 @@ def test_it_refuses_a_file_that_is_not_a_backup(tmp_path, empty_url):
 
 async def _sync_while_backing_up(url: str, file) -> int:
     """Phones send batches of visits on one task while the backup runs in a thread."""
-    registry.install(SYNC_TYPES)
+    registry.install(SYNC_TYPES, AFTER_SYNC)
     engine = make_engine(url)
     stop = asyncio.Event()
     sent = 0

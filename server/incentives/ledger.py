@@ -27,7 +27,7 @@ from server.incentives.rules import RuleBook, load_rule_book
 from server.issues.models import Issue, IssueEvent, Status
 from server.patrols.models import Patrol
 from server.sync.models import SyncReceipt
-from server.tree import ancestor_paths
+from server.tree import ancestor_paths, in_subtree
 from server.visits.models import Visit, WorkLogEntry
 
 # A record stored while a fold was reading may carry a received_at just before the fold's
@@ -43,23 +43,49 @@ async def _post_paths(db: AsyncSession, person_ids: list[int]) -> dict[int, list
     return out
 
 
+# Folding a few people (a page open, records arriving) bounds every read of the partitioned
+# tables by the paths of the posts they ever held: their records lie there (each was checked
+# against their part of the grid when stored, and moves rewrite both), so the answer is the
+# same and a street-partitioned database reads one street (tests/test_partition_key.py).
+# The nightly recompute of a whole street reads unbounded.
+BOUNDED = 50
+
+
+def _roots(paths) -> list[str]:
+    roots: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(path.startswith(root) for root in roots):
+            roots.append(path)
+    return roots
+
+
 async def works_of(db: AsyncSession, person_ids: list[int]) -> dict[int, list[Work]]:
     """Every verified record of these people that can earn points, as the fold sees it."""
     out: dict[int, list[Work]] = {pid: [] for pid in person_ids}
     wanted = set(person_ids)
+    posts = await _post_paths(db, person_ids)
+    roots = _roots(p for paths in posts.values() for p in paths) if len(person_ids) <= BOUNDED else None
+
+    def bound(column):
+        if roots is None:
+            return sa.true()
+        return sa.or_(*[in_subtree(column, root) for root in roots]) if roots else sa.false()
+
+    # The household's care tag prices the visit; an outer join, so a household moved out of
+    # reach since still leaves the visit its (kept) points.
     visits = await db.execute(
         sa.select(Visit.id, Visit.person_id, Visit.household_id, Visit.visited_at, Visit.grid_path, Household.care_tags)
-        .join(Household, Household.id == Visit.household_id).where(Visit.person_id.in_(person_ids)))
+        .outerjoin(Household, sa.and_(Household.id == Visit.household_id, bound(Household.grid_path)))
+        .where(Visit.person_id.in_(person_ids), bound(Visit.grid_path)))
     for vid, pid, hid, at, path, tags in visits:
         rule = "care_visit" if CareTag.elderly_alone.value in (tags or []) else "visit"
         out[pid].append(Work(pid, rule, "visit", str(vid), aware(at), path, f"visit:{hid}:{month_of(at)}"))
     work = await db.execute(
         sa.select(WorkLogEntry.id, WorkLogEntry.person_id, WorkLogEntry.kind, WorkLogEntry.done_at, WorkLogEntry.grid_path)
-        .where(WorkLogEntry.person_id.in_(person_ids)))
+        .where(WorkLogEntry.person_id.in_(person_ids), bound(WorkLogEntry.grid_path)))
     for wid, pid, kind, at, path in work:
         out[pid].append(Work(pid, kind, "work", str(wid), aware(at), path, f"{kind}:{wid}"))
     # Patrols are filed on the compound: look in the compounds above each person's posts.
-    posts = await _post_paths(db, person_ids)
     compounds = sorted({a for paths in posts.values() for p in paths for a in ancestor_paths(p)})
     if compounds:
         patrols = await db.execute(
@@ -72,7 +98,7 @@ async def works_of(db: AsyncSession, person_ids: list[int]) -> dict[int, list[Wo
     issues = await db.execute(
         sa.select(Issue.id, Issue.reported_by, Issue.closed_at, Issue.on_time, Issue.node_path)
         .where(Issue.reported_by.in_(person_ids), Issue.status == Status.closed.value, Issue.feedback_count > 0,
-               Issue.closed_at.is_not(None)))
+               Issue.closed_at.is_not(None), bound(Issue.node_path)))
     for issue_id, pid, closed_at, on_time, path in issues:
         out[pid].append(Work(pid, "issue_closed", "issue", issue_id, aware(closed_at), path, f"issue_closed:{issue_id}"))
         if on_time:
@@ -81,7 +107,7 @@ async def works_of(db: AsyncSession, person_ids: list[int]) -> dict[int, list[Wo
     ratings = await db.execute(
         sa.select(Issue.id, Issue.reported_by, IssueRating.rated_at, Issue.node_path)
         .join(IssueRating, IssueRating.issue_id == Issue.id)
-        .where(Issue.reported_by.in_(person_ids), IssueRating.rating == Rating.satisfied.value))
+        .where(Issue.reported_by.in_(person_ids), IssueRating.rating == Rating.satisfied.value, bound(Issue.node_path)))
     for issue_id, pid, rated_at, path in ratings:
         out[pid].append(Work(pid, "satisfied", "issue", issue_id, aware(rated_at), path, f"satisfied:{issue_id}"))
     # Holiday visits (节日走访慰问): one slot per target, for whoever marked it visited.
@@ -131,6 +157,19 @@ async def refresh(db: AsyncSession, person_ids: list[int], book: RuleBook | None
             if attempt == 2:
                 raise
     return 0
+
+
+# Record types whose arrival can earn their sender points (the work the fold reads for them).
+EARNING_TYPES = frozenset({"visit", "errand", "mediation", "hazard_check", "patrol", "holiday_visit"})
+
+
+async def fold_on_arrival(db: AsyncSession, viewer: Viewer, stored: set[str]) -> None:
+    """After-store hook of the sync (server/app.py): the sender's records that earn points just
+    arrived, from the outbox or a form, so fold them now, in the batch's transaction. The same
+    `refresh` as everywhere: a replay adds nothing; other people's points (a patrol's participants,
+    a problem's reporter) still come with their next page open or the nightly recompute."""
+    if stored & EARNING_TYPES:
+        await refresh(db, [viewer.person_id])
 
 
 async def _mark_folded(db: AsyncSession, person_ids: list[int], at: datetime, version: int) -> None:

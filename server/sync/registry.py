@@ -45,6 +45,11 @@ The contract for `apply(db, viewer, record)`:
   valid new records of this type only.
 - Optional `roles`: the roles that may send this type (others get it rejected).
 
+After a batch is stored, and before it is committed, each `after_store` hook given to
+`install` runs with (db, viewer, names of the types stored or amended): the glimmer points
+fold the sender's new records in the same transaction (server/incentives/ledger.py). A
+hook that fails is logged and undone on its own; the records stay stored.
+
 Idempotency is not the type's business: a `SyncReceipt` row with the record's id is
 inserted in the same transaction, so a replay answers `duplicate` (same content) without
 calling `apply` again. A later version of a stored record (the phone's `version` grew) is an
@@ -106,6 +111,8 @@ class SyncType:
 
 
 _TYPES: dict[str, SyncType] = {}
+AfterStoreFn = Callable[[Any, Any, set[str]], Awaitable[None]]
+_AFTER_STORE: list[AfterStoreFn] = []
 STAGED = "sync_staged_rows"
 
 
@@ -114,14 +121,19 @@ def add_row(db: Any, model: type, values: dict[str, Any]) -> None:
     db.info.setdefault(STAGED, {}).setdefault(model.__table__, []).append(values)
 
 
-def install(types: list[SyncType]) -> None:
-    """Make exactly these the record types /api/sync accepts (create_app passes the list in
-    server/app.py). Two types of one name are a mistake."""
+def install(types: list[SyncType], after_store: list[AfterStoreFn] = ()) -> None:
+    """Make exactly these the record types /api/sync accepts, and these the hooks run after a
+    batch is stored (create_app passes both lists in server/app.py). Two types of one name are a mistake."""
     names = [t.name for t in types]
     if len(set(names)) != len(names):
         raise ValueError(f"sync types named twice: {sorted(n for n in set(names) if names.count(n) > 1)}")
     _TYPES.clear()
     _TYPES.update({t.name: t for t in types})
+    _AFTER_STORE[:] = list(after_store)
+
+
+def after_store_hooks() -> list[AfterStoreFn]:
+    return list(_AFTER_STORE)
 
 
 def get(name: str) -> SyncType | None:

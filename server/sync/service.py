@@ -271,6 +271,23 @@ async def _apply_slow(db: AsyncSession, viewer: Viewer, candidates: list[_Candid
             results[c.index] = Result(rid, REJECTED, {"record": c.record.t(N_("The server could not store this record. Try again later or tell your administrator."))})
 
 
+async def _after_store(db: AsyncSession, viewer: Viewer, names: set[str]) -> None:
+    """The install's after-store hooks, in the batch's transaction, each in a savepoint of its own:
+    one that fails is logged and undone, and never costs the records just stored."""
+    if not names:
+        return
+    for hook in registry.after_store_hooks():
+        try:
+            async with db.begin_nested():
+                await hook(db, viewer, names)
+        except Exception:
+            log.exception("sync: after-store hook %s failed", getattr(hook, "__name__", hook))
+
+
+def _stored_types(candidates: list[_Candidate], results: list[Result | None], statuses: tuple[str, ...]) -> set[str]:
+    return {c.type.name for c in candidates if results[c.index] is not None and results[c.index].status in statuses}
+
+
 class _Rejected(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
@@ -322,6 +339,7 @@ async def _apply_amendments(db: AsyncSession, viewer: Viewer, amendments: list[_
             results[c.index] = Result(rid, REJECTED, {"record": c.record.t(N_("This record contradicts what is already stored."))})
         finally:
             _clear_batch_state(db)
+    await _after_store(db, viewer, _stored_types(amendments, results, (AMENDED,)))
     await db.commit()
 
 
@@ -364,6 +382,7 @@ async def store_records(db: AsyncSession, viewer: Viewer, raw_records: list[Any]
     if new:
         try:
             await _apply_fast(db, viewer, new, results)
+            await _after_store(db, viewer, _stored_types(new, results, (CREATED,)))
             await db.commit()
         except Exception as exc:
             await db.rollback()
@@ -374,6 +393,7 @@ async def store_records(db: AsyncSession, viewer: Viewer, raw_records: list[Any]
             db.expunge_all()
             _clear_batch_state(db)
             await _apply_slow(db, viewer, new, results)
+            await _after_store(db, viewer, _stored_types(new, results, (CREATED,)))
             await db.commit()
             _clear_batch_state(db)
 

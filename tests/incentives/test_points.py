@@ -54,6 +54,46 @@ async def test_it_awards_a_synced_care_visit_once_however_often_it_is_replayed(d
         ("earned", "care_visit", 3, first["id"], in_force)]
 
 
+async def _earned(db, person_id: int) -> list[tuple[str, int, str]]:
+    return [(e.rule, e.points, e.source_id) for e in await entries_of(db, person_id)]
+
+
+async def test_it_folds_points_in_the_same_transaction_as_the_records_arrive(db, people, signed_in_as, new_leader,
+                                                                            monkeypatch):
+    from server.incentives import ledger
+    from server.incentives.models import PointsAccount
+
+    leader = await new_leader()
+    client = await signed_in_as(leader)
+    elderly = await _elderly_household(db, people.microgrid)
+    first = visit(elderly.id, kind="care")
+    assert (await post_sync(client, [first])).json()["results"][0]["status"] == "created"
+    # No page opened: the points are in the ledger already, and the account says they were folded.
+    assert await _earned(db, leader.id) == [("care_visit", 3, first["id"])]
+    assert (await db.get(PointsAccount, leader.id)).folded_at is not None
+    # A replay adds nothing.
+    assert (await post_sync(client, [first])).json()["results"][0]["status"] == "duplicate"
+    assert len(await entries_of(db, leader.id)) == 1
+    # The form posted without JavaScript takes the same path.
+    other = next(h for h in await households_of(db, people.microgrid) if h.id != elderly.id)
+    response = await client.post(f"/households/{other.id}/visits", data={"kind": "routine"},
+                                 headers=await csrf_headers(client), follow_redirects=False)
+    assert response.status_code == 303
+    assert sorted(r for r, _, _ in await _earned(db, leader.id)) == ["care_visit", "visit"]
+
+    # A fold that fails never costs the record: it is stored, and the points come with the next page open.
+    async def broken(*args, **kwargs):
+        raise RuntimeError("fold broken")
+
+    monkeypatch.setattr(ledger, "refresh", broken)
+    late = record("hazard_check", {"hazard": "电动车楼道充电", "place": "2栋", "microgrid_id": people.microgrid.id})
+    assert (await post_sync(client, [late])).json()["results"][0]["status"] == "created"
+    assert "hazard_check" not in {r for r, _, _ in await _earned(db, leader.id)}
+    monkeypatch.undo()
+    await client.get("/points")
+    assert ("hazard_check", 2, late["id"]) in await _earned(db, leader.id)
+
+
 async def test_it_caps_a_days_errands(db, people, signed_in_as, new_leader):
     leader = await new_leader()
     client = await signed_in_as(leader)

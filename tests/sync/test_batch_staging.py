@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from server.accounts.models import Device, Person, Post, Role, current_post
 from server.accounts.scope import PostScope, Viewer
-from server.app import SYNC_TYPES
+from server.app import AFTER_SYNC, SYNC_TYPES
 from server.clock import utcnow
 from server.db import make_sessionmaker
 from server.grid.models import Household, active_household
@@ -46,9 +46,9 @@ REFUSING = registry.SyncType(name="visit_then_refuse", schema=VisitThenRefuse, a
 
 @pytest.fixture
 def refusing_type():
-    registry.install([*SYNC_TYPES, REFUSING])
+    registry.install([*SYNC_TYPES, REFUSING], AFTER_SYNC)
     yield
-    registry.install(SYNC_TYPES)
+    registry.install(SYNC_TYPES, AFTER_SYNC)
 
 
 async def _leader(db) -> tuple[Viewer, list[int]]:
