@@ -125,6 +125,9 @@ def test_it_turns_a_care_visit_into_points_and_points_into_a_reward(live_server,
     request.get_by_role("button", name="批准", exact=True).tap()
     expect(staff.locator("#requests li", has_text=name)).to_contain_text("已同意，待领取", timeout=SLOW)
     staff.locator("#requests li", has_text=name).get_by_role("button", name="已领取", exact=True).tap()
+    # Done when the hand-over button is gone (the item's text said 已领取 already: the button's own).
+    expect(staff.locator("#requests li", has_text=name).get_by_role("button", name="已领取", exact=True)).to_have_count(
+        0, timeout=SLOW)
     expect(staff.locator("#requests li", has_text=name)).to_contain_text("已领取", timeout=SLOW)
     page.goto(f"{base}/rewards")
     expect(page.locator("#my-requests")).to_contain_text("已领取", timeout=SLOW)
