@@ -189,6 +189,7 @@ class RecruitmentController(Controller):
             nomination = await service.get_nomination_for(db, viewer, nomination_id)
             return await self._page(request, db, viewer, nomination, status_code=422, values=form,
                                     errors={k: t(request, v) for k, v in exc.errors.items()})
+        await service.tell_nominee(db, nomination, await db.get(GridNode, nomination.community_id))
         await db.commit()
         if invite is None:
             return Redirect(path=f"/recruitment/{nomination.id}?saved=1", status_code=303)

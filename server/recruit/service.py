@@ -24,6 +24,9 @@ from server.i18n import N_
 from server.recruit.models import (
     Helper, HelperKind, Nomination, NominationStatus, Position, Way,
 )
+from server.notify import rules
+from server.notify.models import Channel
+from server.notify.outbox import queue
 from server.registers import edits, sheets
 from server.tree import SEGMENT, in_subtree
 
@@ -132,7 +135,21 @@ async def submit(db: AsyncSession, community: GridNode, form: dict[str, Any], ip
     )
     db.add(nomination)
     await db.flush()
+    # The community's staff are told at once (a push, in this transaction: no nomination, no push).
+    await rules.approval_waiting(db, community.path, title="新的自荐/推荐待审核", body=nomination.name,
+                                 url=f"/recruitment/{nomination.id}", key=f"nomination:{nomination.id}")
     return nomination
+
+
+async def tell_nominee(db: AsyncSession, nomination: Nomination, community: GridNode) -> None:
+    """The person named hears the decision by text message (the notification outbox), as the page promised."""
+    if nomination.status == NominationStatus.approved:
+        body = (f"{community.name}已同意您的报名，社区工作人员会联系您登记手机、开始工作。"
+                if nomination.position == Position.leader else f"{community.name}已将您登记为协助人员，感谢您出一份力。")
+    else:
+        body = f"感谢您报名{community.name}的微网格工作。社区的答复：{nomination.decision_reason}"
+    await queue(db, channel=Channel.sms, kind="nomination", phone=nomination.phone, body=body[:400],
+                dedupe_key=f"sms:nomination:{nomination.id}")
 
 
 async def recent(db: AsyncSession, *, since: datetime, ip_hash: str = "", community_path: str = "") -> int:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from server.accounts.models import AuditEntry, Invite, Person, Post, current_post
 from server.grid.models import GridNode
+from server.notify.models import Notification
 from server.issues.public import PER_ADDRESS_PER_HOUR
 from server.recruit.models import Helper, Nomination
 
@@ -43,6 +44,10 @@ async def test_it_takes_a_nomination_from_the_public_page_without_an_account(db,
     assert (stored.name, stored.way, stored.position, stored.status) == ("赵自荐", "recommend", "leader", "pending")
     assert stored.grid_id == people.microgrid.id and stored.community_path == community.path
     assert stored.nominator_name == "钱邻居" and stored.ip_hash == fresh_address
+    # The community's staff get a push to review it.
+    pushed = (await db.execute(sa.select(Notification.person_id).where(
+        Notification.channel == "push", Notification.url == f"/recruitment/{stored.id}"))).scalars().all()
+    assert people.secretary.id in pushed
 
 
 async def test_it_keeps_what_was_typed_and_says_what_is_wrong(db, client, people, csrf_headers, join_token,
@@ -158,6 +163,7 @@ async def test_a_refused_approval_leaves_no_person_post_or_invite(db, people, si
     assert await _counts(db, n.phone) == (0, 0, 0)
     await db.refresh(n)
     assert n.status == "pending" and n.person_id is None
+    assert (await db.execute(sa.select(Notification.id).where(Notification.phone == n.phone))).first() is None
 
 
 async def test_an_error_while_inviting_leaves_no_person_or_post(db, people, signed_in_as, csrf_headers, monkeypatch):
@@ -188,6 +194,10 @@ async def test_declining_needs_a_reason_and_is_recorded(db, people, signed_in_as
     assert done.status_code == 303
     await db.refresh(n)
     assert (n.status, n.decision_reason) == ("declined", "本网格已有两名B岗")
+    # The person named is told, with the reason.
+    [text] = (await db.execute(sa.select(Notification.body).where(
+        Notification.channel == "sms", Notification.phone == n.phone))).scalars().all()
+    assert "本网格已有两名B岗" in text
     assert await _counts(db, n.phone) == (0, 0, 0)
 
 
