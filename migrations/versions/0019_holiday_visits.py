@@ -1,8 +1,8 @@
 """Holiday visits (节日走访慰问, issue 10): campaigns, their target lists with who visits whom,
 and the visits marked from the phones (sync type holiday_visit, one per target).
 
-Revision ID: 0018_holiday_visits
-Revises: 0017_recruit
+Revision ID: 0019_holiday_visits
+Revises: 0018_broadcast_index
 """
 from typing import Sequence, Union
 
@@ -11,8 +11,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0018_holiday_visits'
-down_revision: Union[str, None] = '0017_recruit'
+revision: str = '0019_holiday_visits'
+down_revision: Union[str, None] = '0018_broadcast_index'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
