@@ -10,6 +10,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from server import csrf
 from server.accounts.scope import Viewer
 from server.accounts.sessions import COOKIE_NAME, load_viewer
+from server.db import close_request_session, request_session
 
 
 # Where the middleware leaves the reason a cookie stopped working, for the sign-in page.
@@ -43,17 +44,21 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
                 message["headers"] = [*message.get("headers", []), _CLEAR_COOKIE, ended, fresh, told]
             await send(message)
 
-        await super().__call__(scope, receive, send_clearing_dead_cookie)
+        try:
+            await super().__call__(scope, receive, send_clearing_dead_cookie)
+        finally:
+            await close_request_session(scope)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         token = connection.cookies.get(COOKIE_NAME)
         viewer = None
         if token:
-            state = connection.app.state
-            async with state.sessionmaker() as db:
-                viewer = await load_viewer(db, token, state.settings.session_days)
-                if viewer is None:
-                    connection.scope[SESSION_ENDED_KEY] = await _audit_dead_session(db, connection, token)
+            # The request's one session: the handler's `db` goes on with it (server/db.py).
+            db = request_session(connection.scope)
+            viewer = await load_viewer(db, token, connection.app.state.settings.session_days)
+            if viewer is None:
+                connection.scope[SESSION_ENDED_KEY] = await _audit_dead_session(db, connection, token)
+                await db.rollback()
         return AuthenticationResult(user=viewer, auth=token if viewer else None)
 
 
@@ -85,8 +90,10 @@ async def _audit_dead_session(db, connection: ASGIConnection, token: str) -> str
     return reason
 
 
-def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Guard: the page needs a signed-in person (pages redirect to sign-in, JSON gets 401)."""
+async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard: the page needs a signed-in person (pages redirect to sign-in, JSON gets 401).
+
+    Async on purpose: Litestar runs a plain function guard in a worker thread, a hop per request."""
     if connection.scope.get("user") is None:
         raise NotAuthorizedException("signed_out")
 

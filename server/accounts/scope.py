@@ -105,6 +105,13 @@ class Viewer:
             clauses.append(sa.and_(column >= low, column < high))
         return sa.or_(*clauses) if len(clauses) > 1 else clauses[0]
 
+    def subtree_params(self, name: str = "scope") -> dict[str, str]:
+        """The values for `bound_subtree_clause(column, len(viewer.grid_paths), name)`."""
+        params = {}
+        for i, root in enumerate(self.grid_paths):
+            params[f"{name}_low{i}"], params[f"{name}_high{i}"] = subtree_bounds(root)
+        return params
+
     def may_appoint(self, role: str, path: str) -> bool:
         """May this person appoint someone to `role` on the node at `path`?"""
         return any(
@@ -139,3 +146,14 @@ class Viewer:
     def require_path(self, path: str) -> None:
         if not self.sees_path(path):
             raise NotFoundException()
+
+
+def bound_subtree_clause(column, roots: int, name: str = "scope") -> sa.ColumnElement[bool]:
+    """`Viewer.subtree_clause` for a statement built once (hot pages, issue 15): the bounds are
+    bind parameters, given per request by `viewer.subtree_params(name)`; one statement per
+    number of roots (`len(viewer.grid_paths)`)."""
+    if not roots:
+        return sa.false()
+    clauses = [sa.and_(column >= sa.bindparam(f"{name}_low{i}"), column < sa.bindparam(f"{name}_high{i}"))
+               for i in range(roots)]
+    return sa.or_(*clauses) if roots > 1 else clauses[0]

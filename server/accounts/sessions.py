@@ -49,6 +49,20 @@ async def revoke_device_sessions(db: AsyncSession, device_id: int) -> None:
     )
 
 
+# Built once: building and keying a select costs more than running it on SQLite (issue 15).
+_VIEWER_QUERY = (
+    sa.select(
+        WebSession.person_id, WebSession.device_id, WebSession.expires_at, WebSession.last_seen_at,
+        WebSession.revoked_at, Person.name, Person.active, Person.large_text, Person.large_text_at, Device.revoked_at.label("device_revoked_at"),
+        Post.role, Post.node_id, Post.node_path, Post.post_kind, Post.company_id, Post.office,
+    )
+    .join(Person, Person.id == WebSession.person_id)
+    .outerjoin(Device, Device.id == WebSession.device_id)
+    .outerjoin(Post, sa.and_(Post.person_id == WebSession.person_id, current_post()))
+    .where(WebSession.id == sa.bindparam("session_id"))
+)
+
+
 async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
     """The person behind a session cookie, or None if it is unknown, expired or revoked.
 
@@ -56,19 +70,7 @@ async def load_viewer(db: AsyncSession, token: str, days: int) -> Viewer | None:
     An ended post is left out, so a handed-over micro-grid leaves the old leader's phones
     on their very next request.
     """
-    rows = (
-        await db.execute(
-            sa.select(
-                WebSession.person_id, WebSession.device_id, WebSession.expires_at, WebSession.last_seen_at,
-                WebSession.revoked_at, Person.name, Person.active, Person.large_text, Person.large_text_at, Device.revoked_at.label("device_revoked_at"),
-                Post.role, Post.node_id, Post.node_path, Post.post_kind, Post.company_id, Post.office,
-            )
-            .join(Person, Person.id == WebSession.person_id)
-            .outerjoin(Device, Device.id == WebSession.device_id)
-            .outerjoin(Post, sa.and_(Post.person_id == WebSession.person_id, current_post()))
-            .where(WebSession.id == hash_token(token))
-        )
-    ).all()
+    rows = (await db.execute(_VIEWER_QUERY, {"session_id": hash_token(token)})).all()
     if not rows:
         return None
     first = rows[0]

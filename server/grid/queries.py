@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Person, Post, Role, current_post
-from server.accounts.scope import Viewer
+from server.accounts.scope import Viewer, bound_subtree_clause
 from server.cache import cached
 from server.grid.models import GridNode, Household, Level, active_household, active_node
 from server.tree import SEGMENT, in_subtree, subtree_bounds
@@ -31,23 +32,36 @@ async def get_node_for(db: AsyncSession, viewer: Viewer, code: str) -> GridNode:
     return node
 
 
+# The hot pages' statements are built once (issue 15): building and keying a select costs
+# more than SQLite takes to run it. Values go in as bind parameters.
+def _trail_query() -> sa.Select:
+    target = sa.select(GridNode.path).where(GridNode.code == sa.bindparam("code")).scalar_subquery()
+    prefixes = [sa.func.substr(target, 1, SEGMENT * depth) for depth in range(1, MAX_DEPTH + 1)]
+    return sa.select(GridNode).where(GridNode.path.in_(prefixes)).order_by(GridNode.depth, GridNode.path)
+
+
+_TRAIL = _trail_query()
+
+
 async def get_node_with_trail_for(db: AsyncSession, viewer: Viewer, code: str) -> tuple[GridNode, list[GridNode]]:
     """The node (scoped like get_node_for) and its ancestors, root first, in one query."""
-    target = sa.select(GridNode.path).where(GridNode.code == code).scalar_subquery()
-    prefixes = [sa.func.substr(target, 1, SEGMENT * depth) for depth in range(1, MAX_DEPTH + 1)]
-    rows = list((await db.execute(
-        sa.select(GridNode).where(GridNode.path.in_(prefixes)).order_by(GridNode.depth, GridNode.path)
-    )).scalars())
+    rows = list((await db.execute(_TRAIL, {"code": code})).scalars())
     if not rows or rows[-1].code != code or not viewer.sees_path(rows[-1].path):
         raise NotFoundException()
     return rows[-1], rows[:-1]
+
+
+@lru_cache(maxsize=16)
+def _household_query(roots: int) -> sa.Select:
+    return sa.select(Household).where(Household.id == sa.bindparam("household_id"),
+                                      bound_subtree_clause(Household.grid_path, roots))
 
 
 async def get_household_for(db: AsyncSession, viewer: Viewer, household_id: int) -> Household:
     """The household, if the viewer may see it. Scoped in SQL by the path, not by id alone:
     the bound on the path is also the street key a partitioned database routes by."""
     household = (await db.execute(
-        sa.select(Household).where(Household.id == household_id, viewer.subtree_clause(Household.grid_path))
+        _household_query(len(viewer.grid_paths)), {"household_id": household_id, **viewer.subtree_params()}
     )).scalar_one_or_none()
     if household is None or not viewer.sees_path(household.grid_path):
         raise NotFoundException()
@@ -62,12 +76,15 @@ async def root_nodes_for(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
     return list(rows.scalars())
 
 
+_ANCESTORS = (sa.select(GridNode).where(GridNode.path.in_(sa.bindparam("paths", expanding=True)))
+              .order_by(GridNode.depth))
+
+
 async def ancestors(db: AsyncSession, node: GridNode) -> list[GridNode]:
     paths = node.ancestor_paths()[:-1]
     if not paths:
         return []
-    rows = await db.execute(sa.select(GridNode).where(GridNode.path.in_(paths)).order_by(GridNode.depth))
-    return list(rows.scalars())
+    return list((await db.execute(_ANCESTORS, {"paths": paths})).scalars())
 
 
 async def children_with_counts(db: AsyncSession, node: GridNode) -> list[ChildRow]:
@@ -116,13 +133,16 @@ async def _child_counts(db: AsyncSession, node: GridNode) -> tuple[dict[str, int
     return household_counts, microgrid_counts
 
 
+_HOUSEHOLDS_IN = (
+    sa.select(Household).where(Household.grid_path == sa.bindparam("path"),
+                               Household.microgrid_id == sa.bindparam("microgrid_id"), active_household())
+    .order_by(Household.address, Household.id)
+)
+
+
 async def households_in(db: AsyncSession, microgrid: GridNode) -> list[Household]:
     """The households living on the micro-grid now, the most vulnerable first."""
-    rows = await db.execute(
-        sa.select(Household).where(Household.grid_path == microgrid.path, Household.microgrid_id == microgrid.id,
-                                   active_household())
-        .order_by(Household.address, Household.id)
-    )
+    rows = await db.execute(_HOUSEHOLDS_IN, {"path": microgrid.path, "microgrid_id": microgrid.id})
     return sorted(rows.scalars(), key=lambda h: (h.care_rank(), h.address))
 
 
@@ -136,14 +156,16 @@ async def former_households_in(db: AsyncSession, microgrid: GridNode, limit: int
     return list(rows.scalars())
 
 
+_LEADERS_OF = (
+    sa.select(Post, Person)
+    .join(Person, Person.id == Post.person_id)
+    .where(Post.node_id == sa.bindparam("node_id"), Post.role == Role.leader, current_post())
+    .order_by(Post.post_kind)
+)
+
+
 async def leaders_of(db: AsyncSession, node: GridNode) -> list[tuple[Post, Person]]:
-    rows = await db.execute(
-        sa.select(Post, Person)
-        .join(Person, Person.id == Post.person_id)
-        .where(Post.node_id == node.id, Post.role == Role.leader, current_post())
-        .order_by(Post.post_kind)
-    )
-    return [tuple(row) for row in rows]
+    return [tuple(row) for row in await db.execute(_LEADERS_OF, {"node_id": node.id})]
 
 
 async def search_households(db: AsyncSession, viewer: Viewer, root: GridNode | None, query: str,

@@ -125,19 +125,21 @@ def _check_envelope(raw: Any, viewer: Viewer, lang: str, now: datetime) -> tuple
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
         return Result(shown_id, REJECTED, {"version": _translate(lang, MSG_INVALID)}), None
     data = raw.get("data")
-    try:
-        cleaned = clean_tree(data) if isinstance(data, dict) else None
-    except ValueError:
-        cleaned = None
-    if cleaned is None:
+    if not isinstance(data, dict):
         return Result(shown_id, REJECTED, {"data": _translate(lang, MSG_INVALID)}), None
-    # The hash is of the record as sent (a replay matches it); what is stored is cleaned text.
+    # The hash is of the record as sent (a replay matches it); the text is cleaned in
+    # _check_data, only for a record that will be stored: a replay costs no more than this.
     record = SyncRecord(id=record_id, type=sync_type.name, created_at=created_at,
-                        data=None, raw=cleaned, lang=lang)
+                        data=None, raw=data, lang=lang)
     return None, _Candidate(-1, sync_type, record, content_hash(sync_type.name, data), version)
 
 
 def _check_data(c: _Candidate) -> Result | None:
+    """Clean and validate the data of a record about to be stored (new, or an amendment)."""
+    try:
+        c.record.raw = clean_tree(c.record.raw)
+    except ValueError:
+        return Result(str(c.record.id), REJECTED, {"data": _translate(c.record.lang, MSG_INVALID)})
     try:
         c.record.data = msgspec.convert(c.record.raw, c.type.schema, strict=False)
     except msgspec.ValidationError as exc:
@@ -145,14 +147,16 @@ def _check_data(c: _Candidate) -> Result | None:
     return None
 
 
+# Built once (a replay is this one query): id, content_hash, person_id, version.
+_RECEIPTS = (sa.select(SyncReceipt.id, SyncReceipt.content_hash, SyncReceipt.person_id, SyncReceipt.version)
+             .where(SyncReceipt.id.in_(sa.bindparam("ids", expanding=True))))
+
+
 async def _existing_receipts(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int, int]]:
     found: dict[uuid.UUID, tuple[str, int, int]] = {}
     for start in range(0, len(ids), 400):  # stay under every driver's parameter limit
-        rows = await db.execute(
-            sa.select(SyncReceipt.id, SyncReceipt.content_hash, SyncReceipt.person_id, SyncReceipt.version)
-            .where(SyncReceipt.id.in_(ids[start:start + 400]))
-        )
-        found.update({row.id: (row.content_hash, row.person_id, row.version) for row in rows})
+        rows = await db.execute(_RECEIPTS, {"ids": ids[start:start + 400]})
+        found.update({row[0]: row[1:] for row in rows})
     return found
 
 
