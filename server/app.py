@@ -164,7 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         template_config=template_config,
         plugins=[HTMXPlugin()],
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=1),
         # Every method, OPTIONS and HEAD included: a guard must always find the person (or None).
         middleware=[TrustedProxies, RefuseControlCharacters,
                     DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"], exclude_http_methods=[]),

@@ -136,8 +136,13 @@ class Household(SQLModel, table=True):
         return self.status == HouseholdStatus.active
 
     def care_rank(self) -> int:
-        ranks = [CARE_PRIORITY.index(t) for t in self.care_tags if t in CARE_PRIORITY]
-        return min(ranks) if ranks else len(CARE_PRIORITY)
+        return care_rank(self.care_tags)
+
+
+def care_rank(tags) -> int:
+    """Where care tags put a household on a list: the most vulnerable first."""
+    ranks = [CARE_PRIORITY.index(t) for t in tags if t in CARE_PRIORITY]
+    return min(ranks) if ranks else len(CARE_PRIORITY)
 
 
 def active_household(column=None) -> sa.ColumnElement[bool]:

@@ -29,7 +29,7 @@ class GridController(Controller):
         node, trail = await queries.get_node_with_trail_for(db, viewer, code)
         context = {"node": node, "trail": trail}
         if node.level == Level.microgrid:
-            context["households"] = await queries.households_in(db, node)
+            context["households"] = await queries.household_rows_in(db, node)
             context["leaders"] = await queries.leaders_of(db, node)
             return render(request, "grid/microgrid.html", **context)
         context["children"] = await queries.children_with_counts(db, node)
