@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 
 
@@ -11,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.clock import CHINA, aware
 from server.accounts.models import Person, Post, Role, current_post
-from server.accounts.scope import Viewer
-from server.grid.models import GridNode, Household, active_household
+from server.accounts.scope import Viewer, bound_subtree_clause
+from server.grid.models import GridNode, Household, active_household, care_rank
 from server.sync.models import Photo
 from server.visits.models import Visit, WorkKind, WorkLogEntry
 
@@ -52,7 +53,7 @@ CARE_FIRST_RANKS = 1  # only the first of CARE_PRIORITY (elderly living alone) g
 
 @dataclass
 class WorkRow:
-    household: Household
+    household: sa.Row  # the columns the worklist shows (WORKLIST_COLUMNS), not an ORM object
     last_visit: datetime | None
     visited_this_month: bool
 
@@ -73,8 +74,8 @@ class Worklist:
     def priority(self) -> list[WorkRow]:
         """Unvisited households that need care most (独居老人 first): named on top, then walked in order."""
         rows = [r for rows in self.rows_by_microgrid.values() for r in rows
-                if not r.visited_this_month and r.household.care_rank() < CARE_FIRST_RANKS]
-        return sorted(rows, key=lambda r: (r.household.care_rank(), natural_key(r.household.address)))[:10]
+                if not r.visited_this_month and care_rank(r.household.care_tags) < CARE_FIRST_RANKS]
+        return sorted(rows, key=lambda r: (care_rank(r.household.care_tags), natural_key(r.household.address)))[:10]
 
     @property
     def own(self) -> list[GridNode]:
@@ -101,21 +102,32 @@ async def leader_microgrids(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
     return sorted(rows.scalars(), key=lambda m: (m.id in backup, natural_key(m.name), m.path))
 
 
+@lru_cache(maxsize=16)
+def _worklist_households(roots: int) -> sa.Select:
+    """Built once per number of scope roots (issue 15); the bounds come from viewer.subtree_params()."""
+    return sa.select(Household.id, Household.microgrid_id, Household.address, Household.head_name,
+                     Household.care_tags).where(
+        Household.microgrid_id.in_(sa.bindparam("microgrid_ids", expanding=True)),
+        bound_subtree_clause(Household.grid_path, roots), active_household())
+
+
+_LAST_VISITS = (sa.select(Visit.household_id, sa.func.max(Visit.visited_at))
+                .where(Visit.household_id.in_(sa.bindparam("household_ids", expanding=True)))
+                .group_by(Visit.household_id))
+
+
 async def worklist(db: AsyncSession, viewer: Viewer, now: datetime | None = None) -> Worklist:
     """The leader's households in the order she walks them: building, unit, floor, room (issue 13)."""
     microgrids = await leader_microgrids(db, viewer)
     if not microgrids:
         return Worklist([], {}, 0, 0, backup_microgrid_ids(viewer))
     ids = [m.id for m in microgrids]
-    households = list((await db.execute(
-        sa.select(Household).where(Household.microgrid_id.in_(ids), viewer.subtree_clause(Household.grid_path),
-                                   active_household())
-    )).scalars())
-    last = dict((await db.execute(
-        sa.select(Visit.household_id, sa.func.max(Visit.visited_at))
-        .where(Visit.household_id.in_([h.id for h in households]))
-        .group_by(Visit.household_id)
-    )).all()) if households else {}
+    connection = await db.connection()  # plain rows: a leader's 100-odd households without ORM objects
+    households = (await connection.execute(
+        _worklist_households(len(viewer.grid_paths)), {"microgrid_ids": ids, **viewer.subtree_params()}
+    )).all()
+    last = dict((await connection.execute(_LAST_VISITS, {"household_ids": [h.id for h in households]})).all()) \
+        if households else {}
     start = month_start(now)
     rows_by: dict[int, list[WorkRow]] = {m.id: [] for m in microgrids}
     unvisited = 0

@@ -18,7 +18,9 @@ Two measures:
   of the process per request (on a machine shared with other work the wall time mostly
   says how much of a core the process got; the CPU time much less so);
 - over HTTP: uvicorn, one worker each, wrk -t1 -c8 for --http seconds per page (0: skip);
-  req/s and the ratio to hello's req/s. Goal: >= 15% of hello, median server time <= 2 ms.
+  req/s and the ratio to hello's req/s; and the server process's CPU ms per request (from
+  /proc) with hello's CPU per request over it: the same ratio, free of how much of the
+  machine the process got. Goal: >= 15% of hello, median server time <= 2 ms.
 The machine is shared: compare ratios within one run, and run twice to see the noise.
 """
 from __future__ import annotations
@@ -224,15 +226,15 @@ async def load(url: str) -> None:
     await engine.dispose()
 
 
-def _row(name: str, result: dict | None, base: dict | None, rps: float | None = None, base_rps: float | None = None) -> str:
+def _row(name: str, result: dict | None, base: dict | None, rate: tuple | None = None, base_rate: tuple | None = None) -> str:
     cells = [f"{name:<18}"]
     if result:
         cells.append(f"{result['median_ms']:>9.2f}{result['p95_ms']:>8.2f}{result['cpu_ms']:>8.2f}"
                      f"{result['rps']:>8.0f}{result['rps'] / base['rps']:>7.1%}")
     else:
         cells.append(f"{'-':>9}{'-':>8}{'-':>8}{'-':>8}{'-':>7}")
-    if rps is not None:
-        cells.append(f"{rps:>10.0f}{rps / base_rps:>8.1%}")
+    if rate is not None:
+        cells.append(f"{rate[0]:>10.0f}{rate[0] / base_rate[0]:>8.1%}{rate[1]:>9.2f}{base_rate[1] / rate[1]:>8.1%}")
     return "".join(cells)
 
 
@@ -257,23 +259,44 @@ def hello_factory() -> Litestar:
     return hello_app(folder, os.environ.get("BENCH_SQLITE") or None)
 
 
-def wrk(url: str, cookie: str, seconds: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, cookie: str, seconds: int, pid: int) -> tuple[float, float]:
+    """(requests per second, the server's CPU ms per request) under wrk -t1 -c8."""
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-H", f"Cookie: {cookie}",
                           "-H", "Accept-Encoding: gzip", url], capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     assert not non_2xx, f"{url}: {non_2xx.group(0)}"
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    done = int(re.search(r"(\d+) requests in", out).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), cpu / max(done, 1) * 1000
 
 
-def serve(args: list[str], env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", *args, "--port", str(port), "--log-level", "warning"],
-                               env=env, cwd=ROOT)
-    for _ in range(100):
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(args: list[str], env: dict) -> tuple[subprocess.Popen, int]:
+    """A uvicorn process on a free port of 127.0.0.1 (a busy machine may take a while to import the app)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
+                                "--log-level", "warning"], env=env, cwd=ROOT)
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn {args[0]} exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
+                return process, port
         except OSError:
             time.sleep(0.1)
+    process.terminate()
     raise RuntimeError("server did not start")
 
 
@@ -281,15 +304,19 @@ def http_rates(url: str, tmp: Path, seconds: int, cookies: dict, pages: dict, co
     """Requests per second over real HTTP (uvicorn, one worker each), measured with wrk."""
     env = {**os.environ, "WEIWANG_DATABASE_URL": url, "WEIWANG_VAR_DIR": str(tmp),
            "WEIWANG_SECRET_KEY": secrets.token_urlsafe(40), "BENCH_SQLITE": db_path or ""}
-    app = serve(["server.app:create_app", "--factory"], env, 8765)
-    hello = serve(["tests.benchmarks.bench_pages:hello_factory", "--factory"], env, 8766)
+    app, app_port = serve(["server.app:create_app", "--factory"], env)
+    try:
+        hello, hello_port = serve(["tests.benchmarks.bench_pages:hello_factory", "--factory"], env)
+    except BaseException:
+        app.terminate()
+        raise
     rates = {}
     try:
-        rates["bare hello"] = wrk("http://127.0.0.1:8766/", "", seconds)
+        rates["bare hello"] = wrk(f"http://127.0.0.1:{hello_port}/", "", seconds, hello.pid)
         if db_path:
-            rates["hand-built"] = wrk(f"http://127.0.0.1:8766/ref/{code}", cookies["admin"], seconds)
+            rates["hand-built"] = wrk(f"http://127.0.0.1:{hello_port}/ref/{code}", cookies["admin"], seconds, hello.pid)
         for name, (who, path) in pages.items():
-            rates[name] = wrk("http://127.0.0.1:8765" + path, cookies[who], seconds)
+            rates[name] = wrk(f"http://127.0.0.1:{app_port}" + path, cookies[who], seconds, app.pid)
     finally:
         app.terminate()
         hello.terminate()
@@ -301,10 +328,11 @@ def http_rates(url: str, tmp: Path, seconds: int, cookies: dict, pages: dict, co
 def run(url: str, n: int, seconds: int, tmp: Path, db_path: str | None) -> None:
     cookies, pages, code = asyncio.run(prepare(url))
     times = asyncio.run(server_times(url, n, tmp, cookies, pages, code, db_path))
+    print("server times measured", flush=True)
     rates = http_rates(url, tmp, seconds, cookies, pages, code, db_path) if seconds else {}
     base = times["bare hello"]
     print(f"\n{url.split('://')[0]}; server time: in-process, {n} requests each; HTTP: uvicorn 1 worker, wrk -t1 -c8 {seconds}s")
-    print(f"{'page':<18}{'median':>9}{'p95':>8}{'CPU':>8}{'req/s':>8}{'ratio':>7}" + (f"{'HTTP r/s':>10}{'ratio':>8}" if rates else ""))
+    print(f"{'page':<18}{'median':>9}{'p95':>8}{'CPU':>8}{'req/s':>8}{'ratio':>7}" + (f"{'HTTP r/s':>10}{'ratio':>8}{'CPU/req':>9}{'ratio':>8}" if rates else ""))
     for name, result in times.items():
         print(_row(name, result, base, rates.get(name), rates.get("bare hello")))
     if "hand-built" in times:
