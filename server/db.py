@@ -30,27 +30,22 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-# SQLite in the event loop.
+# SQLite writers queue in the process, not in SQLite.
 #
-# aiosqlite runs every call (execute, each fetch, commit, rollback, close) in a thread of
-# its own and wakes the event loop for each answer: a page of four queries took ~40 of
-# these hops, and on a busy machine each costs a context switch or more (issue 15: most
-# of a page's time was the loop waiting on them). A SQLite query on an indexed table takes
-# microseconds, far less than the hop, so the connection below runs each call right where
-# it is awaited, as a hand-written sqlite3 page would.
+# Each aiosqlite connection has its thread; when two of them write at once SQLite makes the
+# second one sleep and poll (busy_timeout) with growing pauses, so under a rush of form
+# posts a writer could wait seconds while the database sat idle (issue 15: forms p99 22 s).
+# Here a statement that would open a write transaction first takes the process's write lock
+# (an asyncio.Lock: first come, first served, and the loop serves other requests while one
+# waits); the transaction keeps it until it commits or rolls back. A writer that cannot
+# have it within WRITE_WAIT seconds gets "database is locked", as busy_timeout said before.
+# Readers never take it (WAL lets them read while one writes). Another process (a CLI
+# command, a backup) is still met by busy_timeout.
 #
-# What makes that safe:
-# - readers never wait: WAL lets them read while a writer writes;
-# - writers never wait on each other inside the process: a statement that would open a
-#   write transaction first takes the process's write lock (an asyncio.Lock, FIFO) and
-#   the transaction keeps it until it commits or rolls back. Waiting for it yields to the
-#   loop, so requests go on while a sync batch writes; a writer that cannot have it
-#   within WRITE_WAIT seconds gets "database is locked", as busy_timeout would say.
-#   Another process (a CLI command, a backup) may still hold SQLite's own lock:
-#   busy_timeout waits for it, holding the loop, which is why several app processes
-#   belong on PostgreSQL (README, production).
-# - a long statement holds the loop for its length: none of the pages' reads is long,
-#   and the big jobs (imports, exports) run many short statements.
+# Tried and measured, not kept: running every SQLite call in the event loop instead of
+# aiosqlite's thread (no hop per call). It used ~15% less CPU per page, but on a machine
+# whose cores are shared a single busy thread got far less of them: the morning rush
+# (150 leaders x 5 form posts in 20 s) went from p99 36 s to 79 s.
 WRITE_WAIT = 5.0
 _READ_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN")
 _write_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]]" = weakref.WeakKeyDictionary()
@@ -64,39 +59,15 @@ def _write_lock(database: str) -> asyncio.Lock:
     return lock
 
 
-class _RunNow:
-    """Stands in for aiosqlite's queue to its thread (SQLAlchemy's isolation_level setter uses it)."""
-
-    @staticmethod
-    def put_nowait(item) -> None:
-        future, function = item
-        try:
-            future.set_result(function())
-        except BaseException as error:  # noqa: BLE001 - handed to the awaiting caller
-            future.set_exception(error)
-
-
-class InlineConnection(aiosqlite.Connection):
-    """aiosqlite's connection with no thread: each call runs in the event loop when awaited."""
+class SerializedWrites(aiosqlite.Connection):
+    """aiosqlite's connection whose write transactions take turns on the process's write lock."""
 
     def __init__(self, connector, iter_chunk_size: int, database: str) -> None:
         super().__init__(connector, iter_chunk_size)
-        self._tx = _RunNow()
         self._database = database
         self._holds_write_lock = False
 
-    def __await__(self):
-        return self._connect().__await__()
-
-    async def _connect(self) -> "InlineConnection":
-        if self._connection is None:
-            self._connection = self._connector()
-        return self
-
     async def _execute(self, fn, *args, **kwargs):
-        connection = self._connection
-        if not self._running or connection is None:
-            raise ValueError("Connection closed")
         if (not self._holds_write_lock and args and isinstance(args[0], str)
                 and getattr(fn, "__name__", "") in ("execute", "executemany", "executescript")
                 and not args[0].lstrip()[:8].upper().startswith(_READ_STATEMENTS)):
@@ -107,45 +78,41 @@ class InlineConnection(aiosqlite.Connection):
                 raise sqlite3.OperationalError("database is locked") from None
             self._holds_write_lock = True
         try:
-            return fn(*args, **kwargs)
+            return await super()._execute(fn, *args, **kwargs)
         finally:
             if self._holds_write_lock and (self._connection is None or not self._connection.in_transaction):
-                self._holds_write_lock = False
-                _write_lock(self._database).release()
+                self._release()
+
+    def _release(self) -> None:
+        self._holds_write_lock = False
+        try:
+            _write_lock(self._database).release()
+        except RuntimeError:  # no running loop (garbage collection): the lock went with it
+            pass
 
     def stop(self):
-        self._running = False
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
         if self._holds_write_lock:
-            self._holds_write_lock = False
-            try:
-                _write_lock(self._database).release()
-            except RuntimeError:  # no running loop (garbage collection): the lock went with it
-                pass
-        return None
-
-    async def close(self) -> None:
-        self.stop()
+            self._release()
+        return super().stop()
 
 
-def _inline_connect(database, *, iter_chunk_size: int = 64, **kwargs) -> InlineConnection:
-    kwargs["check_same_thread"] = False  # the pool may close it from the garbage collector's thread
+def _serialized_connect(database, *, iter_chunk_size: int = 64, **kwargs) -> SerializedWrites:
+    # The loop reads in_transaction after each call has finished in the connection's thread.
+    kwargs["check_same_thread"] = False
     name = str(database)
-    return InlineConnection(lambda: sqlite3.connect(name, **kwargs), iter_chunk_size, name)
+    return SerializedWrites(lambda: sqlite3.connect(name, **kwargs), iter_chunk_size, name)
 
 
-# aiosqlite's module as SQLAlchemy's aiosqlite dialect sees it, with the inline connect.
-_inline_aiosqlite = types.SimpleNamespace(**{name: getattr(aiosqlite, name) for name in dir(aiosqlite) if not name.startswith("__")})
-_inline_aiosqlite.connect = _inline_connect
-_inline_aiosqlite.Connection = InlineConnection
+# aiosqlite's module as SQLAlchemy's aiosqlite dialect sees it, with the connect above.
+_serialized_aiosqlite = types.SimpleNamespace(**{name: getattr(aiosqlite, name) for name in dir(aiosqlite) if not name.startswith("__")})
+_serialized_aiosqlite.connect = _serialized_connect
+_serialized_aiosqlite.Connection = SerializedWrites
 
 
 def make_engine(url: str, **kwargs) -> AsyncEngine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite+aiosqlite"):
-            kwargs.setdefault("module", AsyncAdapt_aiosqlite_dbapi(_inline_aiosqlite, sqlite3))
+            kwargs.setdefault("module", AsyncAdapt_aiosqlite_dbapi(_serialized_aiosqlite, sqlite3))
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
