@@ -280,6 +280,8 @@ class IssueController(Controller):
         result = await store_one(db, viewer, "issue_event", data, request_language(request),
                                  record_id=_client_uuid(values.get("id")))
         if result.status not in (CREATED, DUPLICATE):
+            # A store that fell back to record-by-record detached what this session had loaded.
+            issue = await scope.get_issue_for(db, viewer, issue_id)
             if "kind" in result.errors and len(result.errors) == 1 and kind in set(EventKind):
                 from litestar.exceptions import PermissionDeniedException
 

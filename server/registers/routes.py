@@ -528,10 +528,11 @@ class ProposalController(Controller):
         if "members" in data:
             data["members"] = int(data["members"]) if str(data["members"]).isdigit() else data["members"]
         result = await store_one(db, viewer, "household_change", data, request_language(request))
+        # Ids only from here: a store that fell back to record-by-record detached what was loaded.
         if result.status == CREATED:
-            return Redirect(path=f"/households/{household.id}", status_code=303)
+            return Redirect(path=f"/households/{household_id}", status_code=303)
         return render(request, "registers/proposal_rejected.html", status_code=422, errors=result.errors,
-                      back_url=f"/households/{household.id}")
+                      back_url=f"/households/{household_id}")
 
     @post("/grid/{code:str}/move-ins", name="registers.propose_move_in")
     async def propose_move_in(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> object:
@@ -540,13 +541,14 @@ class ProposalController(Controller):
         form.pop("id", None)
         data = {k: v for k, v in form.items() if v not in ("", None)}
         data.update(kind="moved_in", microgrid_id=node.id)
+        node_code = node.code  # read before the store: one that falls back to record-by-record detaches it
         if "members" in data:
             data["members"] = int(data["members"]) if str(data["members"]).isdigit() else data["members"]
         result = await store_one(db, viewer, "household_change", data, request_language(request))
         if result.status == CREATED:
-            return Redirect(path=f"/grid/{node.code}", status_code=303)
+            return Redirect(path=f"/grid/{node_code}", status_code=303)
         return render(request, "registers/proposal_rejected.html", status_code=422, errors=result.errors,
-                      back_url=f"/grid/{node.code}")
+                      back_url=f"/grid/{node_code}")
 
     @get("/households/{household_id:int}/changes", name="registers.household_changes")
     async def household_changes(self, request: Request, db: AsyncSession, viewer: Viewer, household_id: PathId) -> object:

@@ -134,7 +134,10 @@ class VisitController(Controller):
         form["household_id"] = household.id
         result = await store_one(db, viewer, "visit", form, request_language(request))
         if result.status == CREATED:
-            return Redirect(path=f"/households/{household.id}", status_code=303)
+            return Redirect(path=f"/households/{household_id}", status_code=303)
+        # A store that fell back to record-by-record rolled back, expiring what this session had
+        # loaded: read the household again to show the form (a 500 here lost what was typed).
+        household, microgrid = await self._household(db, viewer, household_id)
         values = {**form, "needs": form.get("needs", []), "policies": form.get("policies", [])}
         return render(request, "visits/visit_form.html", status_code=422, household=household, node=microgrid,
                       values=values, errors=result.errors, back_url=f"/households/{household.id}", **form_context(request))

@@ -62,3 +62,31 @@ async def test_it_will_not_show_the_form_for_a_household_outside_the_grid(db, pe
     client = await signed_in_as(people.leader)
     theirs = (await households_of(db, people.neighbour_microgrid))[0]
     assert (await client.get(f"/households/{theirs.id}/visits/new")).status_code == 404
+
+
+async def test_a_form_whose_record_cannot_be_stored_answers_with_the_form_not_a_500(db, people, signed_in_as, monkeypatch):
+    """The no-JS visit form when the sync's fast path fails (here the new record's id is one the
+    visit table already holds, so the multi-row insert fails and the record is refused on the
+    slow path): the store rolls back, expiring what the request had loaded; the form must still
+    come back with what was typed, not a 500 from reading the expired household."""
+    import uuid
+
+    from server.sync import service
+    from server.clock import utcnow
+
+    client = await signed_in_as(people.leader)
+    household = (await households_of(db, people.microgrid))[1]
+    taken = uuid.uuid4()
+    db.add(Visit(id=taken, household_id=household.id, grid_path=household.grid_path, person_id=people.leader.id,
+                 kind="routine", needs=[], policies=[], note="早先的一条", visited_at=utcnow(), created_at=utcnow()))
+    await db.commit()
+    monkeypatch.setattr(service.uuid, "uuid4", lambda: taken)
+    try:
+        response = await client.post(f"/households/{household.id}/visits", data={"kind": "routine", "note": "楼上漏水"},
+                                     headers=await csrf_headers(client), follow_redirects=False)
+    finally:
+        monkeypatch.setattr(service.uuid, "uuid4", uuid.uuid4)
+    assert response.status_code == 422, response.text[:300]
+    assert "楼上漏水" in response.text and household.address in response.text
+    notes = list((await db.execute(sa.select(Visit.note).where(Visit.id == taken))).scalars())
+    assert notes == ["早先的一条"]  # the earlier record is untouched
