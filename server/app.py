@@ -48,6 +48,8 @@ from server.patrols.routes import PATROL_HANDLERS
 from server.registers import changes as register_changes
 from server.registers.routes import REGISTERS_HANDLERS
 from server.sync import registry
+from server.tasks import records as task_records
+from server.tasks import routes as task_routes
 from server.sync.pwa import PWA_HANDLERS
 from server.sync.routes import PhotoController, SyncController
 from server.visits import records as visit_records
@@ -85,16 +87,18 @@ ROUTE_HANDLERS = [
     *allowances.ALLOWANCE_HANDLERS,
     *RECRUIT_HANDLERS,
     *holidays.HOLIDAY_HANDLERS,
+    *task_routes.TASK_HANDLERS,
 ]
 
 # Every record type a phone may send to POST /api/sync (server/sync/registry.py).
 SYNC_TYPES = [
-    *visit_records.SYNC_TYPES,  # visit, errand, mediation, hazard_check
+    *visit_records.SYNC_TYPES,  # visit, errand, mediation, hazard_check, worklog_problem, errand_step
     *issue_records.SYNC_TYPES,  # issue, issue_event
     *patrol_records.SYNC_TYPES,  # patrol
     *register_changes.SYNC_TYPES,  # household_change
     *allowances.SYNC_TYPES,  # allowance_claim
     *holidays.SYNC_TYPES,  # holiday_visit
+    *task_records.SYNC_TYPES,  # task_report
 ]
 
 # Run after every stored batch, in its transaction (server/sync/registry.py).
@@ -108,6 +112,7 @@ OFFLINE_PAGES = [
     *patrol_routes.OFFLINE_PAGES,  # the checklists of the compounds a person patrols
     *training_routes.OFFLINE_PAGES,  # the training materials library, to show a policy at the door
     *issue_routes.OFFLINE_PAGES,  # the report form (also per micro-grid) and the ledger
+    *task_routes.OFFLINE_PAGES,  # a leader's open task shares, to report done
     *allowances.OFFLINE_PAGES,  # the allowance claim form
     *holidays.OFFLINE_PAGES,  # a visitor's holiday visit list
 ]

@@ -2,7 +2,7 @@
 from server.accounts.models import AuditEntry, AuthChallenge, Device, Invite, Person, Post, WebSession  # noqa: F401
 from server.grid.models import GridNode, Household, PropertyCompany  # noqa: F401
 from server.sync.models import Photo, SyncReceipt  # noqa: F401
-from server.visits.models import Visit, WorkLogEntry  # noqa: F401
+from server.visits.models import ErrandStep, Visit, WorkLogEntry  # noqa: F401
 from server.issues.models import Issue, IssueCategory, IssueEvent, IssueMeeting  # noqa: F401
 from server.patrols.models import Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion  # noqa: F401
 from server.registers.models import HouseholdChange, ImportJob  # noqa: F401
@@ -13,3 +13,4 @@ from server.incentives.models import AllowanceBudget, AllowanceClaim, Commendati
 from server.party.models import DutyLogEntry, DutySlot, DutySwap, PartyBody, ServiceStation  # noqa: F401
 from server.training.models import QuizQuestion, TrainingAttendance, TrainingMaterial, TrainingSession  # noqa: F401
 from server.recruit.models import Helper, Nomination  # noqa: F401
+from server.tasks.models import Task, TaskAssignment, TaskReport  # noqa: F401

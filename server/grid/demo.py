@@ -563,6 +563,10 @@ async def _load(conn: AsyncConnection, seed: int, scale: float, progress: bool) 
     from server.party.demo import load_party_demo
 
     await load_party_demo(conn, [n["id"] for n in street.nodes if n["level"] == Level.community.value])
+    # A task list part done (任务清单: 老旧院落执勤).
+    from server.tasks.demo import load_tasks_demo
+
+    await load_tasks_demo(conn)
     if bar is not None:
         bar.close()
     return {**street.counts(), "seconds": round(time.perf_counter() - started, 2)}

@@ -34,7 +34,7 @@ from server.incentives.earning import Work, china_month, earn, entry_id
 from server.incentives.models import AllowanceBudget, AllowanceClaim, Commendation, IssueRating, PayoutBatch, PointsAccount, PointsEntry
 from server.incentives.rules import RuleBook
 from server.issues.models import Issue, Status
-from server.visits.models import NEEDS, POLICIES, SERVICES, Visit, WorkLogEntry
+from server.visits.models import NEEDS, POLICIES, SERVICES, ErrandStep, Visit, WorkLogEntry
 
 CHUNK = 5000
 MONTHS = 12
@@ -179,7 +179,9 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
     accounts = [{"person_id": pid, "folded_at": now, "folded_version": book.current.version} for pid in sorted(works)]
     commendations = _commendation_round(entries, star, now)
     budgets, claims = await _allowances(conn, rng, leaders, now)
-    for table, rows in ((Visit.__table__, visits), (WorkLogEntry.__table__, work), (PointsEntry.__table__, entries),
+    errand_steps = _errand_steps(rng, work, now)
+    for table, rows in ((Visit.__table__, visits), (WorkLogEntry.__table__, work), (ErrandStep.__table__, errand_steps),
+                        (PointsEntry.__table__, entries),
                         (PointsAccount.__table__, accounts), (Commendation.__table__, commendations),
                         (AllowanceBudget.__table__, budgets), (AllowanceClaim.__table__, claims)):
         await _bulk(conn, table, rows)
@@ -361,7 +363,35 @@ def _work_row(rng, kind, person_id, mg_id, path, at, services) -> dict:
             "parties": rng.choice(PARTIES) if kind == "mediation" else "",
             "outcome": rng.choice(OUTCOMES) if kind == "mediation" else "",
             "hazard": hazard if kind == "hazard_check" else "", "place": place if kind == "hazard_check" else "",
-            "fixed": (rng.random() < 0.6) if kind == "hazard_check" else None, "note": "", "done_at": at, "received_at": at}
+            "fixed": (rng.random() < 0.6) if kind == "hazard_check" else None, "note": "", "done_at": at, "received_at": at,
+            "issue_id": None, "errand_status": "accepted" if kind == "errand" else "", "errand_department": ""}
+
+
+def _errand_steps(rng, work: list[dict], now: datetime) -> list[dict]:
+    """An errand's life (server/visits/errands.py): older ones done (a few referred), the last
+    fortnight's still accepted or being handled. The rows' status is what the steps fold to."""
+    steps = []
+    for row in work:
+        if row["kind"] != "errand":
+            continue
+        age = (now - row["done_at"]).days
+        base = {"entry_id": row["id"], "department": "", "note": "", "told": "", "actor_id": row["person_id"],
+                "actor_name": "", "received_at": now, "applied": True, "why": ""}
+        if age < 14 and rng.random() < 0.6:
+            if rng.random() < 0.5:
+                steps.append({**base, "id": str(uuid.uuid5(row["id"], "start")), "kind": "start",
+                              "at": row["done_at"] + timedelta(hours=2)})
+                row["errand_status"] = "in_progress"
+            continue
+        finish = min(row["done_at"] + timedelta(days=rng.randint(1, 5)), now)
+        if rng.random() < 0.1:
+            steps.append({**base, "id": str(uuid.uuid5(row["id"], "refer")), "kind": "refer", "at": finish,
+                          "department": rng.choice(["县社保局", "县医保局", "县残联", "镇便民服务中心"]), "told": "in_person"})
+            row["errand_status"], row["errand_department"] = "referred", steps[-1]["department"]
+        else:
+            steps.append({**base, "id": str(uuid.uuid5(row["id"], "done")), "kind": "done", "at": finish, "told": "in_person"})
+            row["errand_status"] = "done"
+    return steps
 
 
 async def _ratings(conn: AsyncConnection, rng: random.Random, now: datetime) -> list[tuple]:

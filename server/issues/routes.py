@@ -120,12 +120,18 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
         e.actor_id == viewer.person_id and aware(e.received_at) >= recent))), None)
     all_companies = await queries.companies(db, issue.node_path)
     companies = all_companies if EventKind.assign in actions else []
+    # Where it came from (事事有着落): the work-log record it was made from, if any.
+    from server.visits.models import WorkLogEntry
+
+    origin = (await db.execute(sa.select(WorkLogEntry).where(WorkLogEntry.issue_id == issue.id))).scalars().first()
     return render(
         request, "issues/show.html", status_code=status_code, issue=issue, node=node, trail=trail + [node],
         category=category, household=household, company=company, events=events, photos=event_photos, role=role,
         company_names={c.id: c.name for c in all_companies},
         actions=actions, companies=companies, errors=errors or {}, values=values or {}, open_kind=open_kind,
-        kept=kept, saved=request.query_params.get("saved") == "1", overdue=issue.is_overdue(),
+        kept=kept, saved=request.query_params.get("saved") == "1", overdue=issue.is_overdue(), origin=origin,
+        origin_visible=origin is not None and viewer.sees_path(origin.grid_path) and viewer.has_role(
+            Role.admin, Role.community, Role.compound, Role.leader),
         today=today_in_china().isoformat(), tab="ledger", back_url="/issues",
     )
 

@@ -11,6 +11,7 @@ import aiohttp
 from server.clock import today_in_china
 from server.notify import worker
 from server.notify.rules import scan_deadlines, scan_patrols
+from server.tasks.reminders import scan_tasks
 from server.notify.gateway import make_gateway
 from server.notify.models import Channel
 from server.notify.senders import make_sms_sender
@@ -25,7 +26,7 @@ def make_senders(sessionmaker, settings, client: aiohttp.ClientSession) -> dict:
 
 
 def deadline_scan(sessionmaker, every_seconds: float = 600):
-    """Deadline and patrol reminders, looked for every ten minutes (each queued once a day or a month: dedupe keys)."""
+    """Deadline, patrol and overdue-task reminders, looked for every ten minutes (each queued once a day or a month: dedupe keys)."""
     last = [0.0]
 
     async def scan() -> None:
@@ -36,6 +37,7 @@ def deadline_scan(sessionmaker, every_seconds: float = 600):
         async with sessionmaker() as db:
             await scan_deadlines(db, today_in_china())
             await scan_patrols(db, today_in_china())
+            await scan_tasks(db, today_in_china())  # overdue task lists (server/tasks)
             await db.commit()
 
     return scan

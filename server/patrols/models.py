@@ -23,6 +23,9 @@ from server.tree import PathType
 from server.i18n import N_
 
 
+RURAL = "rural"  # server.grid.models.CompoundKind.rural
+
+
 class Result(StrEnum):
     passed = "pass"  # 合格
     failed = "fail"  # 不合格
@@ -58,6 +61,15 @@ class PatrolTemplate(SQLModel, table=True):
     # The community's path (or "" for everywhere): the compounds under it use this template.
     owner_path: str = Field(default="", sa_type=PathType, unique=True)
     current_version_id: Optional[int] = None  # no FK: the two tables point at each other
+    # The scattered rural settlements' (散居林盘) own checklist in this template, when it has one
+    # (人居环境, 道路, 沟渠河道, 消防, 自建房安全, 垃圾收运 ...): they have no lifts or property company.
+    rural_version_id: Optional[int] = None
+
+    def version_for(self, compound_kind: str | None) -> int | None:
+        """The version a compound of this kind fills in."""
+        if compound_kind == RURAL and self.rural_version_id:
+            return self.rural_version_id
+        return self.current_version_id
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
@@ -68,6 +80,7 @@ class PatrolTemplateVersion(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     template_id: int = Field(foreign_key="patrol_template.id", index=True)
     number: int  # 1, 2, 3... within the template
+    compound_kind: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})  # "" or rural
     note: str = Field(default="", max_length=200)  # what changed
     created_by: Optional[int] = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))

@@ -29,7 +29,7 @@ from server.patrols import export, queries
 from server.patrols import records as patrol_records
 from server.patrols.chart import pass_rate_chart
 from server.patrols.models import (
-    PARTICIPANT_ROLES, RESULT_LABELS, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
+    PARTICIPANT_ROLES, RESULT_LABELS, RURAL, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result,
 )
 from server.recruit import service as recruit_service
 from server.recruit.models import HELPER_KIND_LABELS, HELPER_PATROL_ROLE
@@ -271,6 +271,10 @@ class PatrolController(Controller):
                                       owner_path=community.path)
             db.add(existing)
             await db.flush()
+            if source.rural_version_id:  # the settlements' checklist comes along
+                rural = await queries.version_items(db, source.rural_version_id)
+                await _publish(db, viewer, existing, [_copy(i) for i in rural],
+                               t(request, "Copied from %(name)s", name=source.name), compound_kind=RURAL)
             await _publish(db, viewer, existing, [_copy(i) for i in items],
                            t(request, "Copied from %(name)s", name=source.name))
             audit.record(db, "create_template", viewer=viewer, object_type="patrol_template", object_id=existing.id,
@@ -361,7 +365,7 @@ class PatrolController(Controller):
 async def _checklist(request: Request, db: AsyncSession, viewer: Viewer, compound: GridNode, values: dict,
                      errors: dict, status_code: int = 200) -> Any:
     template = await queries.template_for(db, compound.path)
-    version = await db.get(PatrolTemplateVersion, template.current_version_id)
+    version = await db.get(PatrolTemplateVersion, template.version_for(compound.kind))
     items = await queries.version_items(db, version.id)
     last, recheck = await queries.recheck_list(db, compound)
     categories = await queries.categories_by_code(db)
@@ -423,19 +427,23 @@ def _copy(item: PatrolItem) -> PatrolItem:
 
 
 async def _publish(db: AsyncSession, viewer: Viewer, template: PatrolTemplate, items: list[PatrolItem],
-                   note: str) -> PatrolTemplateVersion:
+                   note: str, compound_kind: str = "") -> PatrolTemplateVersion:
     # Lock the template row: two editors saving at once must not both publish "version 3".
     await db.execute(sa.update(PatrolTemplate).where(PatrolTemplate.id == template.id)
                      .values(current_version_id=PatrolTemplate.current_version_id))
     number = (await db.execute(sa.select(sa.func.coalesce(sa.func.max(PatrolTemplateVersion.number), 0))
                                .where(PatrolTemplateVersion.template_id == template.id))).scalar_one() + 1
-    version = PatrolTemplateVersion(template_id=template.id, number=number, note=note, created_by=viewer.person_id)
+    version = PatrolTemplateVersion(template_id=template.id, number=number, note=note, created_by=viewer.person_id,
+                                    compound_kind=compound_kind)
     db.add(version)
     await db.flush()
     for item in items:
         item.version_id = version.id
         db.add(item)
-    template.current_version_id = version.id
+    if compound_kind == RURAL:
+        template.rural_version_id = version.id
+    else:
+        template.current_version_id = version.id
     await db.flush()
     return version
 

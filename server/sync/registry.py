@@ -108,6 +108,9 @@ class SyncType:
     # those rows in place is the amendment. Otherwise the new version is kept with its history
     # (sync_amendment, status "kept") for the office to read, and the rows stay as first stored.
     amendable: bool = False
+    # Columns of the staged rows an amendment leaves alone: what later records derived on the row
+    # (a work-log entry's ledger problem and errand status) is not the phone's to overwrite.
+    keep_on_amend: frozenset[str] = frozenset()
 
 
 _TYPES: dict[str, SyncType] = {}

@@ -309,7 +309,8 @@ async def _amend(db: AsyncSession, viewer: Viewer, c: _Candidate, stored: tuple[
         for table, rows in db.info.pop(registry.STAGED, {}).items():
             keys = [column.name for column in table.primary_key.columns]
             for row in rows:
-                values = {k: v for k, v in row.items() if k not in keys and k not in KEEP_ON_AMEND}
+                values = {k: v for k, v in row.items()
+                          if k not in keys and k not in KEEP_ON_AMEND and k not in c.type.keep_on_amend}
                 await db.execute(sa.update(table).where(*[table.c[k] == row[k] for k in keys]).values(**values))
         status = "applied"
     db.add(SyncAmendment(record_id=c.record.id, version=c.version, type=c.type.name, person_id=viewer.person_id,

@@ -77,6 +77,7 @@ SERVICES = {
     "minimum_living": N_("Minimum living allowance"),
     "other": N_("Other"),
 }
+UNSETTLED_OUTCOMES = ("partly", "unsettled", "referred")
 OUTCOMES = {
     "settled": N_("Settled"),
     "partly": N_("Partly settled"),
@@ -112,6 +113,7 @@ class WorkLogEntry(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_work_log_person_at", "person_id", "done_at"),
         sa.Index("ix_work_log_grid_path_at", "grid_path", "done_at"),
+        sa.Index("ix_work_log_entry_issue", "issue_id"),
     )
 
     id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
@@ -129,3 +131,62 @@ class WorkLogEntry(SQLModel, table=True):
     note: str = Field(default="", max_length=500)
     done_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    # 事事有着落: the ledger problem an unfixed hazard or an unsettled mediation became
+    # (its id is uuid5(this id, "problem"), so a second tap finds the same problem).
+    issue_id: Optional[str] = Field(default=None, foreign_key="issue.id", max_length=36)
+    # An errand's life, derived from its steps (errands.fold); "" for other kinds.
+    errand_status: str = Field(default="", max_length=12, sa_column_kwargs={"server_default": ""})
+    errand_department: str = Field(default="", max_length=60, sa_column_kwargs={"server_default": ""})
+
+    def may_become_problem(self) -> bool:
+        """An unfixed hazard or a mediation that did not settle the dispute."""
+        if self.kind == WorkKind.hazard_check:
+            return self.fixed is False
+        return self.kind == WorkKind.mediation and self.outcome in UNSETTLED_OUTCOMES
+
+
+class ErrandStepKind(StrEnum):
+    start = "start"  # 办理中
+    done = "done"  # 办结
+    refer = "refer"  # 转办: handed to a government service or department, named
+
+
+class ErrandStatus(StrEnum):
+    accepted = "accepted"  # 受理 (recording the errand is accepting it)
+    in_progress = "in_progress"  # 办理中
+    done = "done"  # 办结
+    referred = "referred"  # 转办
+
+
+ERRAND_STATUSES = {
+    ErrandStatus.accepted: N_("Accepted"),
+    ErrandStatus.in_progress: N_("In progress"),
+    ErrandStatus.done: N_("Errand done"),
+    ErrandStatus.referred: N_("Referred"),
+}
+ERRAND_STEPS = {
+    ErrandStepKind.start: N_("Start handling"),
+    ErrandStepKind.done: N_("Mark done"),
+    ErrandStepKind.refer: N_("Refer to a department"),
+}
+TOLD = {"sms": N_("Told by text message"), "in_person": N_("Told in person")}
+
+
+class ErrandStep(SQLModel, table=True):
+    """One step in an errand's life; the errand's status is the fold of its steps (errands.py)."""
+
+    __tablename__ = "errand_step"
+    __table_args__ = (sa.Index("ix_errand_step_entry_at", "entry_id", "at"),)
+
+    id: str = Field(primary_key=True, max_length=36)  # client UUID
+    entry_id: uuid.UUID = Field(sa_type=sa.Uuid, foreign_key="work_log_entry.id")
+    kind: str = Field(max_length=12)
+    department: str = Field(default="", max_length=60)  # 转办: the service or department
+    note: str = Field(default="", max_length=500)
+    told: str = Field(default="", max_length=10)  # how the resident heard: sms | in_person | ""
+    actor_id: Optional[int] = Field(default=None, foreign_key="person.id")
+    actor_name: str = Field(default="", max_length=40)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))  # on the phone
+    received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    applied: bool = True  # False: no longer valid at its place in the log (kept, with why)
+    why: str = Field(default="", max_length=200)

@@ -19,7 +19,8 @@ from server.clock import utcnow
 from server.photos import MAX_PHOTOS
 from server.validate import DbId
 from server.sync.registry import SyncRecord, SyncType, add_row
-from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, Visit, WorkKind, WorkLogEntry
+from server.visits.matters import ERRAND_STEP, WORKLOG_PROBLEM
+from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, ErrandStatus, Visit, WorkKind, WorkLogEntry
 
 Note = Annotated[str, msgspec.Meta(max_length=500, description="Free text, at most 500 characters.")]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -151,6 +152,10 @@ async def _work_place(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> t
     return node, household_id, None
 
 
+# What the record's later life derived on the row; an amended errand or hazard keeps it.
+DERIVED = frozenset({"issue_id", "errand_status", "errand_department"})
+
+
 def _apply_work(kind: WorkKind):
     async def apply(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> dict[str, str] | None:
         node, household_id, errors = await _work_place(db, viewer, record)
@@ -161,7 +166,9 @@ def _apply_work(kind: WorkKind):
             "id": record.id, "kind": kind.value, "person_id": viewer.person_id, "microgrid_id": node.id,
             "grid_path": node.path, "household_id": household_id, "service": "", "parties": "", "outcome": "",
             "hazard": "", "place": "", "fixed": None, "note": data.note.strip(), "done_at": record.created_at,
-            "received_at": utcnow(),
+            "received_at": utcnow(), "issue_id": None,
+            # Recording an errand accepts it (受理); its steps take it further (server/visits/matters.py).
+            "errand_status": ErrandStatus.accepted.value if kind == WorkKind.errand else "", "errand_department": "",
         }
         if kind == WorkKind.errand:
             row["service"] = data.service
@@ -178,11 +185,11 @@ def _apply_work(kind: WorkKind):
 
 VISIT = SyncType(name="visit", schema=VisitData, apply=apply_visit, prefetch=_prefetch_places, amendable=True,
                           description="A door-to-door visit (走访) to one household.")
-ERRAND = SyncType(name="errand", schema=ErrandData, apply=_apply_work(WorkKind.errand),
+ERRAND = SyncType(keep_on_amend=DERIVED, name="errand", schema=ErrandData, apply=_apply_work(WorkKind.errand),
                            prefetch=_prefetch_places, amendable=True, description="An errand done for a resident (帮办代办).")
-MEDIATION = SyncType(name="mediation", schema=MediationData, apply=_apply_work(WorkKind.mediation),
+MEDIATION = SyncType(keep_on_amend=DERIVED, name="mediation", schema=MediationData, apply=_apply_work(WorkKind.mediation),
                               prefetch=_prefetch_places, amendable=True, description="A dispute mediated (调解纠纷).")
-HAZARD_CHECK = SyncType(name="hazard_check", schema=HazardCheckData, apply=_apply_work(WorkKind.hazard_check),
+HAZARD_CHECK = SyncType(keep_on_amend=DERIVED, name="hazard_check", schema=HazardCheckData, apply=_apply_work(WorkKind.hazard_check),
                                  prefetch=_prefetch_places, amendable=True, description="A safety-hazard check (安全隐患排查).")
 
-SYNC_TYPES = [VISIT, ERRAND, MEDIATION, HAZARD_CHECK]
+SYNC_TYPES = [VISIT, ERRAND, MEDIATION, HAZARD_CHECK, WORKLOG_PROBLEM, ERRAND_STEP]

@@ -7,8 +7,11 @@ network. Without JavaScript they post here, and these handlers call the same
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
@@ -22,10 +25,14 @@ from server.accounts.auth import signed_in
 from server.accounts.models import Role
 from server.accounts.scope import Viewer
 from server.grid import queries as grid_queries
-from server.grid.models import GridNode
+from server.grid.models import GridNode, Household
+from server.issues.models import Issue
 from server.sync.service import CREATED, store_one
-from server.visits import queries
-from server.visits.models import NEEDS, OUTCOMES, POLICIES, SERVICES, VISIT_KINDS, WORK_KINDS, WorkKind
+from server.visits import errands, matters, queries
+from server.visits.models import (
+    ERRAND_STATUSES, ERRAND_STEPS, NEEDS, OUTCOMES, POLICIES, SERVICES, TOLD, VISIT_KINDS, WORK_KINDS, ErrandStatus,
+    ErrandStep, WorkKind, WorkLogEntry,
+)
 from server.validate import PathId, parse_id
 from server.web import render, request_language, t
 
@@ -160,9 +167,11 @@ class WorkLogController(Controller):
         viewer.require_role(*GRID_ROLES)
         tally = (await queries.tallies(db, [viewer.person_id]))[viewer.person_id]
         recent = await queries.recent_work(db, viewer.person_id)
+        issue_ids = [e.issue_id for e in recent if e.issue_id]
+        issues = {i.id: i for i in (await db.execute(sa.select(Issue).where(Issue.id.in_(issue_ids)))).scalars()} if issue_ids else {}
         # htmx (the profile page) wants the tally table alone.
         return render(request, "visits/worklog.html", partial="visits/_tally.html", tally=tally, recent=recent,
-                      tab="work", **form_context(request))
+                      issues=issues, errand_statuses=ERRAND_STATUSES, tab="work", **form_context(request))
 
     @get("/leaders", name="worklog.leaders")
     async def show_leader_tallies(self, request: Request, db: AsyncSession, viewer: Viewer) -> object:
@@ -202,7 +211,59 @@ class WorkLogController(Controller):
                       microgrid_options=microgrid_options(microgrids), values=form, errors=result.errors, back_url="/worklog", **form_context(request))
 
 
-VISITS_HANDLERS: list = [WorklistController, VisitController, WorkLogController]
+class WorkEntryController(Controller):
+    """One work-log record and what it leads to (事事有着落): its ledger problem, an errand's life."""
+
+    path = "/worklog/entries/{entry_id:uuid}"
+    guards = [signed_in]
+
+    async def _page(self, request: Request, db: AsyncSession, viewer: Viewer, entry: WorkLogEntry, *,
+                    errors: dict | None = None, values: dict | None = None, status_code: int = 200) -> object:
+        issue = await db.get(Issue, entry.issue_id) if entry.issue_id else None
+        household = await db.get(Household, entry.household_id) if entry.household_id else None
+        microgrid = await db.get(GridNode, entry.microgrid_id)
+        steps = list((await db.execute(sa.select(ErrandStep).where(ErrandStep.entry_id == entry.id)
+                                       .order_by(ErrandStep.at, ErrandStep.id))).scalars())
+        status = entry.errand_status or ErrandStatus.accepted
+        steps_now = errands.next_steps(status) if entry.kind == WorkKind.errand else []
+        return render(request, "visits/entry.html", status_code=status_code, entry=entry, issue=issue,
+                      household=household, microgrid=microgrid, steps=steps, errand_status=status,
+                      next_steps=steps_now,
+                      next_steps_options=[(k, t(request, ERRAND_STEPS[k])) for k in steps_now],
+                      errand_statuses=ERRAND_STATUSES, errand_steps=ERRAND_STEPS, told_labels=TOLD,
+                      has_phone=bool(household and household.phone), errors=errors or {}, values=values or {},
+                      back_url="/worklog", tab="work", **form_context(request))
+
+    @get("/", name="worklog.entry")
+    async def show_entry(self, request: Request, db: AsyncSession, viewer: Viewer, entry_id: uuid.UUID) -> object:
+        viewer.require_role(*GRID_ROLES)
+        return await self._page(request, db, viewer, await matters.get_entry_for(db, viewer, entry_id))
+
+    @post("/problem", name="worklog.make_problem")
+    async def make_problem(self, request: Request, db: AsyncSession, viewer: Viewer, entry_id: uuid.UUID) -> object:
+        """One tap (without JavaScript; the outbox sends the same `worklog_problem` record)."""
+        viewer.require_role(*GRID_ROLES)
+        entry = await matters.get_entry_for(db, viewer, entry_id)
+        result = await store_one(db, viewer, "worklog_problem", {"entry_id": str(entry.id)}, request_language(request))
+        if result.status == CREATED:
+            return Redirect(path=f"/worklog/entries/{entry.id}", status_code=303)
+        return await self._page(request, db, viewer, entry, errors=result.errors, status_code=422)
+
+    @post("/steps", name="worklog.step_errand")
+    async def step_errand(self, request: Request, db: AsyncSession, viewer: Viewer, entry_id: uuid.UUID) -> object:
+        viewer.require_role(*GRID_ROLES)
+        entry = await matters.get_entry_for(db, viewer, entry_id)
+        form = _form_data(await request.form())
+        form["entry_id"] = str(entry.id)
+        if "told_in_person" in form:
+            form["told_in_person"] = form["told_in_person"] in ("true", "on", "1")
+        result = await store_one(db, viewer, "errand_step", form, request_language(request))
+        if result.status == CREATED:
+            return Redirect(path=f"/worklog/entries/{entry.id}", status_code=303)
+        return await self._page(request, db, viewer, entry, errors=result.errors, values=form, status_code=422)
+
+
+VISITS_HANDLERS: list = [WorklistController, VisitController, WorkLogController, WorkEntryController]
 
 
 async def leader_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
@@ -211,6 +272,8 @@ async def leader_offline_pages(db: AsyncSession, viewer: Viewer) -> list[str]:
     if not worklist.microgrids:
         return []
     urls = ["/", "/worklist", "/worklog"] + [f"/worklog/new/{kind.value}" for kind in WorkKind]
+    # Her recent records: a problem made with one tap, or an errand's next step, works with no signal.
+    urls += [f"/worklog/entries/{entry.id}" for entry in await queries.recent_work(db, viewer.person_id)]
     for microgrid in worklist.microgrids:
         urls.append(f"/grid/{microgrid.code}")
         for row in worklist.rows_by_microgrid[microgrid.id]:

@@ -25,7 +25,7 @@ async def test_it_exports_a_patrol_report_to_xlsx_and_audits_it(db, people, sign
     values = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
     assert "联动巡查报告" in values[0][0] and compound.name in values[0][0]
     body = [row for row in values if row and row[2] in {i.title for i in items}]
-    assert len(body) == 20
+    assert len(body) == 24  # 20 items and the maintenance records section (0017)
     assert body[3][4] == "不合格" and body[3][6] == "转问题台账" and body[3][8] == "待处理"
     assert body[4][6] == "当场整改"
     entry = (await db.execute(sa.select(AuditEntry).where(AuditEntry.object_id == record["id"],

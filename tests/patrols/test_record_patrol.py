@@ -27,7 +27,7 @@ async def test_it_stores_a_patrol_and_its_answers_once(db, people, signed_in_as,
     assert (patrol.pass_count, patrol.fail_count, patrol.na_count) == (len(items) - 1, 1, 0)
     assert patrol.participants == [{"role": "owners_rep", "name": "李业主", "person_id": None}]
     count = (await db.execute(sa.select(sa.func.count()).where(PatrolAnswer.patrol_id == record["id"]))).scalar_one()
-    assert count == len(items) == 20
+    assert count == len(items) == 24  # with 查看维护保养记录 (0017)
 
 
 async def test_it_turns_a_failure_into_a_ledger_problem_linked_to_the_item(db, people, signed_in_as, compound, checklist):
@@ -77,7 +77,7 @@ async def test_it_rejects_a_failure_neither_fixed_nor_made_a_problem(db, people,
 async def test_it_rejects_a_patrol_with_items_left_unanswered(db, people, signed_in_as, compound, checklist):
     version_id, items = checklist
     client = await signed_in_as(people.leader)
-    record = patrol_record(compound, version_id, items[:18])
+    record = patrol_record(compound, version_id, items[:22])
 
     result = (await post_sync(client, [record])).json()["results"][0]
 

@@ -48,7 +48,7 @@ async def test_it_keeps_a_communitys_patrols_on_the_version_they_were_filled_wit
     v1 = template.current_version_id  # "v1": the version current before this edit
     v1_number = (await db.get(PatrolTemplateVersion, v1)).number
     v1_items = await queries.version_items(db, v1)
-    assert len(v1_items) == 20
+    assert len(v1_items) == 24
 
     response = await secretary.post(f"/patrols/templates/{template.id}", headers=headers, follow_redirects=False,
                                     data=edit_form(v1_items, drop=7, rename={0: "公共区域保洁"}, add="充电桩"))
@@ -57,7 +57,7 @@ async def test_it_keeps_a_communitys_patrols_on_the_version_they_were_filled_wit
     v2 = template.current_version_id
     v2_items = await queries.version_items(db, v2)
     assert v2 != v1 and (await db.get(PatrolTemplateVersion, v2)).number == v1_number + 1
-    assert len(v2_items) == 20 and v2_items[0].title == "公共区域保洁" and v2_items[0].key == v1_items[0].key
+    assert len(v2_items) == 24 and v2_items[0].title == "公共区域保洁" and v2_items[0].key == v1_items[0].key
     assert "充电桩" in {i.title for i in v2_items} and v1_items[7].key not in {i.key for i in v2_items}
     # Version 1 is untouched.
     assert [i.title for i in await queries.version_items(db, v1)] == [i.title for i in v1_items]
