@@ -1,0 +1,111 @@
+"""Every matter settled and task lists end to end (issue 14), at phone size.
+
+A leader records an unfixed hazard and puts it on the ledger with one tap: the record shows
+its problem, the problem where it came from. A leader reports her share of the street's
+task (老旧院落执勤) with no signal; once online it syncs and the street sees the progress.
+"""
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from e2e.conftest import screenshot, sign_in_by_cookie
+
+PHONE = dict(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True,
+             locale="zh-CN")
+
+
+def _wait_for(server, sql, page, **params):
+    for _ in range(150):
+        rows = server.query(sql, **params)
+        if rows and rows[0][0]:
+            return rows[0][0]
+        page.wait_for_timeout(200)
+    raise AssertionError(f"never true: {sql}")
+
+
+def test_a_hazard_becomes_a_problem_in_one_tap(live_server, browser, csp_violations):
+    server = live_server
+    base = server.base_url
+    leader_id = server.query("SELECT post.person_id FROM post JOIN grid_node ON grid_node.id = post.node_id "
+                             "WHERE post.role = 'leader' AND post.post_kind = 'A' AND grid_node.kind = 'residential' "
+                             "ORDER BY grid_node.path LIMIT 1 OFFSET 3")[0][0]
+    context = browser.new_context(**PHONE)
+    sign_in_by_cookie(context, server, leader_id)
+    page = context.new_page()
+    page.goto(f"{base}/worklog/new/hazard_check")
+    page.locator("input[name=hazard]").fill("地下室电动车违规充电")
+    page.locator("input[name=place]").fill("5栋地下室")
+    page.locator("input[name=fixed][value=false]").check()
+    page.get_by_role("button", name="保存").tap()
+    entry_id = _wait_for(server, "SELECT id FROM work_log_entry WHERE hazard = '地下室电动车违规充电'", page)
+    page.goto(f"{base}/worklog")
+    item = page.locator("#recent-work li", has_text="地下室电动车违规充电")
+    item.scroll_into_view_if_needed()
+    screenshot(page, "matters-worklog-one-tap")
+    item.get_by_role("button", name="转为问题").tap()   # the one tap
+    issue_id = _wait_for(server, "SELECT issue_id FROM work_log_entry WHERE hazard = '地下室电动车违规充电'", page)
+    expect(page.locator("#entry-problem")).to_contain_text("已上报")
+    screenshot(page, "matters-hazard-entry-linked")
+    assert server.query("SELECT count(*) FROM issue WHERE description LIKE '%地下室电动车违规充电%'")[0][0] == 1
+    page.get_by_role("link", name="查看问题").tap()
+    expect(page.locator(".issue-origin")).to_contain_text("安全隐患排查")
+    expect(page.locator(".issue-description")).to_contain_text("5栋地下室")
+    screenshot(page, "matters-problem-came-from")
+    assert str(issue_id) in page.url and str(entry_id).replace("-", "")[:8] in page.content().replace("-", "")
+    assert not csp_violations
+    context.close()
+
+
+def test_a_leader_reports_her_task_offline_and_the_progress_shows_it(live_server, browser):
+    server = live_server
+    base = server.base_url
+    task_id, share_id, owner_id, community = server.query(
+        "SELECT task.id, task_assignment.id, task_assignment.owner_id, substr(task_assignment.grid_path, 1, 16) "
+        "FROM task_assignment JOIN task ON task.id = task_assignment.task_id "
+        "WHERE task.title = '疫情期间老旧院落执勤' AND task_assignment.done_at IS NULL "
+        "AND task_assignment.owner_id IS NOT NULL ORDER BY task_assignment.grid_path DESC LIMIT 1")[0]
+    done_before = server.query("SELECT count(*) FROM task_assignment WHERE task_id = :t AND done_at IS NOT NULL "
+                               "AND substr(grid_path, 1, 16) = :c", t=task_id, c=community)[0][0]
+    context = browser.new_context(**PHONE)
+    sign_in_by_cookie(context, server, owner_id)
+    page = context.new_page()
+    page.goto(f"{base}/tasks")
+    expect(page.locator("#my-tasks")).to_contain_text("疫情期间老旧院落执勤")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    page.goto(f"{base}/tasks")
+    report_url = f"/tasks/assignments/{share_id}/report"
+    wanted = page.evaluate("() => fetch('/api/offline-pages').then(r => r.json()).then(l => l.urls)")
+    assert report_url in wanted
+    deadline = time.monotonic() + 30
+    check = ("(urls) => caches.open('weiwang-pages').then(c => Promise.all(urls.map(u => c.match(u))))"
+             ".then(r => r.every(Boolean))")
+    while not page.evaluate(check, ["/tasks", report_url]):
+        assert time.monotonic() < deadline, "the report form was not kept on the phone"
+        page.wait_for_timeout(300)
+    screenshot(page, "matters-my-tasks")
+
+    context.set_offline(True)
+    page.goto(f"{base}{report_url}")
+    page.get_by_label("完成情况说明").fill("院落门口执勤两小时，登记外来人员6人")
+    screenshot(page, "matters-task-report-offline")
+    page.get_by_role("button", name="上报完成").tap()
+    page.wait_for_url(f"{base}/tasks")
+    assert server.query("SELECT count(*) FROM task_report WHERE assignment_id = :a", a=share_id)[0][0] == 0
+    context.set_offline(False)
+    page.goto(f"{base}/tasks")  # back online: the outbox syncs on load
+    _wait_for(server, "SELECT done_at FROM task_assignment WHERE id = :a", page, a=share_id)
+    assert server.query("SELECT count(*) FROM task_report WHERE assignment_id = :a", a=share_id)[0][0] == 1
+
+    admin_id = server.query("SELECT person_id FROM post WHERE role = 'admin' ORDER BY id LIMIT 1")[0][0]
+    staff = browser.new_context(**PHONE)
+    sign_in_by_cookie(staff, server, admin_id)
+    spage = staff.new_page()
+    community_code = server.query("SELECT code FROM grid_node WHERE path = :p", p=community)[0][0]
+    spage.goto(f"{base}/tasks/{task_id}?community={community_code}")
+    expect(spage.locator(f"#task-progress tr[data-community='{community_code}'] [data-done]")).to_have_text(str(done_before + 1))
+    expect(spage.locator(f"#task-shares li[data-assignment='{share_id}']")).to_contain_text("登记外来人员6人")
+    screenshot(spage, "matters-task-progress")
+    context.close()
+    staff.close()
