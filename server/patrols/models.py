@@ -38,7 +38,8 @@ RESULT_LABELS = {
     Result.not_applicable: N_("N/A"),
 }
 
-# Who takes part (the article's list), for named guests who have no account.
+# Who takes part, in the seed's order (居民小组长, 微网格长, 支委, 业主代表, 物业企业人员), then
+# the community's staff; the report lists the participants by these roles.
 PARTICIPANT_ROLES = {
     "resident_group_leader": N_("Resident group leader"),  # 居民小组长
     "leader": N_("Micro-grid leader"),  # 微网格长

@@ -133,10 +133,17 @@ async def apply_patrol(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> 
     # read back someone's real name from elsewhere in the street.
     known = {person.id: person.name for person, _post in await queries.roster_of(db, compound)} \
         if any(p.person_id for p in data.participants) else {}
+    seen: set[tuple] = set()
     for index, p in enumerate(data.participants):
         if p.person_id and p.person_id not in known:
             errors[f"participant-{index}"] = record.t(MSG_PERSON)
         name = known.get(p.person_id, p.name.strip()) if p.person_id else p.name.strip()
+        # Each person once: a guest typed in who is already on the list (from the roster or
+        # typed twice) is not counted again.
+        key = ("id", p.person_id) if p.person_id else ("name", name[:40])
+        if key in seen or (not p.person_id and any(q["name"] == name[:40] for q in participants)):
+            continue
+        seen.add(key)
         participants.append({"role": p.role, "name": name[:40], "person_id": p.person_id})
     if errors:
         return errors

@@ -285,15 +285,16 @@ class PatrolController(Controller):
     @get("/templates/{template_id:int}", name="patrols.template")
     async def show_template(self, request: Request, db: AsyncSession, viewer: Viewer, template_id: PathId) -> Any:
         template = await _template_for(db, viewer, template_id)
-        return await _template_page(request, db, template, {}, {})
+        return await _template_page(request, db, template, {}, {}, kind=_kind(request.query_params.get("kind"), template))
 
     @post("/templates/{template_id:int}", name="patrols.publish_version")
     async def publish_version(self, request: Request, db: AsyncSession, viewer: Viewer, template_id: PathId) -> Any:
         """Saving the checklist publishes a new version; patrols keep the version they used."""
         template = await _template_for(db, viewer, template_id)
         form = await request.form()
+        kind = _kind(form.get("kind"), template)  # the estates' checklist, or the settlements' (散居林盘)
         categories = await queries.categories_by_code(db)
-        current = {i.key: i for i in await queries.version_items(db, template.current_version_id)}
+        current = {i.key: i for i in await queries.version_items(db, template.version_for(kind))}
         rows, errors = [], {}
         count = ascii_int(form.get("rows"), 0, 300) or 0
         for n in range(min(count, 300)):
@@ -320,15 +321,16 @@ class PatrolController(Controller):
             errors["rows"] = t(request, "An item appears twice.")
         if errors:
             return await _template_page(request, db, template, {k: form.get(k) for k in form.keys()}, errors,
-                                        status_code=422)
+                                        status_code=422, kind=kind)
         rows.sort(key=lambda r: r.sort_order)
         for order, row in enumerate(rows, start=1):
             row.sort_order = order
-        version = await _publish(db, viewer, template, rows, (form.get("note") or "").strip()[:200])
+        version = await _publish(db, viewer, template, rows, (form.get("note") or "").strip()[:200], compound_kind=kind)
         audit.record(db, "publish_template", viewer=viewer, object_type="patrol_template", object_id=template.id,
-                     request=request, version=version.number, items=len(rows))
+                     request=request, version=version.number, items=len(rows), compound_kind=kind)
         await db.commit()
-        return Redirect(path=f"/patrols/templates/{template.id}?saved={version.number}", status_code=303)
+        suffix = f"&kind={RURAL}" if kind == RURAL else ""
+        return Redirect(path=f"/patrols/templates/{template.id}?saved={version.number}{suffix}", status_code=303)
 
     @get("/{patrol_id:str}", name="patrols.show")
     async def show_patrol(self, request: Request, db: AsyncSession, viewer: Viewer, patrol_id: str) -> Any:
@@ -373,7 +375,7 @@ async def _checklist(request: Request, db: AsyncSession, viewer: Viewer, compoun
         request, "patrols/new.html", status_code=status_code, compound=compound, checklist_template=template,
         version=version, sections=queries.sections(items), item_count=len(items),
         recheck=recheck, recheck_by_key={r.item.key: r for r in recheck}, last=last,
-        roster=await queries.roster_of(db, compound), roster_role=ROSTER_ROLE, office_role=OFFICE_ROLE,
+        roster=_by_seed_role(await queries.roster_of(db, compound)), roster_role=ROSTER_ROLE, office_role=OFFICE_ROLE,
         helpers=await recruit_service.helpers_under(db, compound.path), helper_role=HELPER_PATROL_ROLE,
         helper_labels=HELPER_KIND_LABELS,
         roles=PARTICIPANT_ROLES,
@@ -396,7 +398,7 @@ async def _report(request: Request, db: AsyncSession, viewer: Viewer, patrol_id:
     return render(request, "patrols/report.html", patrol=patrol, compound=compound, version=version,
                   checklist_template=template, rows=rows, recorder=recorder, rechecked=rechecked,
                   categories=await queries.categories_by_code(db), results=RESULT_LABELS, roles=PARTICIPANT_ROLES,
-                  printing=printing, saved=request.query_params.get("saved"),
+                  participant_roles=list(PARTICIPANT_ROLES), printing=printing, saved=request.query_params.get("saved"),
                   # A leader patrols the whole compound but sees only their micro-grid in the ledger.
                   can_open=lambda issue: can_see_issue(viewer, issue),
                   back_url=f"/patrols/compounds/{compound.code}", tab="patrols")
@@ -410,15 +412,28 @@ async def _template_for(db: AsyncSession, viewer: Viewer, template_id: int) -> P
     return template
 
 
+def _kind(value: Any, template: PatrolTemplate) -> str:
+    """"rural" when asked for and the template keeps a settlements' checklist, else "" (estates)."""
+    return RURAL if value == RURAL and template.rural_version_id else ""
+
+
 async def _template_page(request: Request, db: AsyncSession, template: PatrolTemplate, values: dict, errors: dict,
-                         status_code: int = 200) -> Any:
-    items = await queries.version_items(db, template.current_version_id)
-    version = await db.get(PatrolTemplateVersion, template.current_version_id)
+                         status_code: int = 200, kind: str = "") -> Any:
+    items = await queries.version_items(db, template.version_for(kind))
+    version = await db.get(PatrolTemplateVersion, template.version_for(kind))
     return render(request, "patrols/template.html", status_code=status_code, checklist_template=template, version=version,
+                  kind=kind,
                   items=items, versions=await queries.versions_of(db, template),
                   categories=list((await queries.categories_by_code(db)).values()),
                   new_rows=range(len(items), len(items) + NEW_ITEM_ROWS), values=values, errors=errors,
                   saved=request.query_params.get("saved"), back_url="/patrols/templates", tab="patrols")
+
+
+def _by_seed_role(roster: list) -> list:
+    """The roster in the seed's order of participants: 微网格长, 支委, 物业企业人员, then staff."""
+    order = {role: n for n, role in enumerate(PARTICIPANT_ROLES)}
+    return sorted(roster, key=lambda pp: order.get(OFFICE_ROLE.get(pp[1].office) or ROSTER_ROLE.get(pp[1].role, "other"),
+                                                   len(order)))
 
 
 def _copy(item: PatrolItem) -> PatrolItem:

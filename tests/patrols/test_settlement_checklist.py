@@ -46,3 +46,49 @@ async def test_a_patrol_of_a_settlement_is_stored_with_the_rural_version(db, sig
     assert (await post_sync(client, [rec])).json()["results"][0]["status"] == "created"
     stored = await db.get(Patrol, rec["id"])
     assert stored.version_id == version_id and stored.pass_count == len(items)
+
+
+async def test_the_report_lists_participants_by_the_seeds_roles_each_person_once(db, people, signed_in_as, compound, checklist):
+    version_id, items = checklist
+    client = await signed_in_as(people.leader)
+    participants = [
+        {"role": "leader", "name": "-", "person_id": people.leader.id},
+        {"role": "owners_rep", "name": "李业主"},
+        {"role": "resident_group_leader", "name": "王组长"},
+        {"role": "owners_rep", "name": "李业主"},  # typed twice
+        {"role": "other", "name": people.leader.name},  # already on the list from the roster
+    ]
+    rec = patrol_record(compound, version_id, items, participants=participants)
+    assert (await post_sync(client, [rec])).json()["results"][0]["status"] == "created"
+    stored = await db.get(Patrol, rec["id"])
+    assert [p["name"] for p in stored.participants] == [people.leader.name, "李业主", "王组长"]
+    html = (await client.get(f"/patrols/{rec['id']}")).text
+    by_role = html.split('id="participants-by-role"', 1)[1].split("</dd>", 1)[0]
+    # The seed's order: 居民小组长, 微网格长, (支委,) 业主代表, ...
+    assert by_role.index("居民小组长") < by_role.index("微网格长") < by_role.index("业主代表")
+    assert "王组长" in by_role and by_role.count("李业主") == 1
+
+
+async def test_the_street_edits_the_settlements_checklist_apart_from_the_estates(db, people, signed_in_as):
+    from server.patrols import queries
+    from server.patrols.models import PatrolTemplate
+    from tests.conftest import csrf_headers
+
+    template = (await db.execute(sa.select(PatrolTemplate).where(PatrolTemplate.owner_path == ""))).scalar_one()
+    estate_before, rural_before = template.current_version_id, template.rural_version_id
+    client = await signed_in_as(people.admin)
+    page = (await client.get(f"/patrols/templates/{template.id}?kind=rural")).text
+    assert "沟渠河道" in page and 'name="kind" value="rural"' in page
+    items = await queries.version_items(db, rural_before)
+    form = {"rows": str(len(items)), "kind": "rural", "note": "加一项"}
+    for n, item in enumerate(items):
+        form.update({f"order-{n}": str(item.sort_order), f"section-{n}": item.section, f"title-{n}": item.title,
+                     f"hint-{n}": item.hint, f"category-{n}": item.category_code, f"key-{n}": item.key})
+    form[f"title-{len(items) - 1}"] = "垃圾乱倒乱扔"
+    response = await client.post(f"/patrols/templates/{template.id}", data=form, headers=await csrf_headers(client),
+                                 follow_redirects=False)
+    assert response.status_code == 303 and "kind=rural" in response.headers["location"]
+    await db.refresh(template)
+    assert template.current_version_id == estate_before and template.rural_version_id != rural_before
+    titles = {i.title for i in await queries.version_items(db, template.rural_version_id)}
+    assert "垃圾乱倒乱扔" in titles and "电梯" not in titles
