@@ -109,3 +109,60 @@ def test_a_leader_reports_her_task_offline_and_the_progress_shows_it(live_server
     screenshot(spage, "matters-task-progress")
     context.close()
     staff.close()
+
+
+def test_the_pages_that_changed_at_phone_size(live_server, browser, csp_violations):
+    """An errand's life, issuing a task, a settlement's checklist and the template's two checklists."""
+    server = live_server
+    base = server.base_url
+    leader_id = server.query("SELECT post.person_id FROM post JOIN grid_node ON grid_node.id = post.node_id "
+                             "WHERE post.role = 'leader' AND post.post_kind = 'A' AND grid_node.kind = 'residential' "
+                             "ORDER BY grid_node.path LIMIT 1 OFFSET 5")[0][0]
+    context = browser.new_context(**PHONE)
+    sign_in_by_cookie(context, server, leader_id)
+    page = context.new_page()
+    page.goto(f"{base}/worklog/new/errand")
+    page.locator("input[name=service][value=social_security]").check()
+    page.get_by_role("button", name="保存").tap()
+    page.wait_for_url(f"{base}/worklog")
+    entry_id = _wait_for(server, "SELECT id FROM work_log_entry WHERE kind = 'errand' AND person_id = :p "
+                                 "ORDER BY received_at DESC LIMIT 1", page, p=leader_id)
+    page.goto(f"{base}/worklog/entries/{entry_id}")
+    expect(page.locator("#errand-status")).to_have_text("已受理")
+    page.locator("input[name=kind][value=refer]").check()
+    page.locator("input[name=department]").fill("县社保局")
+    page.locator("input[name=told_in_person]").check()
+    screenshot(page, "matters-errand-step")
+    page.get_by_role("button", name="保存").tap()
+    _wait_for(server, "SELECT errand_department FROM work_log_entry WHERE id = :e", page, e=entry_id)
+    page.wait_for_timeout(500)
+    page.reload()
+    expect(page.locator("#errand-status")).to_have_text("已转办")
+    expect(page.locator("#errand-steps")).to_contain_text("已当面告知居民")
+    screenshot(page, "matters-errand-referred")
+
+    rural, rural_leader = server.query(
+        "SELECT grid_node.code, post.person_id FROM grid_node JOIN post ON post.node_path LIKE grid_node.path || '%' "
+        "WHERE grid_node.level = 'compound' AND grid_node.kind = 'rural' AND post.role = 'leader' "
+        "ORDER BY grid_node.path LIMIT 1")[0]
+    rural_context = browser.new_context(**PHONE)
+    sign_in_by_cookie(rural_context, server, rural_leader)
+    rpage = rural_context.new_page()
+    rpage.goto(f"{base}/patrols/compounds/{rural}/new")
+    expect(rpage.locator(".section-title", has_text="沟渠河道")).to_be_visible()
+    screenshot(rpage, "matters-rural-checklist")
+
+    admin_id = server.query("SELECT person_id FROM post WHERE role = 'admin' ORDER BY id LIMIT 1")[0][0]
+    staff = browser.new_context(**PHONE)
+    sign_in_by_cookie(staff, server, admin_id)
+    spage = staff.new_page()
+    spage.goto(f"{base}/tasks/new")
+    spage.locator("input[name=title]").fill("高龄津贴政策宣传")
+    screenshot(spage, "matters-task-new")
+    template_id = server.query("SELECT id FROM patrol_template WHERE owner_path = ''")[0][0]
+    spage.goto(f"{base}/patrols/templates/{template_id}?kind=rural")
+    expect(spage.locator(".checklist-kind .is-current")).to_have_text("散居林盘")
+    screenshot(spage, "matters-template-rural")
+    assert not csp_violations
+    for c in (context, rural_context, staff):
+        c.close()
