@@ -123,7 +123,11 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
     # Where it came from (事事有着落): the work-log record it was made from, if any.
     from server.visits.models import WorkLogEntry
 
-    origin = (await db.execute(sa.select(WorkLogEntry).where(WorkLogEntry.issue_id == issue.id))).scalars().first()
+    from server.tree import in_subtree
+
+    # Bounded by the problem's place (the street key): the record sits at the same micro-grid.
+    origin = (await db.execute(sa.select(WorkLogEntry).where(
+        WorkLogEntry.issue_id == issue.id, in_subtree(WorkLogEntry.grid_path, issue.node_path)))).scalars().first()
     return render(
         request, "issues/show.html", status_code=status_code, issue=issue, node=node, trail=trail + [node],
         category=category, household=household, company=company, events=events, photos=event_photos, role=role,

@@ -29,8 +29,9 @@ from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Household
 from server.i18n import N_
 from server.sync.registry import SyncRecord, SyncType
+from server.tree import SEGMENT, in_subtree
 from server.visits import errands
-from server.visits.models import SERVICES, ErrandStep, ErrandStepKind, WorkKind, WorkLogEntry
+from server.visits.models import ErrandStep, ErrandStepKind, WorkKind, WorkLogEntry
 
 # Who works a record further: the people of the grid (the property company never sees work logs).
 GRID_ROLES = frozenset({Role.admin, Role.community, Role.compound, Role.leader})
@@ -70,7 +71,7 @@ async def get_entry_for(db: AsyncSession, viewer: Viewer, entry_id) -> WorkLogEn
     return entry
 
 
-def problem_text(entry: WorkLogEntry, lang_labels: dict[str, str] | None = None) -> str:
+def problem_text(entry: WorkLogEntry) -> str:
     """The problem's description, prefilled from the record (Chinese: it is ledger data)."""
     if entry.kind == WorkKind.hazard_check:
         text = f"安全隐患未当场整改：{entry.hazard}（{entry.place}）"
@@ -132,11 +133,13 @@ class ErrandStepData(msgspec.Struct):
     told_in_person: bool = False
 
 
+SERVICE_WORDS = {"social_security": "社保", "medical_insurance": "医保", "elderly_subsidy": "高龄补贴",
+                 "disability_card": "残疾证", "residence_certificate": "居住证", "minimum_living": "低保"}
+
+
 def _sms_text(entry: WorkLogEntry, step: ErrandStep) -> str:
-    service = SERVICES.get(entry.service)
-    name = {"social_security": "社保", "medical_insurance": "医保", "elderly_subsidy": "高龄补贴",
-            "disability_card": "残疾证", "residence_certificate": "居住证", "minimum_living": "低保"}.get(entry.service, "")
-    what = f"{name}事项" if name and service else "事项"
+    """The resident's text (Chinese: it goes to the resident's phone as it is)."""
+    what = f"{SERVICE_WORDS[entry.service]}事项" if entry.service in SERVICE_WORDS else "事项"
     if step.kind == ErrandStepKind.refer:
         return f"您委托微网格长代办的{what}已转交{step.department}办理。{step.note}"[:400]
     return f"您委托微网格长代办的{what}已办结。{step.note}"[:400]
@@ -172,7 +175,8 @@ async def apply_errand_step(db: AsyncSession, viewer: Viewer, record: SyncRecord
         return {"department": record.t(MSG_DEPARTMENT)}
     phone = ""
     if entry.household_id:
-        phone = (await db.execute(sa.select(Household.phone).where(Household.id == entry.household_id))).scalar() or ""
+        phone = (await db.execute(sa.select(Household.phone).where(
+            Household.id == entry.household_id, in_subtree(Household.grid_path, entry.grid_path[:2 * SEGMENT])))).scalar() or ""
     told = ""
     if data.kind in errands.FINISHING:
         if phone:

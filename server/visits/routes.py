@@ -27,6 +27,7 @@ from server.accounts.scope import Viewer
 from server.grid import queries as grid_queries
 from server.grid.models import GridNode, Household
 from server.issues.models import Issue
+from server.issues.scope import issue_scope
 from server.sync.service import CREATED, store_one
 from server.visits import errands, matters, queries
 from server.visits.models import (
@@ -168,7 +169,8 @@ class WorkLogController(Controller):
         tally = (await queries.tallies(db, [viewer.person_id]))[viewer.person_id]
         recent = await queries.recent_work(db, viewer.person_id)
         issue_ids = [e.issue_id for e in recent if e.issue_id]
-        issues = {i.id: i for i in (await db.execute(sa.select(Issue).where(Issue.id.in_(issue_ids)))).scalars()} if issue_ids else {}
+        issues = {i.id: i for i in (await db.execute(sa.select(Issue).where(
+            Issue.id.in_(issue_ids), issue_scope(viewer)))).scalars()} if issue_ids else {}
         # htmx (the profile page) wants the tally table alone.
         return render(request, "visits/worklog.html", partial="visits/_tally.html", tally=tally, recent=recent,
                       issues=issues, errand_statuses=ERRAND_STATUSES, tab="work", **form_context(request))
@@ -219,7 +221,8 @@ class WorkEntryController(Controller):
 
     async def _page(self, request: Request, db: AsyncSession, viewer: Viewer, entry: WorkLogEntry, *,
                     errors: dict | None = None, values: dict | None = None, status_code: int = 200) -> object:
-        issue = await db.get(Issue, entry.issue_id) if entry.issue_id else None
+        issue = (await db.execute(sa.select(Issue).where(
+            Issue.id == entry.issue_id, issue_scope(viewer)))).scalar_one_or_none() if entry.issue_id else None
         household = await db.get(Household, entry.household_id) if entry.household_id else None
         microgrid = await db.get(GridNode, entry.microgrid_id)
         steps = list((await db.execute(sa.select(ErrandStep).where(ErrandStep.entry_id == entry.id)
