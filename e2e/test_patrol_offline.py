@@ -105,7 +105,7 @@ def test_it_fills_a_patrol_offline_and_syncs_it_exactly_once(live_server, browse
     leader_id, _leader_name, (compound_id, code, compound_name, _path) = patrol_leader
     version_id = live_server.query("SELECT current_version_id FROM patrol_template WHERE owner_path = ''")[0][0]
     items = live_server.query("SELECT id, key, title FROM patrol_item WHERE version_id = :v ORDER BY sort_order", v=version_id)
-    assert len(items) == 20
+    assert len(items) == 24  # 20 and the maintenance records section (查看维护保养记录, 0018)
     seed_history(live_server, compound_id, leader_id, version_id, [i[0] for i in items])
     patrols_before = live_server.query("SELECT count(*) FROM patrol WHERE compound_id = :c", c=compound_id)[0][0]
     form_url = f"{live_server.base_url}/patrols/compounds/{code}/new"
@@ -143,7 +143,7 @@ def test_it_fills_a_patrol_offline_and_syncs_it_exactly_once(live_server, browse
     # Saving too early points at what is missing instead of losing anything.
     expect(page.locator("#patrol-done")).to_be_hidden()
     page.get_by_role("button", name="保存巡查").tap()
-    expect(page.locator("[data-progress]")).to_contain_text("还有 20 项需要作答")
+    expect(page.locator("[data-progress]")).to_contain_text("还有 24 项需要作答")
 
     started = time.monotonic()
     page.locator("#participants summary").tap()
@@ -165,7 +165,7 @@ def test_it_fills_a_patrol_offline_and_syncs_it_exactly_once(live_server, browse
             card.locator(".seg-problem").tap()
             card.locator(f'input[data-photo-for="{item_id}"]').set_input_files(photos[key])
             expect(card.locator(f'[data-photo-count="{item_id}"]')).not_to_be_empty()
-    expect(page.locator("[data-progress]")).to_contain_text("20")
+    expect(page.locator("[data-progress]")).to_contain_text("24")
     page.locator("#item-lighting").scroll_into_view_if_needed()
     viewport_shot(page, "patrol-03-form-phone")
     screenshot(page, "patrol-04-form-full")
@@ -179,7 +179,7 @@ def test_it_fills_a_patrol_offline_and_syncs_it_exactly_once(live_server, browse
     waiting = outbox_records(page)
     assert [(r["type"], len(r["photos"])) for r in waiting] == [("patrol", 2)]
     record = waiting[0]
-    assert len(record["data"]["answers"]) == 20
+    assert len(record["data"]["answers"]) == 24
     assert [a["note"] for a in record["data"]["answers"] if a["result"] == "pass" and a["note"]] == ["年检合格证2027年3月到期"]
     assert sum(1 for a in record["data"]["answers"] if a.get("problem_id")) == 2
     assert live_server.query("SELECT count(*) FROM patrol WHERE compound_id = :c", c=compound_id)[0][0] == patrols_before
@@ -205,9 +205,9 @@ def test_it_fills_a_patrol_offline_and_syncs_it_exactly_once(live_server, browse
     patrol_id = record["id"]
     rows = live_server.query("SELECT id, fail_count, pass_count FROM patrol WHERE compound_id = :c AND id = :i",
                              c=compound_id, i=patrol_id)
-    assert rows == [(patrol_id, 3, 17)]
+    assert rows == [(patrol_id, 3, 21)]
     assert live_server.query("SELECT count(*) FROM patrol WHERE compound_id = :c", c=compound_id)[0][0] == patrols_before + 1
-    assert live_server.query("SELECT count(*) FROM patrol_answer WHERE patrol_id = :i", i=patrol_id)[0][0] == 20
+    assert live_server.query("SELECT count(*) FROM patrol_answer WHERE patrol_id = :i", i=patrol_id)[0][0] == 24
     linked = live_server.query(
         "SELECT patrol_answer.item_key, issue.source, issue.node_id FROM patrol_answer "
         "JOIN issue ON issue.id = patrol_answer.issue_id WHERE patrol_answer.patrol_id = :i ORDER BY patrol_answer.sort_order",

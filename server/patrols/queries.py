@@ -20,7 +20,7 @@ from server.grid.models import GridNode, Level
 from server.tree import SEGMENT, in_subtree
 from server.clock import recent_months, today_in_china
 from server.issues.models import Issue, IssueCategory
-from server.patrols.models import Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result
+from server.patrols.models import RURAL, Patrol, PatrolAnswer, PatrolItem, PatrolTemplate, PatrolTemplateVersion, Result
 
 PATROL_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
 TEMPLATE_ROLES = (Role.admin, Role.community)
@@ -85,12 +85,16 @@ async def compounds_for(db: AsyncSession, viewer: Viewer) -> list[GridNode]:
 
 # ---------------------------------------------------------------- templates
 
-async def template_for(db: AsyncSession, compound_path: str) -> PatrolTemplate:
-    """The checklist a compound uses: its community's own, else the street-wide default."""
+async def template_for(db: AsyncSession, compound_path: str, compound_kind: str | None = None) -> PatrolTemplate:
+    """The checklist a compound uses: its community's own, else the street-wide default. A rural
+    settlement (散居林盘) uses the nearest template that keeps a settlements' checklist
+    (`version_for`), so a community's own estate checklist does not take it from them."""
     owners = [""] + [compound_path[:i] for i in range(SEGMENT, len(compound_path) + 1, SEGMENT)]
     rows = (await db.execute(sa.select(PatrolTemplate).where(PatrolTemplate.owner_path.in_(owners)))).scalars().all()
     if not rows:
         raise NotFoundException("No patrol checklist is set up")
+    if compound_kind == RURAL and any(t.rural_version_id for t in rows):
+        rows = [t for t in rows if t.rural_version_id]
     return max(rows, key=lambda t: len(t.owner_path))
 
 

@@ -130,7 +130,7 @@ class PatrolController(Controller):
                       done_this_month=any(p.month == this_month for p in patrols),
                       may_flag=viewer.has_role(*ANALYSIS_ROLES) and viewer.sees_path(compound.path),
                       flagged=request.query_params.get("flagged"),
-                      checklist_template=await queries.template_for(db, compound.path),
+                      checklist_template=await queries.template_for(db, compound.path, compound.kind),
                       back_url="/patrols", tab="patrols")
 
     @get("/compounds/{code:str}/export.xlsx", name="patrols.export_history")
@@ -271,10 +271,6 @@ class PatrolController(Controller):
                                       owner_path=community.path)
             db.add(existing)
             await db.flush()
-            if source.rural_version_id:  # the settlements' checklist comes along
-                rural = await queries.version_items(db, source.rural_version_id)
-                await _publish(db, viewer, existing, [_copy(i) for i in rural],
-                               t(request, "Copied from %(name)s", name=source.name), compound_kind=RURAL)
             await _publish(db, viewer, existing, [_copy(i) for i in items],
                            t(request, "Copied from %(name)s", name=source.name))
             audit.record(db, "create_template", viewer=viewer, object_type="patrol_template", object_id=existing.id,
@@ -366,7 +362,7 @@ class PatrolController(Controller):
 
 async def _checklist(request: Request, db: AsyncSession, viewer: Viewer, compound: GridNode, values: dict,
                      errors: dict, status_code: int = 200) -> Any:
-    template = await queries.template_for(db, compound.path)
+    template = await queries.template_for(db, compound.path, compound.kind)
     version = await db.get(PatrolTemplateVersion, template.version_for(compound.kind))
     items = await queries.version_items(db, version.id)
     last, recheck = await queries.recheck_list(db, compound)

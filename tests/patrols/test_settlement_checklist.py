@@ -35,7 +35,7 @@ async def test_a_patrol_of_a_settlement_is_stored_with_the_rural_version(db, sig
     from server.patrols import queries
 
     rural, leader_id = await _rural_compound_and_leader(db)
-    template = await queries.template_for(db, rural.path)
+    template = await queries.template_for(db, rural.path, rural.kind)
     version_id = template.version_for(rural.kind)
     assert version_id != template.current_version_id
     version = await db.get(PatrolTemplateVersion, version_id)
@@ -92,3 +92,26 @@ async def test_the_street_edits_the_settlements_checklist_apart_from_the_estates
     assert template.current_version_id == estate_before and template.rural_version_id != rural_before
     titles = {i.title for i in await queries.version_items(db, template.rural_version_id)}
     assert "垃圾乱倒乱扔" in titles and "电梯" not in titles
+
+
+async def test_a_communitys_own_checklist_leaves_its_settlements_on_the_rural_one(db, people, signed_in_as):
+    """The secretary makes the community's own (estate) checklist; its settlements keep the rural one."""
+    from server.patrols import queries
+    from tests.conftest import csrf_headers
+
+    rural_row = (await db.execute(sa.select(GridNode).where(GridNode.level == Level.compound, GridNode.kind == "rural")
+                                  .order_by(GridNode.path))).scalars().first()
+    community = (await db.execute(sa.select(GridNode).where(GridNode.path == rural_row.path[:16]))).scalar_one()
+    secretary_id = (await db.execute(sa.select(Post.person_id).where(
+        Post.node_path == community.path, Post.role == Role.community, current_post()))).scalars().first()
+    from server.accounts.models import Person
+
+    client = await signed_in_as(await db.get(Person, secretary_id))
+    response = await client.post("/patrols/templates", data={"community_id": str(community.id)},
+                                 headers=await csrf_headers(client), follow_redirects=False)
+    assert response.status_code == 303
+    estate = await queries.template_for(db, rural_row.path)
+    rural = await queries.template_for(db, rural_row.path, rural_row.kind)
+    assert estate.owner_path == community.path and rural.owner_path == ""
+    items = await queries.version_items(db, rural.version_for(rural_row.kind))
+    assert "沟渠河道" in {i.section for i in items}
