@@ -68,9 +68,13 @@ async def test_it_folds_points_in_the_same_transaction_as_the_records_arrive(db,
     elderly = await _elderly_household(db, people.microgrid)
     first = visit(elderly.id, kind="care")
     assert (await post_sync(client, [first])).json()["results"][0]["status"] == "created"
-    # No page opened: the points are in the ledger already, and the account says they were folded.
+    # No page opened: the points are in the ledger already. Only this month and last were folded,
+    # so the account is not marked folded: the page's full fold still runs, and adds nothing.
     assert await _earned(db, leader.id) == [("care_visit", 3, first["id"])]
-    assert (await db.get(PointsAccount, leader.id)).folded_at is not None
+    account = await db.get(PointsAccount, leader.id)
+    assert account is None or account.folded_at is None
+    assert await ledger.refresh(db, [leader.id]) == 0
+    await db.commit()
     # A replay adds nothing.
     assert (await post_sync(client, [first])).json()["results"][0]["status"] == "duplicate"
     assert len(await entries_of(db, leader.id)) == 1
@@ -186,3 +190,22 @@ async def test_it_keeps_the_version_each_point_was_earned_under(db, people, sign
     # Back to the defaults for the other tests.
     form.update(errand="3", note="复原")
     await admin.post("/points/rules", data=form, headers=await csrf_headers(admin))
+
+
+async def test_the_fold_on_arrival_reads_two_months_and_the_full_fold_completes_it(db, people, signed_in_as, new_leader):
+    """The sync folds only this month and last (so a batch does not cost the leader's whole
+    history); a record older than that waits for the full fold, which then adds exactly it."""
+    from server.incentives import ledger
+
+    leader = await new_leader()
+    client = await signed_in_as(leader)
+    first, second = [h for h in await households_of(db, people.microgrid) if "elderly_alone" not in (h.care_tags or [])][:2]
+    old = visit(first.id, created_at=datetime.now(CST) - timedelta(days=100))
+    today = [visit(first.id), visit(second.id), visit(second.id)]  # the second visit to a household this month earns nothing
+    results = (await post_sync(client, [old, *today])).json()["results"]
+    assert [r["status"] for r in results] == ["created"] * 4
+    assert sorted(s for _, _, s in await _earned(db, leader.id)) == sorted([today[0]["id"], today[1]["id"]])
+    assert await ledger.refresh(db, [leader.id]) == 1
+    await db.commit()
+    assert sorted(s for _, _, s in await _earned(db, leader.id)) == sorted([old["id"], today[0]["id"], today[1]["id"]])
+    assert await ledger.refresh(db, [leader.id]) == 0
