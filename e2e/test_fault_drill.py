@@ -191,7 +191,7 @@ def test_a_refused_photo_is_kept_with_its_reason_and_a_detailed_one_is_shrunk_to
     assert exported["records"][0]["photo_files"][0]["id"] == bad_id
 
     # Syncing again sends nothing twice and keeps the refused photo.
-    page.get_by_role("button", name="立即同步").tap()
+    page.get_by_role("button", name="立即上传").tap()
     page.wait_for_timeout(500)
     visits = server.query("SELECT count(*) FROM visit WHERE id = :i", i=uuid.UUID(record_id).hex)[0][0]
     photos = server.query("SELECT count(*), max(size) FROM photo WHERE person_id = :p", p=person_id)[0]
@@ -399,7 +399,7 @@ def test_kill_9_of_the_server_mid_sync_loses_nothing_and_stores_nothing_twice(li
         # Back up (same address): the phone sends again; each record is stored once.
         process = serve(server, port)
         context.unroute("**/api/sync")
-        page.get_by_role("button", name="立即同步").tap()
+        page.get_by_role("button", name="立即上传").tap()
         wait_for(page, "() => WeiwangOutbox.count().then(n => n === 0)")
         page.evaluate("() => WeiwangOutboxPage.syncNow()")  # and once more: nothing changes
         DRILL["kill -9 mid-sync"] = {"records": 120, "outbox at the kill": phone_at_kill,
@@ -443,7 +443,7 @@ def test_a_first_time_patrol_saved_offline_reaches_the_server(live_server, brows
         "SELECT count(*) FROM patrol WHERE recorded_by = :p", p=person_id)[0][0] - before}
     context.set_offline(False)
     page.goto(base + "/outbox")
-    page.get_by_role("button", name="立即同步").tap()
+    page.get_by_role("button", name="立即上传").tap()
     wait_for(page, "() => WeiwangOutbox.count().then(n => n === 0)")
     patrol_id = waiting[0]["id"]
     DRILL["first-time offline patrol"] = {

@@ -180,7 +180,7 @@ def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(day_server, br
             screenshot(page, "visits-02-visit-form-full")
         page.get_by_role("button", name="保存走访").tap()
         page.wait_for_url(base + "/worklist")
-        expect(page.locator("#status-bar")).to_contain_text("已保存在手机上，联网后自动同步")
+        expect(page.locator("#status-bar")).to_contain_text("已存到手机，联网后自动上传")
     expect(page.locator("[data-outbox-badge]").first).to_have_text("30")
     expect(page.locator(f'[data-household-id="{households[0]}"] [data-pending-label]')).to_be_visible()
 
@@ -375,7 +375,7 @@ def test_it_lets_the_leader_edit_delete_and_export_waiting_records(live_server, 
 
     # Online again: the edited record is what the server stores.
     context.set_offline(False)
-    page.get_by_role("button", name="立即同步").tap()
+    page.get_by_role("button", name="立即上传").tap()
     wait_outbox(page, 0)
     assert server.query("SELECT note FROM visit WHERE id = :i", i=uuid.UUID(first_id).hex)[0][0] == "改过的备注"
     context.close()
@@ -443,7 +443,7 @@ def test_it_keeps_waiting_records_through_a_new_app_version(live_server, browser
     context.set_offline(False)
     context.unroute("**/api/sync")
     page.goto(base + "/outbox")
-    page.get_by_role("button", name="立即同步").tap()
+    page.get_by_role("button", name="立即上传").tap()
     wait_outbox(page, 0)
     assert server.query("SELECT count(*) FROM visit WHERE id = :i", i=uuid.UUID(waiting[0]["id"]).hex)[0][0] == 1
     context.close()

@@ -132,7 +132,7 @@ def test_every_kept_page_opens_offline_on_a_phone_that_never_opened_it(live_serv
     # --- Back online: all three reach the server, the errand with its household.
     context.set_offline(False)
     page.goto(base + "/outbox")
-    page.get_by_role("button", name="立即同步").tap()
+    page.get_by_role("button", name="立即上传").tap()
     wait_for(page, "() => WeiwangOutbox.count().then(n => n === 0)")
     assert server.query("SELECT count(*) FROM patrol WHERE id = :i", i=by_type["patrol"]["id"])[0][0] == 1
     assert server.query("SELECT household_id FROM work_log_entry WHERE id = :i",

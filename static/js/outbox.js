@@ -21,7 +21,8 @@
 //   rejected           → kept aside on the phone; the messages go beside the fields
 //                        (the element named like the field, its .field wrapper gets .field-error);
 //                        submitting again replaces the same record (same id);
-//   no network / 5xx   → kept; "Saved on this phone; it will sync when you are online." and go to done;
+//   no network         → kept; "Saved on this phone; it will sync when you are online." and go to done;
+//   5xx                → kept; "The server had a fault... kept, sent again later" (not "no signal");
 //   401                → kept; the status bar asks to sign in again. Nothing is ever dropped.
 // Empty values are left out, so optional fields fall back to the schema's defaults.
 // Opening the form URL with ?outbox=<id> loads that waiting record for editing.
@@ -29,6 +30,9 @@
 // the one shrink of every form) and uploaded one by one to PUT /api/photos/<uuid> after their
 // record is stored; a photo the server refuses is kept aside with its reason ("refused").
 //
+// The outbox page names each record by its kind (data-kind-<type> in #outbox-text), its subject
+// (the form's data-outbox-title) and the time in the app's format; a page with [data-outbox-banner]
+// (the worklist, the staff home) lists records set aside with what to fix.
 // Words shown come from #outbox-text (templates/sync/_outbox_text.html), in the page's language.
 // Sync runs on page load, on "online", after any htmx request, every minute while records wait,
 // on the "sync now" button ([data-outbox-sync]) and from the service worker (Background Sync).
@@ -210,7 +214,8 @@
         }
         if (answer.status !== "ok") {
           registerBackgroundSync();
-          return done(form, text("savedOffline"), "warn");
+          // "error": the server answered, with a fault (5xx): say so, not "no signal".
+          return done(form, text(answer.status === "error" ? "savedServerFault" : "savedOffline"), "warn");
         }
         return Promise.resolve().then(function () {
           var result = answer.results[0] || {};
@@ -285,7 +290,8 @@
       if (status) {
         // "busy": another tab (or the worker) is sending right now; it will report through the badge.
         status.textContent = outcome.status === "ok" || outcome.status === "busy" ? "" :
-          outcome.status === "signin" ? text("signin") : text("serverError");
+          outcome.status === "signin" ? text("signin") :
+          outcome.status === "error" ? text("serverFault") : text("serverError");
       }
       return outcome;
     }, function () { return { status: "error" }; }).then(function (outcome) {
@@ -326,6 +332,7 @@
       document.querySelectorAll("[data-outbox-count]").forEach(function (b) { b.textContent = n; });
       markPending(records);
       renderList(records);
+      renderBanner(records);
       return n;
     }).catch(function () { return 0; });
   }
@@ -344,6 +351,89 @@
                   refused: "refusedState" }[record.state] || "pendingState");
   }
 
+  // What a record is, in the leader's words: its kind (走访, 报问题...) from the sync type.
+  function kindLabel(record) {
+    var el = document.getElementById("outbox-text");
+    var label = el && el.getAttribute("data-kind-" + String(record.type || "").replace(/_/g, "-"));
+    return label || "";
+  }
+
+  // Its subject: the form's title without the kind the label already says ("走访 · 3栋201 · 张三" → "3栋201 · 张三").
+  function subject(record) {
+    var title = record.title || "";
+    var kind = kindLabel(record);
+    if (kind && title.indexOf(kind + " · ") === 0) title = title.slice(kind.length + 3);
+    else if (kind && title === kind) title = "";
+    return title;
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  // The app's own format (server/web.py local_time, visits local_date): 11-27 18:30, with the year
+  // only when it is not this year. The phone's clock, as the leader saw it when recording.
+  function appTime(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return "";
+    var day = pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+    if (d.getFullYear() !== new Date().getFullYear()) day = d.getFullYear() + "-" + day;
+    return day + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function errorText(record) {
+    return Object.keys(record.errors || {}).map(function (field) {
+      return record.errors[field] === "conflict" ? text("conflict") : record.errors[field];
+    });
+  }
+
+  function editUrl(record) {
+    return record.form_url ? record.form_url + "?outbox=" + encodeURIComponent(record.id) : "/outbox";
+  }
+
+  // A record the background sync set aside (or a server fault holding records back) is said on the
+  // page the leader starts from, with what to fix: not only as a number on the badge.
+  function renderBanner(records) {
+    var banner = document.querySelector("[data-outbox-banner]");
+    if (!banner) return;
+    var aside = records.filter(function (r) { return r.state === "rejected"; });
+    var held = records.filter(function (r) { return r.state === "pending" && r.last_error === "error"; });
+    banner.textContent = "";
+    banner.hidden = !aside.length && !held.length;
+    if (banner.hidden) return;
+    banner.className = "alert outbox-banner " + (aside.length ? "alert-error" : "alert-warn");
+    if (aside.length) {
+      var head = document.createElement("p");
+      head.className = "outbox-banner-title";
+      head.textContent = text("bannerRejected").replace("%(n)s", aside.length);
+      banner.appendChild(head);
+      var list = document.createElement("ul");
+      list.className = "plain-list";
+      aside.slice(0, 5).forEach(function (record) {
+        var li = document.createElement("li");
+        li.setAttribute("data-banner-record", record.id);
+        var what = document.createElement("strong");
+        what.textContent = [kindLabel(record), subject(record)].filter(Boolean).join(" · ");
+        li.appendChild(what);
+        var why = document.createElement("span");
+        why.className = "outbox-banner-why";
+        why.textContent = errorText(record).join(" ");
+        li.appendChild(why);
+        var fix = document.createElement("a");
+        fix.className = "button button-secondary"; fix.href = editUrl(record); fix.textContent = text("fix");
+        li.appendChild(fix);
+        list.appendChild(li);
+      });
+      banner.appendChild(list);
+    }
+    if (held.length) {
+      var fault = document.createElement("p");
+      fault.textContent = text("bannerServerFault").replace("%(n)s", held.length);
+      banner.appendChild(fault);
+    }
+    var more = document.createElement("a");
+    more.href = "/outbox"; more.textContent = text("openOutbox");
+    banner.appendChild(more);
+  }
+
   function renderList(records) {
     var list = document.querySelector("[data-outbox-list]");
     if (!list) return;
@@ -360,21 +450,32 @@
       li.setAttribute("data-record-id", record.id);
       li.setAttribute("data-state", record.state);
       var title = document.createElement("span");
-      title.className = "list-title"; title.textContent = record.title || record.type;
+      title.className = "list-title";
+      var kind = kindLabel(record);
+      if (kind) {
+        var tag = document.createElement("span");
+        tag.className = "tag outbox-kind"; tag.setAttribute("data-outbox-kind", record.type); tag.textContent = kind;
+        title.appendChild(tag);
+        title.appendChild(document.createTextNode(" "));
+      }
+      title.appendChild(document.createTextNode(subject(record) || (kind ? "" : record.title || record.type)));
       var sub = document.createElement("span");
       sub.className = "list-sub";
-      var when = new Date(record.created_at);
-      sub.textContent = stateLabel(record) + " · " + when.toLocaleString() +
-        (record.photos && record.photos.length ? " · " + record.photos.length + " " + text("photoCount") : "");
+      var state = record.state === "pending" && record.last_error === "error" ? text("faultState") : stateLabel(record);
+      var when = document.createElement("span");
+      when.setAttribute("data-outbox-time", ""); when.textContent = appTime(record.created_at);
+      sub.appendChild(when);
+      sub.appendChild(document.createTextNode(" · " + state +
+        (record.photos && record.photos.length ? " · " + record.photos.length + " " + text("photoCount") : "")));
       li.appendChild(title); li.appendChild(sub);
       if (record.state === "rejected" && record.errors) {
         var errors = document.createElement("ul");
         errors.className = "outbox-errors";
-        Object.keys(record.errors).forEach(function (field) {
+        // The message names the problem in the leader's words; the field's id would not help them.
+        errorText(record).forEach(function (message) {
           var e = document.createElement("li");
           e.className = "error";
-          // The message names the problem in the leader's words; the field's id would not help them.
-          e.textContent = record.errors[field] === "conflict" ? text("conflict") : record.errors[field];
+          e.textContent = message;
           errors.appendChild(e);
         });
         li.appendChild(errors);
@@ -398,7 +499,7 @@
       if (record.form_url && record.state !== "photos" && record.state !== "refused") {
         var edit = document.createElement("a");
         edit.className = "button button-secondary"; edit.textContent = text("edit");
-        edit.href = record.form_url + "?outbox=" + encodeURIComponent(record.id);
+        edit.href = editUrl(record);
         actions.appendChild(edit);
       }
       var del = document.createElement("button");
