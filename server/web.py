@@ -5,6 +5,7 @@ import hashlib
 import ipaddress
 import logging
 import re
+from datetime import datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
@@ -16,7 +17,7 @@ from litestar.utils.scope.state import ScopeState
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from server import i18n
-from server.clock import CHINA, aware
+from server.clock import CHINA, aware, today_in_china
 from server.config import STATIC_DIR
 from server.privacy import mask_phone
 from server.validate import clean_text, has_control_characters, has_unstorable_characters
@@ -230,10 +231,24 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return aware(value).astimezone(CHINA).strftime(fmt)
 
 
+def short_date(value, with_time: bool = False) -> str:
+    """A date (or a moment, on the street's clock) as people read it on the phone: 11-27, 11-27 18:30,
+    with the year only when it is not this year (2025-11-27). Dates are dates; datetimes are UTC."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = aware(value).astimezone(CHINA)
+    else:
+        with_time = False
+    fmt = "%m-%d" if value.year == today_in_china().year else "%Y-%m-%d"
+    return value.strftime(fmt + (" %H:%M" if with_time else ""))
+
+
 def configure_jinja(env) -> None:
     env.globals.update(_=_gettext, pgettext=_pgettext, ngettext=_ngettext, static_url=static_url, languages=i18n.LANGUAGES)
     env.filters["mask_phone"] = mask_phone
     env.filters["local_time"] = local_time
+    env.filters["short_date"] = short_date
     env.trim_blocks = True
     env.lstrip_blocks = True
     # Templates change only with a deploy; checking their mtime on every render costs a stat per file.

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Level, PropertyCompany
-from server.tree import SEGMENT, subtree_bounds
+from server.tree import SEGMENT, ancestor_paths, subtree_bounds
 from server.issues.models import (
     Application,
     OPEN_STATUSES, SETTLED_STATUSES, EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status,
@@ -32,6 +32,10 @@ COMPOUND_LEN = 3 * SEGMENT
 # A category is "recurring" in a compound when this many problems came up there lately.
 RECURRING_COUNT = 3
 RECURRING_DAYS = 90
+
+
+# 待交办: the statuses an assignment starts from (state.py ALLOWED[assign], less a re-assignment).
+TO_ASSIGN_STATUSES = (Status.reported, Status.reopened)
 
 
 @dataclass
@@ -52,7 +56,7 @@ class Filters:
         page = ascii_int(one("page"), 1)
         return cls(
             node=one("node"),
-            status=one("status") if one("status") in {s.value for s in Status} | {"open", "settled"} else "",
+            status=one("status") if one("status") in {s.value for s in Status} | {"open", "settled", "to_assign"} else "",
             category=parse_id(one("category")),
             overdue=one("overdue") in ("1", "on", "true"),
             month=parse_month(one("month")),
@@ -94,6 +98,8 @@ def conditions(viewer: Viewer, filters: Filters, root: GridNode | None, today: d
         conds.append(status.in_(OPEN_STATUSES))
     elif filters.status == "settled":
         conds.append(status.in_(SETTLED_STATUSES))
+    elif filters.status == "to_assign":
+        conds.append(status.in_(TO_ASSIGN_STATUSES))
     elif filters.status:
         conds.append(status == filters.status)
     if filters.category:
@@ -118,6 +124,19 @@ class LedgerRow:
     category_en: str
     place: str
     company: str
+    where: str = ""  # 社区 · 小区 above the place (issue 13: a ledger item says where it is)
+
+
+async def where_lines(db: AsyncSession, node_paths: list[str]) -> dict[str, str]:
+    """'敦义村 · 魏家林盘' for each node path: its community and compound, one query for a page."""
+    wanted = {p for path in node_paths for p in ancestor_paths(path)}
+    if not wanted:
+        return {}
+    rows = await db.execute(sa.select(GridNode.path, GridNode.name).where(
+        GridNode.path.in_(sorted(wanted)), GridNode.level.in_((Level.community, Level.compound))))
+    names = dict(rows.all())
+    return {path: " · ".join(names[p] for p in ancestor_paths(path) if p in names and p != path)
+            for path in set(node_paths)}
 
 
 async def list_issues(db: AsyncSession, conds: list, page: int = 1, limit: int = PAGE_SIZE) -> list[LedgerRow]:
@@ -130,7 +149,11 @@ async def list_issues(db: AsyncSession, conds: list, page: int = 1, limit: int =
         .order_by(Issue.reported_at.desc(), Issue.id)
         .limit(limit).offset((page - 1) * limit)
     )
-    return [LedgerRow(issue, cat, cat_en, place, company or "") for issue, cat, cat_en, place, company in rows]
+    found = [LedgerRow(issue, cat, cat_en, place, company or "") for issue, cat, cat_en, place, company in rows]
+    where = await where_lines(db, [r.issue.node_path for r in found])
+    for row in found:
+        row.where = where.get(row.issue.node_path, "")
+    return found
 
 
 async def status_counts(db: AsyncSession, conds: list, today: date | None = None) -> dict[str, int]:

@@ -136,6 +136,7 @@ async def _issue_page(request: Request, db: AsyncSession, viewer: Viewer, issue,
         kept=kept, saved=request.query_params.get("saved") == "1", overdue=issue.is_overdue(), origin=origin,
         origin_visible=origin is not None and viewer.sees_path(origin.grid_path) and viewer.has_role(
             Role.admin, Role.community, Role.compound, Role.leader),
+        where=" · ".join(n.name for n in trail if n.level in (Level.community, Level.compound)),
         today=today_in_china().isoformat(), tab="ledger", back_url="/issues",
     )
 
