@@ -18,6 +18,7 @@ def test_it_opens_each_to_do_card_onto_a_list_of_that_length(live_server, browse
     page = context.new_page()
     page.goto(server.base_url + "/")
     screenshot(page, "home-staff")
+    assert page.locator("[data-todo=low_coverage]").count() == 1
     cards = page.locator("[data-todo]").evaluate_all(
         "cards => cards.map(c => [c.getAttribute('href'), c.querySelector('[data-todo-count]').textContent])")
     assert len(cards) >= 4
@@ -27,6 +28,9 @@ def test_it_opens_each_to_do_card_onto_a_list_of_that_length(live_server, browse
             shown = int(page.locator(".count-chip").first.locator("strong").text_content())
         elif href.startswith("/patrols"):
             shown = page.locator(".calendar-row").count()
+        elif href.startswith("/scorecards"):
+            shown = int(page.locator("[data-low-total]").get_attribute("data-low-total"))
+            assert page.locator("#low-coverage [data-leader]").count() == min(shown, 50)
         else:
             shown = page.locator("li.change").count()
         assert shown == int(count), href

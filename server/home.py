@@ -25,6 +25,7 @@ from server.accounts.scope import Viewer
 from server.clock import today_in_china
 from server.grid import queries
 from server.grid.models import GridNode, Level, active_node
+from server.incentives.dashboard import low_coverage_leaders
 from server.issues import queries as issue_queries
 from server.patrols import queries as patrol_queries
 from server.registers import changes as register_changes
@@ -54,12 +55,16 @@ async def issue_count(db: AsyncSession, viewer: Viewer, **filters) -> int:
 async def staff_todos(db: AsyncSession, viewer: Viewer) -> list[Todo]:
     todos = [
         Todo("overdue", N_("Overdue problems"), await issue_count(db, viewer, overdue=True), "/issues?overdue=1", True),
-        Todo("to_assign", N_("To assign"), await issue_count(db, viewer, status="reported"), "/issues?status=reported"),
+        # 待交办: new and reopened problems alike wait for someone to assign them (state.py ALLOWED).
+        Todo("to_assign", N_("To assign"), await issue_count(db, viewer, status="to_assign"), "/issues?status=to_assign"),
         Todo("to_verify", N_("To verify"), await issue_count(db, viewer, status="rectified"), "/issues?status=rectified"),
     ]
     if viewer.has_role(Role.admin, Role.community):
         pending = await register_changes.pending_for(db, viewer)
         todos.append(Todo("to_approve", N_("Household changes to approve"), len(pending), "/registers/changes"))
+    # Leaders with low visit coverage this month: the same cards as the list the card opens.
+    todos.append(Todo("low_coverage", N_("Leaders with low visit coverage"), len(await low_coverage_leaders(db, viewer)),
+                      "/scorecards?needs=coverage"))
     if viewer.has_role(*patrol_queries.PATROL_ROLES):
         _, rows = await patrol_queries.calendar(db, viewer)
         # Not patrolled this month: all "due" until the due day, all "overdue" after it.

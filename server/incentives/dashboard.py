@@ -29,7 +29,7 @@ from server.incentives.charts import bar_chart
 from server.incentives.ledger import period_months
 from server.incentives.rules import WEIGHT_NAMES, WEIGHTS, load_rule_book
 from server.tree import in_subtree
-from server.validate import parse_month
+from server.validate import ascii_int, parse_month
 from server.web import render, t
 
 DASHBOARD_ROLES = (Role.admin, Role.community, Role.compound)
@@ -53,6 +53,26 @@ async def _node(db: AsyncSession, viewer: Viewer, grid: str) -> GridNode:
     return roots[0]
 
 
+async def month_cards(db: AsyncSession, viewer: Viewer, node: GridNode, period: str | None) -> list[scorecard.Scorecard]:
+    """The leaders' scorecards under `node` (cached a minute: the dashboard and the staff home share them)."""
+    book = await load_rule_book(db)
+    weights = book.current.weights
+
+    async def compute():
+        return await scorecard.scorecards(db, node.path, viewer.subtree_clause, weights, period)
+
+    return await cache.cached(("scorecards", node.path, viewer.grid_paths, period, book.current.version), compute)
+
+
+async def low_coverage_leaders(db: AsyncSession, viewer: Viewer) -> list[scorecard.Scorecard]:
+    """This month's leaders with low visit coverage in the person's part of the grid (the staff home's card)."""
+    node = await _node(db, viewer, "")
+    return scorecard.low_coverage(await month_cards(db, viewer, node, recent_months(1)[0]))
+
+
+LOW_PAGE = 50
+
+
 async def leader_cards(db: AsyncSession, viewer: Viewer, node: GridNode, month: str | None) -> list[scorecard.Scorecard]:
     book = await load_rule_book(db)
     return await scorecard.scorecards(db, node.path, viewer.subtree_clause, book.current.weights, month)
@@ -65,17 +85,24 @@ class ScorecardController(Controller):
     @get("/", name="scorecards.show")
     async def show_dashboard(self, request: Request, db: AsyncSession, viewer: Viewer,
                              grid: str = Parameter(default="", max_length=40),
-                             month: str = Parameter(default="", max_length=7)) -> Any:
+                             month: str = Parameter(default="", max_length=7),
+                             needs: str = Parameter(default="", max_length=12),
+                             page: str = Parameter(default="1", max_length=6)) -> Any:
         node = await _node(db, viewer, grid)
         period = _month(month)
         book = await load_rule_book(db)
         weights = book.current.weights
         scope_key = viewer.grid_paths
-
-        async def compute():
-            return await scorecard.scorecards(db, node.path, viewer.subtree_clause, weights, period)
-
-        cards = await cache.cached(("scorecards", node.path, scope_key, period, book.current.version), compute)
+        cards = await month_cards(db, viewer, node, period)
+        if needs == "coverage":
+            # The staff home's card opens this: the leaders with low coverage, a page of 50 at a time
+            # (a street early in the month would otherwise list a thousand).
+            low = scorecard.low_coverage(cards)
+            pages = max(1, -(-len(low) // LOW_PAGE))
+            number = min(max(ascii_int(page, 1) or 1, 1), pages)
+            return render(request, "incentives/low_coverage.html", node=node, month=period or ALL_TIME,
+                          rows=low[(number - 1) * LOW_PAGE:number * LOW_PAGE], total=len(low), page=number, pages=pages,
+                          low_pct=round(scorecard.LOW_COVERAGE * 100), back_url="/", tab="home")
         months = sorted(recent_months(12))
         trend = await cache.cached(("score-trend", node.path, scope_key, months[-1]),
                                    lambda: scorecard.trends(db, node.path, viewer.subtree_clause, months))

@@ -299,7 +299,16 @@ def formula(weights: dict[str, int], names: dict[str, str]) -> str:
     return "100 × (" + " + ".join(parts) + ") ÷ " + str(sum(weights.get(k, 0) for k in COMPONENTS))
 
 
-def needs_help(cards: list[Scorecard], low: float = 0.3) -> list[Scorecard]:
+LOW_COVERAGE = 0.3  # under three households in ten visited this month: the community calls on the leader
+
+
+def low_coverage(cards: list[Scorecard], low: float = LOW_COVERAGE) -> list[Scorecard]:
+    """Leaders with households whose visit coverage is under `low`, lowest first (the staff home's card)."""
+    found = [c for c in cards if c.households and (c.coverage or 0) < low]
+    return sorted(found, key=lambda c: (c.coverage or 0, c.grid_name, c.name))
+
+
+def needs_help(cards: list[Scorecard], low: float = LOW_COVERAGE) -> list[Scorecard]:
     """Leaders with coverage under `low` or a problem past its deadline: who the community should call on."""
     return [c for c in cards if (c.households and (c.coverage or 0) < low) or c.overdue]
 

@@ -19,6 +19,10 @@ def listed(path: str, html: str) -> int:
         return len(re.findall(r'<li class="change"', html))
     if path.startswith("/patrols"):
         return len(re.findall(r'class="list-item calendar-row"', html))
+    if path.startswith("/scorecards"):
+        total = int(re.search(r'data-low-total="(\d+)"', html).group(1))
+        assert len(re.findall(r'<li class="list-item" data-leader=', html)) == min(total, 50)  # a page of 50
+        return total
     raise AssertionError(path)
 
 
@@ -39,19 +43,37 @@ async def _problems(db, people, new_problem, company_node, company_of_staff, as_
 async def test_it_counts_on_the_staff_home_what_each_list_shows(signed_in_as, people, db, new_problem, company_node,
                                                                company_of_staff, as_viewer):
     await _problems(db, people, new_problem, company_node, company_of_staff, as_viewer)
+    # A problem reopened by the residents waits to be assigned again: 待交办 counts it, and lists it.
+    reopened = await new_problem(description="又坏了的路灯")
+    await db.execute(sa.update(Issue).where(Issue.id == reopened.id).values(status="reopened"))
+    await db.commit()
     seen = {}
     for person in (people.admin, people.secretary):
         client = await signed_in_as(person)
         home = await client.get("/")
         assert home.status_code == 200
         cards = re.findall(r'href="([^"]+)" data-todo="(\w+)">\s*<span class="todo-count" data-todo-count>(\d+)</span>', home.text)
-        assert {key for _, key, _ in cards} >= {"overdue", "to_assign", "to_verify", "to_approve", "to_patrol"}
+        assert {key for _, key, _ in cards} >= {"overdue", "to_assign", "to_verify", "to_approve", "to_patrol", "low_coverage"}
         for href, key, count in cards:
             page = await client.get(href.replace("&amp;", "&"))
             assert page.status_code == 200, href
             assert listed(href, page.text) == int(count), (person.name, key, href)
         seen[person.id] = {key: int(count) for _, key, count in cards}
-    assert seen[people.admin.id]["overdue"] >= 1 and seen[people.admin.id]["to_assign"] >= 1
+    assert seen[people.admin.id]["overdue"] >= 1 and seen[people.admin.id]["to_assign"] >= 2
+    client = await signed_in_as(people.secretary)
+    assert reopened.id in (await client.get("/issues?status=to_assign")).text
+    # Nobody has visited anyone this month in the fixtures' street: every leader with households is low.
+    assert seen[people.secretary.id]["low_coverage"] >= 1
+    client = await signed_in_as(people.admin)
+    leaders, page = set(), 1
+    while True:
+        html = (await client.get(f"/scorecards?needs=coverage&page={page}")).text
+        found = re.findall(r'<li class="list-item" data-leader="(\d+)"', html)
+        leaders |= set(found)
+        if "needs=coverage&amp;page=%d" % (page + 1) not in html:
+            break
+        page += 1
+    assert len(leaders) == seen[people.admin.id]["low_coverage"]
 
 
 async def test_it_gives_the_property_company_its_problems_to_rectify(signed_in_as, people, db, new_problem, company_node,
