@@ -182,7 +182,7 @@ def test_it_escalates_an_offline_problem_to_disposal_and_an_announcement(live_se
     # What the leader sees: kept on the phone. (Not "the server has none": Chromium's
     # Background Sync can slip past set_offline — see BROWSER-TESTING.md — and the
     # truly-offline case is proven with a dead proxy in test_offline_day.py.)
-    expect(page.locator("#status-bar")).to_contain_text("已保存在手机上")
+    expect(page.locator("#status-bar")).to_contain_text("已存到手机")
     leader.set_offline(False)
     leader.unroute("**/api/sync")
     page.goto(f"{base}/outbox")

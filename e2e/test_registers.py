@@ -135,7 +135,7 @@ def test_a_leader_reports_a_move_out_offline_and_the_secretary_approves(live_ser
     page.locator("#f-change-note").fill("全家搬去成都")
     screenshot(page, "registers-03-leader-proposes-offline")
     page.get_by_role("button", name="提交社区审核").click()
-    expect(page.locator("#status-bar")).to_contain_text("已保存在手机上", timeout=10000)
+    expect(page.locator("#status-bar")).to_contain_text("已存到手机", timeout=10000)
     assert server.query("SELECT count(*) FROM household_change WHERE household_id = :h", h=household_id)[0][0] == 0
 
     context.set_offline(False)
