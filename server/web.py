@@ -244,11 +244,22 @@ def short_date(value, with_time: bool = False) -> str:
     return value.strftime(fmt + (" %H:%M" if with_time else ""))
 
 
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@pass_context
+def _month_name(ctx, month: str) -> str:
+    """'2026-07' as a month's name: 7月 in Chinese, Jul in English (not "Month 7")."""
+    number = int(str(month)[5:7])
+    return MONTHS_EN[number - 1] if ctx.get("lang") == "en" else f"{number}月"
+
+
 def configure_jinja(env) -> None:
     env.globals.update(_=_gettext, pgettext=_pgettext, ngettext=_ngettext, static_url=static_url, languages=i18n.LANGUAGES)
     env.filters["mask_phone"] = mask_phone
     env.filters["local_time"] = local_time
     env.filters["short_date"] = short_date
+    env.filters["month_name"] = _month_name
     env.trim_blocks = True
     env.lstrip_blocks = True
     # Templates change only with a deploy; checking their mtime on every render costs a stat per file.

@@ -20,7 +20,7 @@ from server.incentives.models import IncentiveRules
 # Rule code -> (label, default points). The order is the order on the page.
 RULES = {
     "visit": (N_("A visit (one point-earning visit per household per month)"), 1),
-    "care_visit": (N_("A visit to a household living alone in old age (独居老人)"), 3),
+    "care_visit": (N_("A visit to a household living alone in old age"), 3),
     "errand": (N_("An errand for a resident"), 3),
     "mediation": (N_("A dispute mediated"), 3),
     "hazard_check": (N_("A safety-hazard check"), 2),
