@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts import audit
 from server.accounts.auth import signed_in
 from server.accounts.models import Role
+from server.visits.queries import backup_microgrid_ids
 from server.accounts.scope import Viewer
 from server.cache import cached
 from server.grid import queries as grid_queries
@@ -209,17 +210,30 @@ class IssueController(Controller):
     @get("/new", name="issues.new")
     async def new_issue(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
         viewer.require_role(*scope.REPORT_ROLES)
+        # Where the leader stands (issue 13): opened from a household, its micro-grid and the household;
+        # from a micro-grid's page, that micro-grid; else the picker, her own (A岗) grid chosen.
         code = request.query_params.get("node") or ""
-        node = await grid_queries.get_node_for(db, viewer, code) if code else None
-        household_id = request.query_params.get("household")
-        values = {"household_id": household_id or "", "urgency": "normal"}
+        household_id = parse_id(request.query_params.get("household"))
+        node = None
+        if household_id:
+            household = await grid_queries.get_household_for(db, viewer, household_id)
+            node = await db.get(GridNode, household.microgrid_id)
+        elif code:
+            node = await grid_queries.get_node_for(db, viewer, code)
+        values = {"household_id": str(household_id or ""), "urgency": "normal"}
         return await self._report_form(request, db, viewer, node, values, {})
 
     async def _report_form(self, request, db, viewer, node, values, errors, status_code: int = 200):
         households = await grid_queries.households_in(db, node) if node is not None and node.level == Level.microgrid else []
-        places = [] if node is not None else await _microgrids_for(db, viewer)
-        return render(request, "issues/new.html", status_code=status_code, node=node, places=places,
-                      households=households, categories=await queries.categories(db, active_only=True),
+        places, where, chosen = [], {}, ""
+        if node is None:
+            places = await _microgrids_for(db, viewer)
+            where = await queries.where_lines(db, [p.path for p in places])
+            backup = backup_microgrid_ids(viewer)
+            own = [p for p in places if p.id not in backup and viewer.has_role(Role.leader)]
+            chosen = str(values.get("node_id") or (own[0].id if own else ""))
+        return render(request, "issues/new.html", status_code=status_code, node=node, places=places, where=where,
+                      chosen=chosen, households=households, categories=await queries.categories(db, active_only=True),
                       values=values, errors=errors, tab="ledger", back_url="/issues")
 
     @post("/", name="issues.report", request_max_body_size=40 * 1024 * 1024)
@@ -318,7 +332,8 @@ class IssueController(Controller):
         return render(request, "issues/_phone.html", issue=issue, revealed=True)
 
 
-async def _microgrids_for(db: AsyncSession, viewer: Viewer, limit: int = 200) -> list[GridNode]:
+async def _microgrids_for(db: AsyncSession, viewer: Viewer, limit: int = 2000) -> list[GridNode]:
+    """The micro-grids a person may report at (the street's 1,606 included: the picker searches them)."""
     rows = await db.execute(
         sa.select(GridNode).where(viewer.subtree_clause(GridNode.path), GridNode.level == Level.microgrid)
         .order_by(GridNode.path).limit(limit)
