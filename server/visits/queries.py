@@ -206,17 +206,26 @@ async def tallies(db: AsyncSession, person_ids: list[int], now: datetime | None 
     return result
 
 
-async def leaders_under(db: AsyncSession, viewer: Viewer, limit: int = 500) -> list[tuple[Person, GridNode]]:
-    """Leaders (A and B posts) whose micro-grid lies in the viewer's part of the grid."""
+def _leader_posts(viewer: Viewer) -> list:
+    return [Post.role == Role.leader, current_post(), viewer.subtree_clause(Post.node_path)]
+
+
+async def leaders_under(db: AsyncSession, viewer: Viewer, limit: int = 50, offset: int = 0) -> list[tuple[Person, GridNode]]:
+    """Leaders (A and B posts) whose micro-grid lies in the viewer's part of the grid, a page at a time
+    in the grid's order (a street has 1,352: no page lists them all)."""
     rows = await db.execute(
         sa.select(Person, GridNode)
         .join(Post, Post.person_id == Person.id)
         .join(GridNode, GridNode.id == Post.node_id)
-        .where(Post.role == Role.leader, current_post(), viewer.subtree_clause(Post.node_path))
-        .order_by(GridNode.path, Post.post_kind)
-        .limit(limit)
+        .where(*_leader_posts(viewer))
+        .order_by(GridNode.path, Post.post_kind, Person.id)
+        .limit(limit).offset(offset)
     )
     return [tuple(r) for r in rows]
+
+
+async def count_leaders_under(db: AsyncSession, viewer: Viewer) -> int:
+    return (await db.execute(sa.select(sa.func.count()).select_from(Post).where(*_leader_posts(viewer)))).scalar() or 0
 
 
 async def recent_work(db: AsyncSession, person_id: int, limit: int = 20) -> list[WorkLogEntry]:

@@ -26,6 +26,7 @@ from server.accounts.models import Role
 from server.accounts.scope import Viewer
 from server.grid import queries as grid_queries
 from server.grid.models import GridNode, Household
+from server.issues import queries as issue_queries
 from server.issues.models import Issue
 from server.issues.scope import issue_scope
 from server.sync.service import CREATED, store_one
@@ -34,11 +35,12 @@ from server.visits.models import (
     ERRAND_STATUSES, ERRAND_STEPS, NEEDS, OUTCOMES, POLICIES, SERVICES, TOLD, VISIT_KINDS, WORK_KINDS, ErrandStatus,
     ErrandStep, WorkKind, WorkLogEntry,
 )
-from server.validate import PathId, parse_id
+from server.validate import PathId, ascii_int, parse_id
 from server.web import render, request_language, t
 
 GRID_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
 STAFF_ROLES = (Role.admin, Role.community, Role.compound)
+LEADERS_PAGE = 50
 LIST_FIELDS = {"needs", "policies", "photos"}
 
 
@@ -176,12 +178,19 @@ class WorkLogController(Controller):
                       issues=issues, errand_statuses=ERRAND_STATUSES, tab="work", **form_context(request))
 
     @get("/leaders", name="worklog.leaders")
-    async def show_leader_tallies(self, request: Request, db: AsyncSession, viewer: Viewer) -> object:
-        """Community (or street) staff: every leader's tally in their part of the grid."""
+    async def show_leader_tallies(self, request: Request, db: AsyncSession, viewer: Viewer,
+                                  page: str = Parameter(default="1", max_length=6)) -> object:
+        """Community (or street) staff: every leader's tally in their part of the grid, 50 to a page,
+        each under its 社区 · 小区 (issue 13: no 1,352-row page)."""
         viewer.require_role(*STAFF_ROLES)
-        leaders = await queries.leaders_under(db, viewer)
+        total = await queries.count_leaders_under(db, viewer)
+        pages = max(1, -(-total // LEADERS_PAGE))
+        number = min(max(ascii_int(page, 1) or 1, 1), pages)
+        leaders = await queries.leaders_under(db, viewer, LEADERS_PAGE, (number - 1) * LEADERS_PAGE)
         tallies = await queries.tallies(db, sorted({p.id for p, _ in leaders}))
-        return render(request, "visits/leaders.html", leaders=leaders, tallies=tallies, **form_context(request))
+        where = await issue_queries.where_lines(db, [m.path for _, m in leaders])
+        return render(request, "visits/leaders.html", leaders=leaders, tallies=tallies, where=where, total=total,
+                      page=number, pages=pages, **form_context(request))
 
     @get("/new/{kind:str}", name="worklog.new")
     async def new_entry(self, request: Request, db: AsyncSession, viewer: Viewer, kind: str,

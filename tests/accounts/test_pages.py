@@ -198,3 +198,19 @@ async def test_it_exports_the_roster_of_the_community_with_whole_numbers_and_aud
     assert entry.person_id == people.secretary.id and entry.detail["rows"] == len(rows) - 1
     leader = await signed_in_as(people.leader)
     assert (await leader.get("/admin/people.xlsx")).status_code == 403
+
+
+async def test_it_pages_the_audit_log_as_cards_fifty_at_a_time(signed_in_as, people, engine):
+    """The audit log reads on a phone (issue 13): each entry a card (table-cards), 50 a page, older ones a tap away."""
+    async with make_sessionmaker(engine)() as db:
+        for n in range(60):
+            db.add(AuditEntry(action="reveal_phone", person_id=people.secretary.id, object_type="issue", object_id=f"p{n}"))
+        await db.commit()
+    admin = await signed_in_as(people.admin)
+    first = (await admin.get("/admin/audit")).text
+    assert 'class="table table-cards audit"' in first
+    ids = re.findall(r'<tr data-audit-id="(\d+)">', first)
+    assert len(ids) == 50 and 'data-label="' in first
+    older = re.search(r'href="/admin/audit(\?[^"]*before=\d+)"', first).group(1).replace("&amp;", "&")
+    second = re.findall(r'<tr data-audit-id="(\d+)">', (await admin.get("/admin/audit" + older)).text)
+    assert second and not set(second) & set(ids) and max(map(int, second)) < min(map(int, ids))

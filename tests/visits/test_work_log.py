@@ -62,3 +62,28 @@ async def test_it_shows_the_tally_on_the_profile_and_as_a_fragment(people, signe
     assert fragment.text.lstrip().startswith('<table class="table table-cards tally">')
     staff = await signed_in_as(people.secretary)
     assert 'href="/worklog/leaders"' in (await staff.get("/me")).text
+
+
+async def test_it_pages_the_streets_leaders_fifty_at_a_time_each_under_its_community(db, people, signed_in_as):
+    """No 1,352-row page (issue 13): the street sees 50 leaders a page, every one exactly once."""
+    import re
+
+    import sqlalchemy as sa
+
+    from server.accounts.models import Post, current_post
+
+    total = (await db.execute(sa.select(sa.func.count()).select_from(Post).where(Post.role == "leader", current_post()))).scalar()
+    assert total > 50
+    client = await signed_in_as(people.admin)
+    seen, page = [], 1
+    while True:
+        html = (await client.get(f"/worklog/leaders?page={page}")).text
+        rows = re.findall(r'<tr data-person-id="(\d+)">', html)
+        assert 0 < len(rows) <= 50
+        assert f'data-leaders-total="{total}"' in html
+        seen += rows
+        if f'href="/worklog/leaders?page={page + 1}"' not in html:
+            break
+        page += 1
+    assert len(seen) == total and page == -(-total // 50)
+    assert " · " in re.search(r'<tr data-person-id="\d+"><th>[^<]*<br><span class="muted">([^<]*)</span>', html).group(1)
