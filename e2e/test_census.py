@@ -181,7 +181,8 @@ def test_it_keeps_the_staff_tables_and_lists_readable_on_a_phone(live_server, br
         sign_in_by_cookie(context, server, person_id)
         page = context.new_page()
         for name, path in pages:
-            page.goto(server.base_url + path)
+            response = page.goto(server.base_url + path)
+            assert response.status == 200, path
             page.wait_for_load_state("networkidle")
             found[name] = {"path": path, **page.evaluate(CENSUS_JS)}
             found[name]["rows"] = page.locator("main tbody tr, main ul.list > li").count()
