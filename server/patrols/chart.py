@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from server.patrols.queries import MonthRate
 
-WIDTH, HEIGHT = 360, 180
+WIDTH, HEIGHT = 330, 180  # about the width a phone gives it, so 0.9rem shows at 15 px and up (18 in 大字模式)
 LEFT, RIGHT, TOP, BOTTOM = 44, 6, 22, 26  # room for the axis labels (15px text and up, issue 13)
 GOOD, FAIR = 0.9, 0.7  # pass-rate bands: green at 90% and over, amber at 70%, red below
 BAND_FILL = {"good": "#1a7f37", "fair": "#bf8700", "poor": "#cf222e", "none": "#e3e5e8"}
