@@ -133,3 +133,64 @@ def test_a_leader_opens_and_searches_a_training_material_offline(live_server, br
     screenshot(page, "station-material-offline")
     context.set_offline(False)
     context.close()
+
+
+def test_the_street_adds_a_policy_as_a_pdf_and_a_leader_finds_and_opens_it_offline(live_server, browser, tmp_path):
+    """A policy as the government issued it: the street uploads the PDF, its text is searchable
+    in the library and the file itself is kept on the phone."""
+    import time
+
+    from weasyprint import HTML
+
+    from e2e.conftest import find_person
+
+    server = live_server
+    base = server.base_url
+    pdf = tmp_path / "残疾人两项补贴.pdf"
+    pdf.write_bytes(HTML(string="<html lang='zh'><body><h1>残疾人两项补贴</h1>"
+                                "<p>困难残疾人生活补贴和重度残疾人护理补贴按月发放</p></body></html>").write_pdf())
+    admin_id = find_person(server, "admin")[0]
+    staff = browser.new_context(**PHONE)
+    sign_in_by_cookie(staff, server, admin_id)
+    spage = staff.new_page()
+    spage.goto(f"{base}/training/materials")
+    spage.locator("#add-material summary").tap()
+    spage.locator("#f-title").fill("残疾人两项补贴（原件）")
+    spage.locator("#f-pdf").set_input_files(str(pdf))
+    expect(spage.locator("#pdf-button-text")).to_have_text("残疾人两项补贴.pdf")
+    screenshot(spage, "station-material-pdf-chosen")
+    spage.locator("#add-material button[type=submit]").tap()
+    expect(spage.locator(".alert-ok")).to_be_visible()
+    staff.close()
+    material_id = server.query("SELECT id FROM training_material WHERE title = '残疾人两项补贴（原件）'")[0][0]
+    pdf_url = f"/training/materials/{material_id}/file.pdf"
+
+    leader_id = server.query("SELECT person_id FROM post WHERE role = 'leader' AND post_kind = 'A' "
+                             "ORDER BY node_path LIMIT 1")[0][0]
+    context = browser.new_context(**PHONE)
+    sign_in_by_cookie(context, server, leader_id)
+    page = context.new_page()
+    page.goto(f"{base}/training/materials")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    page.goto(f"{base}/training/materials")
+    deadline = time.monotonic() + 30
+    check = ("(urls) => caches.open('weiwang-pages').then(c => Promise.all(urls.map(u => c.match(u))))"
+             ".then(r => r.every(Boolean))")
+    while not page.evaluate(check, [f"/training/materials/{material_id}", pdf_url]):
+        assert time.monotonic() < deadline, "the PDF was not kept on the phone"
+        page.wait_for_timeout(300)
+
+    context.set_offline(True)
+    page.goto(f"{base}/training/materials")
+    page.locator("[data-material-search]").fill("护理补贴")  # a word inside the PDF only
+    expect(page.locator("#materials li:not([hidden])")).to_have_count(1)
+    page.locator("#materials li:not([hidden]) a").tap()
+    expect(page.locator(f'a[href="{pdf_url}"]')).to_contain_text("打开原件")
+    screenshot(page, "station-material-pdf-offline")
+    # Tapping the link is a navigation, which the worker answers from the kept pages; headless
+    # Chromium downloads a PDF instead of showing it, so ask the way a navigation asks.
+    got = page.evaluate("(u) => fetch(u, {headers: {accept: 'text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8'}})"
+                        ".then(async r => [r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength])", pdf_url)
+    assert got == [200, "application/pdf", pdf.stat().st_size]
+    context.set_offline(False)
+    context.close()

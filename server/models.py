@@ -11,6 +11,6 @@ from server.notify.models import Broadcast, Notification, NotifySetting, PushSub
 from server.boards.models import BoardProfile, PlanLayout  # noqa: F401
 from server.incentives.models import AllowanceBudget, AllowanceClaim, Commendation, IncentiveRules, PayoutBatch, IssueRating, PointsAccount, PointsEntry, Redemption, RedemptionEvent, RewardItem  # noqa: F401
 from server.party.models import DutyLogEntry, DutySlot, DutySwap, PartyBody, ServiceStation  # noqa: F401
-from server.training.models import QuizQuestion, TrainingAttendance, TrainingMaterial, TrainingSession  # noqa: F401
+from server.training.models import QuizQuestion, TrainingAttendance, TrainingMaterial, TrainingMaterialFile, TrainingSession  # noqa: F401
 from server.recruit.models import Helper, Nomination  # noqa: F401
 from server.tasks.models import Task, TaskAssignment, TaskReport  # noqa: F401

@@ -36,8 +36,22 @@ class TrainingMaterial(SQLModel, table=True):
     title: str = Field(max_length=80)
     summary: str = Field(default="", max_length=200)
     body: str = Field(sa_type=sa.Text)
+    # The original as a PDF (a policy as the government issued it), when one was added: its
+    # bytes in training_material_file, its text in `body` for searching offline.
+    pdf_size: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_by: Optional[int] = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class TrainingMaterialFile(SQLModel, table=True):
+    """A material's PDF, apart from the material so the library's list never loads the bytes.
+    In the database like every photo: several stateless app servers, one backup."""
+
+    __tablename__ = "training_material_file"
+
+    material_id: int = Field(foreign_key="training_material.id", primary_key=True)
+    sha256: str = Field(max_length=64)
+    data: bytes = Field(sa_type=sa.LargeBinary)
 
 
 class TrainingSession(SQLModel, table=True):

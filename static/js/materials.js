@@ -18,6 +18,14 @@
       if (none) none.hidden = shown !== 0;
     });
   }
+  // The PDF picker is a big button (the native control says "Choose File" in English on some
+  // phones): once a file is picked, the button names it.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("[data-pdf-input]")) return;
+    var text = document.getElementById(input.getAttribute("data-pdf-label"));
+    if (text && input.files && input.files[0]) text.textContent = input.files[0].name;
+  });
   document.addEventListener("DOMContentLoaded", setUp);
   document.addEventListener("htmx:after:swap", setUp);
   setUp();

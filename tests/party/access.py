@@ -134,11 +134,27 @@ async def _material(env, where, role):
         return f"/training/materials/{material.id}"
 
 
+async def _material_pdf(env, where, role):
+    from server.training.models import TrainingMaterial, TrainingMaterialFile
+
+    async with make_sessionmaker(env.engine)() as db:
+        material = TrainingMaterial(owner_path=env.microgrid(where).path[:16], kind="policy", title="矩阵原件", body="正文",
+                                    pdf_size=9)
+        db.add(material)
+        await db.flush()
+        db.add(TrainingMaterialFile(material_id=material.id, sha256="0" * 64, data=b"%PDF-1.7\n"))
+        await db.commit()
+        return f"/training/materials/{material.id}/file.pdf"
+
+
 ACCESS.update({
     ("GET", "/training/materials"): entry("/training/materials", answers=expect(200, visitor=SIGNIN, property=403)),
     ("GET", "/training/materials/{material_id:int}"): entry(
         _material, answers=expect((200, 404), visitor=SIGNIN, admin=200, property=403),
         why="a community's materials are its own; the street's are everyone's"),
+    ("GET", "/training/materials/{material_id:int}/file.pdf"): entry(
+        _material_pdf, answers=expect((200, 404), visitor=SIGNIN, admin=200, property=403),
+        why="the original of a material is read by whoever may read the material"),
     ("POST", "/training/materials"): entry(
         "/training/materials", data={"kind": "guide", "title": "矩阵资料", "body": "正文"},
         answers=expect(403, visitor=SIGNIN, community=303, admin=303),
