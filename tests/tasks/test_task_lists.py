@@ -100,7 +100,13 @@ async def test_staff_reassign_a_share_to_another_leader_of_that_micro_grid_only(
     share_id = (await db.execute(sa.select(TaskAssignment.id).where(
         TaskAssignment.task_id == task_id, TaskAssignment.microgrid_id == people.microgrid.id))).scalar_one()
     headers = await csrf_headers(staff)
-    stranger = await staff.post(f"/tasks/assignments/{share_id}/owner", data={"owner_id": str(people.neighbour.id)},
+    # Someone with no post in that micro-grid (made here: other tests give the cast posts there).
+    from server.accounts.models import Person
+
+    outsider = Person(name="局外人", phone="13900009999")
+    db.add(outsider)
+    await db.commit()
+    stranger = await staff.post(f"/tasks/assignments/{share_id}/owner", data={"owner_id": str(outsider.id)},
                                 headers=headers, follow_redirects=False)
     assert stranger.status_code == 403
     leader = await signed_in_as(people.leader)
