@@ -170,7 +170,8 @@ async def scorecards(db: AsyncSession, root_path: str, scope_clause, weights: di
     has_care = sa.cast(Household.care_tags, sa.String) != "[]"
     for mg_id, n, n_care in await db.execute(
             sa.select(Household.microgrid_id, sa.func.count(), sa.func.sum(sa.case((has_care, 1), else_=0)))
-            .where(Household.microgrid_id.in_(grids), active_household()).group_by(Household.microgrid_id)):
+            .where(Household.microgrid_id.in_(grids), in_subtree(Household.grid_path, root_path), active_household())
+            .group_by(Household.microgrid_id)):
         card = cards[grid_of[mg_id]]
         card.households += n
         card.care_households += int(n_care or 0)
@@ -183,7 +184,8 @@ async def scorecards(db: AsyncSession, root_path: str, scope_clause, weights: di
                 sa.select(Visit.person_id, Household.microgrid_id, sa.func.count(),
                           sa.func.count(sa.distinct(own_visit)), sa.func.count(sa.distinct(care_visit)))
                 .join(Household, Household.id == Visit.household_id)
-                .where(Visit.person_id.in_(chunk), *within(Visit.visited_at))
+                .where(Visit.person_id.in_(chunk), in_subtree(Visit.grid_path, root_path),
+                       in_subtree(Household.grid_path, root_path), *within(Visit.visited_at))
                 .group_by(Visit.person_id, Household.microgrid_id)):
             card = cards[pid]
             card.visits += n
@@ -192,7 +194,10 @@ async def scorecards(db: AsyncSession, root_path: str, scope_clause, weights: di
                 card.care_visited += care_visited
         for pid, kind, n in await db.execute(
                 sa.select(WorkLogEntry.person_id, WorkLogEntry.kind, sa.func.count())
-                .where(WorkLogEntry.person_id.in_(chunk), *within(WorkLogEntry.done_at))
+                # Bounded by the node's path like every read of a partitioned table (a street-
+                # partitioned database then reads one street; tests/test_partition_key.py).
+                .where(WorkLogEntry.person_id.in_(chunk), in_subtree(WorkLogEntry.grid_path, root_path),
+                       *within(WorkLogEntry.done_at))
                 .group_by(WorkLogEntry.person_id, WorkLogEntry.kind)):
             attr = {"errand": "errands", "mediation": "mediations", "hazard_check": "hazard_checks"}.get(kind)
             if attr:
