@@ -69,6 +69,9 @@ def test_it_turns_a_care_visit_into_points_and_points_into_a_reward(live_server,
     page.goto(f"{base}/households/{household_id}/visits/new")
     form = page.locator("form[data-outbox-type=visit]")
     expect(form).to_be_visible(timeout=SLOW)
+    # The outbox's script is running (a loaded machine can show the form first; a tap before it
+    # would post the form the plain way, which offline emulation does not always stop).
+    page.wait_for_function("() => !!window.WeiwangOutbox", timeout=SLOW)
     leader.route("**/api/sync", lambda route: route.abort("internetdisconnected"))
     leader.set_offline(True)
     form.locator("input[name=kind][value=care]").check()
