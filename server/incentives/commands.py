@@ -50,4 +50,6 @@ async def recompute_command(db: AsyncSession, code: str | None, batch: int = 200
     for i in range(0, len(people), batch):
         added += await ledger.refresh(db, people[i:i + batch], book)
         await db.commit()
-    return {"people": len(people), "entries_added": added}
+    mended = await ledger.rebuild_balances(db)  # a balance off its sum is mended, and counted
+    await db.commit()
+    return {"people": len(people), "entries_added": added, "balances_mended": mended}

@@ -176,7 +176,11 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
                                 "source_id": w.source_id, "key": key, "grid_path": w.grid_path, "at": w.at,
                                 "month": china_month(w.at), "reverses_id": None, "reason": "", "created_by": None,
                                 "created_at": now})
-    accounts = [{"person_id": pid, "folded_at": now, "folded_version": book.current.version} for pid in sorted(works)]
+    balances: dict[int, int] = defaultdict(int)
+    for e in entries:
+        balances[e["person_id"]] += e["points"]
+    accounts = [{"person_id": pid, "folded_at": now, "folded_version": book.current.version, "balance": balances[pid]}
+                for pid in sorted(works)]
     commendations = _commendation_round(entries, star, now)
     budgets, claims = await _allowances(conn, rng, leaders, now)
     errand_steps = _errand_steps(rng, work, now)

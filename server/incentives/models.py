@@ -7,7 +7,8 @@ so points already earned keep the version they were earned under (kept on each e
 
 `PointsAccount` is one row per person, the thing a redemption or a deduction locks
 (SELECT ... FOR UPDATE) so two requests at once cannot both spend the same points, and
-the time the person's records were last folded into the ledger (earning.py, ledger.py).
+the time the person's records were last folded into the ledger (earning.py, ledger.py),
+and the balance, kept equal to the sum of the entries by every write that appends one.
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class PointsEntry(SQLModel, table=True):
     __tablename__ = "points_entry"
     __table_args__ = (
         sa.Index("ix_points_entry_person_at", "person_id", "at"),
-        sa.Index("ix_points_entry_person_key", "person_id", "key", "points"),  # balances: index-only
+        sa.Index("ix_points_entry_person_key", "person_id", "key", "points"),  # the fold's slots: index-only
+        sa.Index("ix_points_entry_person_month", "person_id", "month", "kind", "points"),  # a month's earnings
         # Rankings: a month (or a quarter's three) of a subtree, summed per person.
         sa.Index("ix_points_entry_month_path", "month", "grid_path", "person_id", "kind", "points"),
     )
@@ -83,6 +85,10 @@ class PointsAccount(SQLModel, table=True):
     person_id: int = Field(primary_key=True, foreign_key="person.id")
     folded_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
     folded_version: Optional[int] = None
+    # The sum of the person's entries, kept in the transaction that appends them (ledger.credit):
+    # a balance read is one row, not a scan of the person's history; `weiwang points recompute`
+    # checks it against the sum and mends any drift.
+    balance: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Rating(StrEnum):

@@ -74,6 +74,7 @@ async def request_reward(db: AsyncSession, *, person_id: int, item_id: int, grid
                        reason=item.name, created_by=person_id))
     await db.execute(sa.update(RewardItem).where(RewardItem.id == item.id).values(stock=RewardItem.stock - 1))
     await db.flush()
+    await ledger.credit(db, {person_id: -item.points})
     return redemption
 
 
@@ -97,6 +98,8 @@ async def step(db: AsyncSession, redemption: Redemption, kind: str, *, actor_id:
                            source_type="reward", source_id=redemption.id, grid_path=redemption.grid_path, at=now,
                            month=month_of(now), reverses_id=held, reason=note[:200], created_by=actor_id))
         await db.execute(sa.update(RewardItem).where(RewardItem.id == redemption.item_id).values(stock=RewardItem.stock + 1))
+        await db.flush()
+        await ledger.credit(db, {redemption.person_id: redemption.points})
     await db.flush()
     return redemption.status
 

@@ -48,10 +48,20 @@ def this_month() -> str:
     return today_in_china().strftime("%Y-%m")
 
 
-async def _person_page(request: Request, db: AsyncSession, person_id: int, **extra) -> dict[str, Any]:
+async def _person_page(request: Request, db: AsyncSession, person_id: int, before: str | None = None,
+                       fold: bool = True, **extra) -> dict[str, Any]:
+    """Balance, the month's points and a page of history: folded first when something of
+    theirs arrived since (`fold`; not while showing a refused form back)."""
     month = this_month()
-    return dict(balance=await ledger.balance(db, person_id), month_points=await ledger.month_total(db, person_id, month),
-                entries=await ledger.history(db, person_id), month=month, **labels(request), **extra)
+    figures = await ledger.fresh_figures(db, person_id, month, fold=fold)
+    entries, older = await ledger.history(db, person_id, before=before)
+    # The history's labels translated once here, not once per entry in the template.
+    return dict(balance=figures.balance, month_points=figures.month_points, entries=entries, older=older, month=month,
+                rule_names={code: t(request, label) for code, (label, _) in RULES.items()},
+                kind_names={kind: t(request, label) for kind, label in KIND_LABELS.items()}, **labels(request), **extra)
+
+
+Before = Parameter(query="before", default=None, max_length=36)
 
 
 class PointsController(Controller):
@@ -59,19 +69,19 @@ class PointsController(Controller):
     guards = [signed_in]
 
     @get("/", name="points.mine")
-    async def show_my_points(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
+    async def show_my_points(self, request: Request, db: AsyncSession, viewer: Viewer,
+                             before: str | None = Before) -> Any:
         """A leader's balance and history: folded first when something of theirs arrived since."""
-        await ledger.refresh_if_stale(db, viewer.person_id)
-        context = await _person_page(request, db, viewer.person_id)
+        context = await _person_page(request, db, viewer.person_id, before)
         return render(request, "incentives/points.html", partial="incentives/_balance.html", person_name=viewer.name,
                       own=True, tab="me", back_url="/me", **context)
 
     @get("/people/{person_id:int}", name="points.person")
-    async def show_person_points(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: PathId) -> Any:
+    async def show_person_points(self, request: Request, db: AsyncSession, viewer: Viewer, person_id: PathId,
+                                 before: str | None = Before) -> Any:
         viewer.require_role(*STAFF_ROLES)
         person, _path = await ledger.get_leader_for(db, viewer, person_id)
-        await ledger.refresh_if_stale(db, person.id)
-        context = await _person_page(request, db, person.id)
+        context = await _person_page(request, db, person.id, before)
         return render(request, "incentives/points.html", person_name=person.name, person=person, own=False,
                       values={}, errors={}, back_url="/points/rankings", **context)
 
@@ -104,7 +114,7 @@ class PointsController(Controller):
                              request=request, leader_id=person.id, points=points, reason=values["reason"])
                 await db.commit()
                 return Redirect(path=f"/points/people/{person.id}", status_code=303)
-        context = await _person_page(request, db, person.id)
+        context = await _person_page(request, db, person.id, fold=False)
         return render(request, "incentives/points.html", status_code=422, person_name=person.name, person=person,
                       own=False, values=values, errors=errors, back_url="/points/rankings", **context)
 

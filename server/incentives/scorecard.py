@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Person, Post, PostKind, Role, current_post
 from server.clock import CHINA
 from server.grid.models import GridNode, Household, active_household
-from server.incentives.models import IssueRating, PointsEntry
+from server.incentives.models import IssueRating, PointsAccount, PointsEntry
 from server.incentives.rules import RuleVersion
 from server.issues.models import SETTLED_STATUSES, Issue, Status
 from server.patrols.models import Patrol
@@ -90,17 +90,23 @@ class Scorecard:
         return part / whole if whole else None
 
     def compute(self, weights: dict[str, int]) -> None:
-        self.components = {
-            "coverage": self.rate(self.households_visited, self.households),
-            "care_coverage": self.rate(self.care_visited, self.care_households),
-            "on_time": self.rate(self.on_time, self.judged),
-            "feedback": self.rate(self.fed_back, self.settled),
+        # Plain arithmetic, no helper calls: the street's dashboard computes 1,352 of these.
+        self.components = components = {
+            "coverage": self.households_visited / self.households if self.households else None,
+            "care_coverage": self.care_visited / self.care_households if self.care_households else None,
+            "on_time": self.on_time / self.judged if self.judged else None,
+            "feedback": self.fed_back / self.settled if self.settled else None,
             "satisfaction": (self.satisfied + 0.5 * self.basic) / self.ratings if self.ratings else None,
             "patrols": min(self.patrols / self.leaders, 1.0) if self.leaders else None,
         }
-        used = [(weights.get(k, 0), v) for k, v in self.components.items() if v is not None and weights.get(k, 0) > 0]
-        total = sum(w for w, _ in used)
-        self.score = round(100 * sum(w * v for w, v in used) / total, 1) if total else None
+        total = weighted = 0
+        for name, value in components.items():
+            if value is not None:
+                weight = weights.get(name, 0)
+                if weight > 0:
+                    total += weight
+                    weighted += weight * value
+        self.score = round(100 * weighted / total, 1) if total else None
 
     @property
     def coverage(self) -> float | None:
@@ -243,7 +249,7 @@ async def scorecards(db: AsyncSession, root_path: str, scope_clause, weights: di
             if pid in cards:
                 cards[pid].patrols += 1
     # Points: earned in the period (what work earned; spending is not counted), wherever it was
-    # earned (a patrol's points sit on the compound); the balance from the (person, key, points) index.
+    # earned (a patrol's points sit on the compound); the balance from the accounts.
     if month:
         for chunk in (people,):
             for pid, earned in await db.execute(
@@ -251,9 +257,9 @@ async def scorecards(db: AsyncSession, root_path: str, scope_clause, weights: di
                     .where(PointsEntry.month == month, PointsEntry.person_id.in_(chunk),
                            PointsEntry.kind != "redemption").group_by(PointsEntry.person_id)):
                 cards[pid].points = int(earned or 0)
-    for chunk in (people,):
-        totals = await db.execute(sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
-                                  .where(PointsEntry.person_id.in_(chunk)).group_by(PointsEntry.person_id))
+    for chunk in (people,):  # the balance as the account keeps it (the sum of the entries, ledger.credit)
+        totals = await db.execute(sa.select(PointsAccount.person_id, PointsAccount.balance)
+                                  .where(PointsAccount.person_id.in_(chunk)))
         for pid, total in totals:
             cards[pid].points_balance = int(total or 0)
             if not month:

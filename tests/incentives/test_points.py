@@ -209,3 +209,33 @@ async def test_the_fold_on_arrival_reads_two_months_and_the_full_fold_completes_
     await db.commit()
     assert sorted(s for _, _, s in await _earned(db, leader.id)) == sorted([old["id"], today[0]["id"], today[1]["id"]])
     assert await ledger.refresh(db, [leader.id]) == 0
+
+
+async def test_the_history_pages_on_with_older_entries(db, engine, people, signed_in_as, new_leader):
+    from server.db import make_sessionmaker
+    from server.incentives import ledger
+
+    leader = await new_leader()
+    async with make_sessionmaker(engine)() as s:
+        for i in range(ledger.HISTORY_PAGE + 5):
+            await ledger.add_manual(s, person_id=leader.id, points=1, reason=f"第{i}次", grid_path=people.microgrid.path,
+                                    by=people.admin.id)
+        await s.commit()
+    client = await signed_in_as(leader)
+    first = (await client.get("/points")).text
+    assert balance_on(first) == ledger.HISTORY_PAGE + 5
+    assert first.count('class="list-item points-entry"') == ledger.HISTORY_PAGE
+    older = re.search(r'id="older-entries" href="\?before=([0-9a-f-]+)"', first).group(1)
+    second = (await client.get(f"/points?before={older}")).text
+    assert second.count('class="list-item points-entry"') == 5 and 'id="older-entries"' not in second
+    shown = set(re.findall(r"第(\d+)次", first)) | set(re.findall(r"第(\d+)次", second))
+    assert shown == {str(i) for i in range(ledger.HISTORY_PAGE + 5)}  # every entry once, none lost between pages
+    # Someone else's entry id (or nonsense) as the mark: the first page, nothing of theirs.
+    other = await new_leader()
+    async with make_sessionmaker(engine)() as s:
+        theirs = await ledger.add_manual(s, person_id=other.id, points=2, reason="别人的", grid_path=people.microgrid.path,
+                                         by=people.admin.id)
+        await s.commit()
+    page = (await client.get(f"/points?before={theirs.id}")).text
+    assert page.count('class="list-item points-entry"') == ledger.HISTORY_PAGE and "别人的" not in page
+    assert (await client.get("/points?before=" + "x" * 37)).status_code == 400
