@@ -113,12 +113,30 @@ async def outbox_page(request: Request) -> object:
 
 @get("/api/offline-pages", name="pwa.offline_pages", guards=[signed_in], summary="Pages to keep on the phone", cache=False)
 async def list_offline_pages(request: Request, db: AsyncSession, viewer: Viewer) -> dict[str, object]:
-    urls: list[str] = []
     providers: list[OfflinePagesFn] = request.app.state.offline_pages
-    for provider in providers:
-        urls.extend(await provider(db, viewer))
-    urls = list(dict.fromkeys(urls))[:MAX_OFFLINE_PAGES]
-    return {"person_id": viewer.person_id, "urls": urls, "max": MAX_OFFLINE_PAGES}
+    lists = [await provider(db, viewer) for provider in providers]
+    return {"person_id": viewer.person_id, "urls": fair_share(lists, MAX_OFFLINE_PAGES), "max": MAX_OFFLINE_PAGES}
+
+
+def fair_share(lists: list[list[str]], limit: int) -> list[str]:
+    """At most `limit` URLs from the providers' lists, each URL once. When they hold more than
+    that, every provider keeps an equal share (a list shorter than its share keeps all of it, and
+    what it leaves goes to the others): a leader with a long worklist still has the training
+    materials, the claim form and their tasks on the phone, which the first 400 cut away.
+    Each list keeps its own order (most wanted first); the lists keep theirs."""
+    seen: set[str] = set()
+    own = [[url for url in urls if not (url in seen or seen.add(url))] for urls in lists]
+    take = [0] * len(own)
+    total = 0
+    while total < limit:
+        before = total
+        for i, urls in enumerate(own):  # one more from each list that has one, in turn
+            if take[i] < len(urls) and total < limit:
+                take[i] += 1
+                total += 1
+        if total == before:
+            break
+    return [url for i, urls in enumerate(own) for url in urls[:take[i]]]
 
 
 PWA_HANDLERS = [service_worker, manifest, offline_page, outbox_page, list_offline_pages]

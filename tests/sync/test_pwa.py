@@ -23,3 +23,21 @@ async def test_it_has_an_offline_page_and_an_outbox_page(client):
     outbox = await client.get("/outbox")
     assert offline.status_code == 200 and "您已离线" in offline.text
     assert outbox.status_code == 200 and "data-outbox-list" in outbox.text and "备份到手机" in outbox.text
+
+
+def test_a_long_list_leaves_every_provider_its_share_of_the_phone():
+    from server.sync.pwa import fair_share
+
+    worklist = [f"/households/{i}" for i in range(1000)]
+    library = [f"/training/materials/{i}" for i in range(30)]
+    forms = ["/allowances/new", "/households/1"]  # a duplicate of the worklist's counts once
+    kept = fair_share([worklist, library, forms], 400)
+    assert len(kept) == len(set(kept)) == 400
+    assert set(library) <= set(kept) and "/allowances/new" in kept  # the short lists whole
+    assert kept[:369] == worklist[:369]  # the long list: its first pages, in its order, the rest of the room
+    # Two long lists split the room; under the limit nothing is cut.
+    other = [f"/tasks/{i}" for i in range(1000)]
+    split = fair_share([worklist, other], 400)
+    assert sum(u.startswith("/tasks/") for u in split) == 200 == sum(u.startswith("/households/") for u in split)
+    assert fair_share([library, forms], 400) == library + forms
+    assert fair_share([], 400) == [] and fair_share([worklist], 0) == []
