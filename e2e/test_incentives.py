@@ -209,6 +209,21 @@ def test_the_honour_roll_holds_up_li_chunxiu(live_server, browser, csp_violation
     page.goto(f"{server.base_url}/commendations?period={period}")
     expect(page.locator("#proposals")).to_contain_text("李春秀", timeout=SLOW)
     screenshot(page, "incentives-commendations")
+    # Her own points page: a year of work, twenty entries a screen, older ones a tap away.
+    star_id = server.query("SELECT id FROM person WHERE name = '李春秀'")[0][0]
+    total = server.query("SELECT count(*) FROM points_entry WHERE person_id = :p", p=star_id)[0][0]
+    assert total > 20
+    sign_in_by_cookie(context, server, star_id)
+    page.goto(f"{server.base_url}/points")
+    entries = page.locator("#points-history .points-entry")
+    expect(entries).to_have_count(20, timeout=SLOW)
+    star_balance = balance(page)
+    screenshot(page, "incentives-points-star")
+    page.locator("#older-entries").tap()
+    expect(page).to_have_url(re.compile(r"/points\?before="), timeout=SLOW)
+    expect(entries.first).to_be_visible(timeout=SLOW)
+    assert 0 < entries.count() <= 20
+    assert balance(page) == star_balance  # the figures stay; only the history pages on
     context.close()
     assert csp_violations == []
 
