@@ -17,10 +17,12 @@ Core bulk inserts, like the grid demo: about 200,000 visits for the full street.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import random
 import uuid
+from bisect import bisect
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 
@@ -30,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.accounts.models import Person, Post, PostKind, Role
 from server.clock import CHINA, aware, month_of, utcnow
 from server.grid.models import CareTag, CompoundKind, GridNode, Household, Level
-from server.incentives.earning import Work, china_month, earn, entry_id
+from server.incentives.earning import NAMESPACE, Work, china_month, earn
 from server.incentives.models import AllowanceBudget, AllowanceClaim, Commendation, IssueRating, PayoutBatch, PointsAccount, PointsEntry
 from server.incentives.rules import RuleBook
 from server.issues.models import Issue, Status
@@ -65,14 +67,51 @@ def _month_starts(now: datetime) -> list[datetime]:
     return list(reversed(starts))
 
 
-def _when(rng: random.Random, start: datetime, now: datetime) -> datetime:
-    """A working-hours moment (China time) in the month that begins at `start`, never in the future.
-    Seconds since the epoch rather than timedelta arithmetic: this runs 250,000 times."""
-    days = 28 if start.month == 2 else 30
-    seconds = start.timestamp() + rng.randrange(days) * 86400 + rng.randint(8, 19) * 3600 + rng.randrange(60) * 60
-    if seconds > now.timestamp():
-        seconds = max(now.timestamp() - rng.randint(5, 600) * 60, start.timestamp() + 9 * 3600)
-    return datetime.fromtimestamp(seconds, timezone.utc)
+VISIT_COLUMNS = ("id", "household_id", "grid_path", "person_id", "kind", "needs", "policies", "note", "visited_at",
+                 "received_at")
+ENTRY_COLUMNS = ("id", "person_id", "points", "kind", "rule", "rule_version", "source_type", "source_id", "key",
+                 "grid_path", "at", "month", "reverses_id", "reason", "created_by", "created_at")
+
+
+def _clock(rng: random.Random, months: list[datetime], now: datetime):
+    """when(i): a working-hours moment (China time) in month `i` of `months`, never in the future.
+    Seconds since the epoch, the months' instants worked out once: this runs 230,000 times.
+    The draws are randrange(days), randint(8, 19), randrange(60) (and randint(5, 600)) spelled
+    out: randrange(n) is _randbelow(n), randint(a, b) is a + _randbelow(b - a + 1)."""
+    below, utc, from_seconds = rng._randbelow, timezone.utc, datetime.fromtimestamp
+    now_seconds = now.timestamp()
+    spans = [(start.timestamp(), 28 if start.month == 2 else 30) for start in months]
+
+    def when(i: int) -> datetime:
+        start, days = spans[i]
+        seconds = start + below(days) * 86400 + (8 + below(12)) * 3600 + below(60) * 60
+        if seconds > now_seconds:
+            seconds = max(now_seconds - (5 + below(596)) * 60, start + 9 * 3600)
+        return from_seconds(seconds, utc)
+    return when
+
+
+_V4_CLEAR, _V4_SET = ~((0xc000 << 48) | (0xf000 << 64)), (0x8000 << 48) | (4 << 76)
+
+
+def _uuid4_text(n: int) -> tuple[str, str]:
+    """uuid.UUID(int=n, version=4) as (.hex, str()), without making the UUID."""
+    h = f"{(n & _V4_CLEAR) | _V4_SET:032x}"
+    return h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_ENTRY_NAMESPACE = hashlib.sha1(NAMESPACE.bytes)
+
+
+def _entry_id(person_id: int, key: str) -> str:
+    """earning.entry_id(person_id, key, 0) (uuid5 spelled out, the namespace hashed once): 240,000 calls."""
+    digest = _ENTRY_NAMESPACE.copy()
+    digest.update(f"{person_id}|{key}|0".encode())
+    b = bytearray(digest.digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 async def _name_the_star(conn: AsyncConnection, rng: random.Random) -> int | None:
@@ -110,42 +149,55 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
     for hid, mg_id, tags in (await conn.execute(sa.select(h.c.id, h.c.microgrid_id, h.c.care_tags).order_by(h.c.id))).all():
         households[mg_id].append((hid, CareTag.elderly_alone.value in (tags or [])))
     months = _month_starts(now)
-    visits: list[dict] = []
+    when = _clock(rng, months, now)
+    sqlite = conn.dialect.name == "sqlite"
+    # Rows are built as the driver stores them (see _bulk): a UUID as 32 hex digits in SQLite and
+    # as text for PostgreSQL's COPY, a time as UTC text in SQLite. Per-value conversion of 450,000
+    # rows afterwards took a quarter of the demo's time.
+    visits: list[tuple] = []
     work: list[dict] = []
     works: dict[int, list[Work]] = defaultdict(list)
     needs, policies, services = list(NEEDS), list(POLICIES), list(SERVICES)
+    # The draws below are rng.choice / rng.choices / randrange spelled out (same draws, same
+    # street per seed), with the JSON of each one-item list made once.
+    random_, below, bits = rng.random, rng._randbelow, rng.getrandbits
+    need_json = [json.dumps([n]) for n in needs]
+    policy_json = [json.dumps([p]) for p in policies]
+    n_needs, n_policies = len(needs), len(policies)
+    visit_kinds, visit_weights = ("routine", "policy", "survey"), [6, 9, 10]  # choices(..., (6, 3, 1)) cumulated
     for person_id, mg_id, path in leaders:
         # Each leader has a habit: most visit a third to most of their households a month, a few hardly any.
         diligence = rng.choice((0.08, 0.15)) if rng.random() < 0.08 else rng.uniform(0.25, 0.65)
         homes = households.get(mg_id, [])
+        mine = works[person_id]
         for i, start in enumerate(months):
             month_key = f"{start.year:04d}-{start.month:02d}"
             # The street took the app up over the year: older months have fewer visits on record.
             month_share = diligence * (0.45 + 0.55 * i / (len(months) - 1))
             if i == len(months) - 1:
                 month_share *= 0.6  # this month is not over yet
+            share_alone = month_share + 0.2
             for hid, alone in homes:
-                if rng.random() >= month_share + (0.2 if alone else 0):
+                if random_() >= (share_alone if alone else month_share):
                     continue
-                at = _when(rng, start, now)
-                vid = _uuid(rng)
-                kind = "care" if alone else rng.choices(("routine", "policy", "survey"), (6, 3, 1))[0]
-                visits.append({"id": vid, "household_id": hid, "grid_path": path, "person_id": person_id, "kind": kind,
-                               "needs": [rng.choice(needs)] if rng.random() < 0.3 else [],
-                               "policies": [rng.choice(policies)] if kind == "policy" else [], "note": "",
-                               "visited_at": at, "received_at": at})
-                works[person_id].append(Work(person_id, "care_visit" if alone else "visit", "visit", str(vid), at, path,
-                                             f"visit:{hid}:{month_key}"))
+                at = when(i)
+                hex_id, vid = _uuid4_text(bits(128))
+                kind = "care" if alone else visit_kinds[bisect(visit_weights, random_() * 10.0, 0, 2)]
+                need = need_json[below(n_needs)] if random_() < 0.3 else "[]"
+                policy = policy_json[below(n_policies)] if kind == "policy" else "[]"
+                stamp = at.isoformat(" ", "microseconds")[:26] if sqlite else at  # `at` is UTC
+                visits.append((hex_id if sqlite else vid, hid, path, person_id, kind, need, policy, "", stamp, stamp))
+                mine.append(Work(person_id, "care_visit" if alone else "visit", "visit", vid, at, path,
+                                 f"visit:{hid}:{month_key}"))
             if person_id == star:
                 continue
             for kind, chance in (("errand", 0.3), ("mediation", 0.2), ("hazard_check", 0.25)):
                 for _ in range(sum(rng.random() < chance for _ in range(1 + int(diligence * 4)))):
-                    work.append(_work_row(rng, kind, person_id, mg_id, path, _when(rng, start, now), services))
+                    work.append(_work_row(rng, kind, person_id, mg_id, path, when(i), services))
         if person_id == star:
             for kind, n in STAR_TALLY.items():
                 for k in range(n):
-                    start = months[k * len(months) // n]
-                    work.append(_work_row(rng, kind, person_id, mg_id, path, _when(rng, start, now), services))
+                    work.append(_work_row(rng, kind, person_id, mg_id, path, when(k * len(months) // n), services))
     for row in work:
         works[row["person_id"]].append(Work(row["person_id"], row["kind"], "work", str(row["id"]), row["done_at"],
                                             row["grid_path"], f"{row['kind']}:{row['id']}"))
@@ -165,28 +217,33 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
         if pid is not None and rating == "satisfied":
             works[pid].append(Work(pid, "satisfied", "issue", issue_id, at, path, f"satisfied:{issue_id}"))
     book = RuleBook()
-    entries = []
+    entries: list[tuple] = []
+    earned: list[tuple[int, int, str, str]] = []  # (person, points, month, grid path) for the commendations
+    balances: dict[int, int] = {}
+    created = _utc_text(now) if sqlite else now
     for pid in sorted(works):
         # An empty ledger: plan() would append each slot's earning as it is (entry 0 of the slot).
+        total = 0
         for key, e in earn(works[pid], book).items():
             if e.points > 0:
                 w = e.work
-                entries.append({"id": entry_id(pid, key, 0), "person_id": pid, "points": e.points, "kind": "earned",
-                                "rule": w.rule, "rule_version": e.version, "source_type": w.source_type,
-                                "source_id": w.source_id, "key": key, "grid_path": w.grid_path, "at": w.at,
-                                "month": china_month(w.at), "reverses_id": None, "reason": "", "created_by": None,
-                                "created_at": now})
-    balances: dict[int, int] = defaultdict(int)
-    for e in entries:
-        balances[e["person_id"]] += e["points"]
+                month = china_month(w.at)
+                entries.append((_entry_id(pid, key), pid, e.points, "earned", w.rule, e.version, w.source_type,
+                                w.source_id, key, w.grid_path, _utc_text(w.at) if sqlite else w.at, month, None, "",
+                                None, created))
+                earned.append((pid, e.points, month, w.grid_path))
+                total += e.points
+        balances[pid] = total
     accounts = [{"person_id": pid, "folded_at": now, "folded_version": book.current.version, "balance": balances[pid]}
                 for pid in sorted(works)]
-    commendations = _commendation_round(entries, star, now)
+    commendations = _commendation_round(earned, star, now)
     budgets, claims = await _allowances(conn, rng, leaders, now)
     errand_steps = _errand_steps(rng, work, now)
-    for table, rows in ((Visit.__table__, visits), (WorkLogEntry.__table__, work), (ErrandStep.__table__, errand_steps),
-                        (PointsEntry.__table__, entries),
-                        (PointsAccount.__table__, accounts), (Commendation.__table__, commendations),
+    await _bulk(conn, Visit.__table__, visits, VISIT_COLUMNS)
+    for table, rows in ((WorkLogEntry.__table__, work), (ErrandStep.__table__, errand_steps)):
+        await _bulk(conn, table, rows)
+    await _bulk(conn, PointsEntry.__table__, entries, ENTRY_COLUMNS)
+    for table, rows in ((PointsAccount.__table__, accounts), (Commendation.__table__, commendations),
                         (AllowanceBudget.__table__, budgets), (AllowanceClaim.__table__, claims)):
         await _bulk(conn, table, rows)
     return {"visits": len(visits), "work_log": len(work), "points_entries": len(entries),
@@ -336,7 +393,7 @@ async def _allowances(conn: AsyncConnection, rng: random.Random, leaders, now: d
 STAR_CITATION = "担任微网格长以来，帮助行动不便群众办理政务事项38件、调解纠纷86次、协助排查安全隐患33次。"
 
 
-def _commendation_round(entries: list[dict], star: int | None, now: datetime) -> list[dict]:
+def _commendation_round(earned_points: list[tuple[int, int, str, str]], star: int | None, now: datetime) -> list[dict]:
     """Last quarter's round: the five leaders who earned most, and 李春秀, commended by the street."""
     local = now.astimezone(CHINA)
     year, quarter = local.year, (local.month - 1) // 3  # the quarter before this one
@@ -345,10 +402,10 @@ def _commendation_round(entries: list[dict], star: int | None, now: datetime) ->
     months = {f"{year}-{m:02d}" for m in range((quarter - 1) * 3 + 1, quarter * 3 + 1)}
     earned: dict[int, int] = defaultdict(int)
     paths: dict[int, str] = {}
-    for e in entries:
-        if e["month"] in months:
-            earned[e["person_id"]] += e["points"]
-            paths.setdefault(e["person_id"], e["grid_path"])
+    for pid, points, month, path in earned_points:
+        if month in months:
+            earned[pid] += points
+            paths.setdefault(pid, path)
     chosen = sorted(earned, key=lambda pid: (-earned[pid], pid))[:5]
     if star is not None and star in earned and star not in chosen:
         chosen.append(star)
@@ -417,6 +474,8 @@ async def _ratings(conn: AsyncConnection, rng: random.Random, now: datetime) -> 
 
 
 def _utc_text(value: datetime) -> str:
+    if value.tzinfo is timezone.utc:
+        return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
@@ -434,23 +493,29 @@ def _sqlite_converter(sample):
     return None
 
 
-async def _bulk(conn: AsyncConnection, table: sa.Table, rows: list[dict]) -> None:
+async def _bulk(conn: AsyncConnection, table: sa.Table, rows: list, columns: tuple[str, ...] | None = None) -> None:
     """Insert plain rows straight through the driver, in the caller's transaction: a few hundred
     thousand rows through SQLAlchemy's per-value processing took most of the demo's time.
-    SQLite: executemany; PostgreSQL: COPY (asyncpg's copy_records_to_table)."""
+    SQLite: executemany; PostgreSQL: COPY (asyncpg's copy_records_to_table).
+    `rows` are dicts of Python values, converted here, or (with `columns`) tuples already as
+    the driver stores them (the big tables, built so by the caller)."""
     if not rows:
         return
-    columns = list(rows[0])
     driver = (await conn.get_raw_connection()).driver_connection
-    if conn.dialect.name == "sqlite":
-        samples = {c: next((r[c] for r in rows if r[c] is not None), None) for c in columns}
-        converters = [(c, _sqlite_converter(samples[c])) for c in columns]
+    sqlite = conn.dialect.name == "sqlite"
+    if columns is None:
+        columns = tuple(rows[0])
+        if sqlite:
+            samples = {c: next((r[c] for r in rows if r[c] is not None), None) for c in columns}
+            converters = [(c, _sqlite_converter(samples[c])) for c in columns]
+            rows = [tuple(r[c] if f is None else f(r[c]) for c, f in converters) for r in rows]
+        else:
+            json_columns = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
+            rows = [tuple(json.dumps(r[c]) if c in json_columns else r[c] for c in columns) for r in rows]
+    if sqlite:
         sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c}"' for c in columns) + ") VALUES ("
                + ", ".join("?" for _ in columns) + ")")
         for i in range(0, len(rows), CHUNK * 4):
-            await driver.executemany(sql, [tuple(r[c] if f is None else f(r[c]) for c, f in converters)
-                                           for r in rows[i:i + CHUNK * 4]])
+            await driver.executemany(sql, rows[i:i + CHUNK * 4])
         return
-    json_columns = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
-    records = [tuple(json.dumps(r[c]) if c in json_columns else r[c] for c in columns) for r in rows]
-    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))
