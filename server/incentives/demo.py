@@ -24,6 +24,7 @@ import random
 import uuid
 from bisect import bisect
 from collections import defaultdict
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -239,10 +240,11 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
     commendations = _commendation_round(earned, star, now)
     budgets, claims = await _allowances(conn, rng, leaders, now)
     errand_steps = _errand_steps(rng, work, now)
-    await _bulk(conn, Visit.__table__, visits, VISIT_COLUMNS)
-    for table, rows in ((WorkLogEntry.__table__, work), (ErrandStep.__table__, errand_steps)):
-        await _bulk(conn, table, rows)
-    await _bulk(conn, PointsEntry.__table__, entries, ENTRY_COLUMNS)
+    async with _indexes_set_aside(conn, Visit.__table__, PointsEntry.__table__):
+        await _bulk(conn, Visit.__table__, visits, VISIT_COLUMNS)
+        for table, rows in ((WorkLogEntry.__table__, work), (ErrandStep.__table__, errand_steps)):
+            await _bulk(conn, table, rows)
+        await _bulk(conn, PointsEntry.__table__, entries, ENTRY_COLUMNS)
     for table, rows in ((PointsAccount.__table__, accounts), (Commendation.__table__, commendations),
                         (AllowanceBudget.__table__, budgets), (AllowanceClaim.__table__, claims)):
         await _bulk(conn, table, rows)
@@ -491,6 +493,29 @@ def _sqlite_converter(sample):
     if isinstance(sample, bool):
         return lambda v: None if v is None else int(v)
     return None
+
+
+@asynccontextmanager
+async def _indexes_set_aside(conn: AsyncConnection, *tables: sa.Table):
+    """The tables' secondary indexes dropped for a bulk load and made again after it, each from its
+    own stored definition (so the schema ends as it was): one sorted build per index instead of
+    200,000 inserts into each. In the caller's transaction, so a failed load puts them back too.
+    Indexes that back a primary key or unique constraint stay."""
+    names = [t.name for t in tables]
+    if conn.dialect.name == "sqlite":
+        found = sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                        " AND tbl_name IN :names ORDER BY rowid")
+    else:
+        found = sa.text("SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname"
+                        " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname"
+                        " WHERE i.schemaname = current_schema() AND i.tablename IN :names"
+                        " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid) ORDER BY c.oid")
+    indexes = (await conn.execute(found.bindparams(sa.bindparam("names", expanding=True)), {"names": names})).all()
+    for name, _sql in indexes:
+        await conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _name, sql in indexes:
+        await conn.exec_driver_sql(sql)
 
 
 async def _bulk(conn: AsyncConnection, table: sa.Table, rows: list, columns: tuple[str, ...] | None = None) -> None:
