@@ -78,14 +78,25 @@ def _clock(rng: random.Random, months: list[datetime], now: datetime):
     """when(i): a working-hours moment (China time) in month `i` of `months`, never in the future.
     Seconds since the epoch, the months' instants worked out once: this runs 230,000 times.
     The draws are randrange(days), randint(8, 19), randrange(60) (and randint(5, 600)) spelled
-    out: randrange(n) is _randbelow(n), randint(a, b) is a + _randbelow(b - a + 1)."""
-    below, utc, from_seconds = rng._randbelow, timezone.utc, datetime.fromtimestamp
+    out: randrange(n) is _randbelow(n), randint(a, b) is a + _randbelow(b - a + 1).
+    And _randbelow(n) is getrandbits(n.bit_length()) drawn again while it is n or more: inlined
+    here for days (28 or 30: 5 bits), hours (12: 4 bits) and minutes (60: 6 bits)."""
+    below, bits, utc, from_seconds = rng._randbelow, rng.getrandbits, timezone.utc, datetime.fromtimestamp
     now_seconds = now.timestamp()
     spans = [(start.timestamp(), 28 if start.month == 2 else 30) for start in months]
 
     def when(i: int) -> datetime:
         start, days = spans[i]
-        seconds = start + below(days) * 86400 + (8 + below(12)) * 3600 + below(60) * 60
+        day = bits(5)
+        while day >= days:
+            day = bits(5)
+        hour = bits(4)
+        while hour >= 12:
+            hour = bits(4)
+        minute = bits(6)
+        while minute >= 60:
+            minute = bits(6)
+        seconds = start + day * 86400 + (8 + hour) * 3600 + minute * 60
         if seconds > now_seconds:
             seconds = max(now_seconds - (5 + below(596)) * 60, start + 9 * 3600)
         return from_seconds(seconds, utc)
@@ -240,7 +251,8 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
     commendations = _commendation_round(earned, star, now)
     budgets, claims = await _allowances(conn, rng, leaders, now)
     errand_steps = _errand_steps(rng, work, now)
-    async with _indexes_set_aside(conn, Visit.__table__, PointsEntry.__table__):
+    big = (Visit.__table__, WorkLogEntry.__table__, ErrandStep.__table__, PointsEntry.__table__)
+    async with _indexes_set_aside(conn, *big):
         await _bulk(conn, Visit.__table__, visits, VISIT_COLUMNS)
         for table, rows in ((WorkLogEntry.__table__, work), (ErrandStep.__table__, errand_steps)):
             await _bulk(conn, table, rows)
@@ -499,23 +511,35 @@ def _sqlite_converter(sample):
 async def _indexes_set_aside(conn: AsyncConnection, *tables: sa.Table):
     """The tables' secondary indexes dropped for a bulk load and made again after it, each from its
     own stored definition (so the schema ends as it was): one sorted build per index instead of
-    200,000 inserts into each. In the caller's transaction, so a failed load puts them back too.
-    Indexes that back a primary key or unique constraint stay."""
+    200,000 inserts into each. PostgreSQL's foreign keys too: COPY checks each row's parents one
+    by one (a trigger per key per row), adding the key back checks them all in one join.
+    In the caller's transaction, so a failed load puts them back too. Indexes that back a
+    primary key or unique constraint stay."""
     names = [t.name for t in tables]
     if conn.dialect.name == "sqlite":
         found = sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
                         " AND tbl_name IN :names ORDER BY rowid")
+        keys = []
     else:
         found = sa.text("SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname"
                         " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname"
                         " WHERE i.schemaname = current_schema() AND i.tablename IN :names"
                         " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid) ORDER BY c.oid")
+        keys = (await conn.execute(sa.text(
+            "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
+            " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
+            " WHERE k.contype = 'f' AND n.nspname = current_schema() AND t.relname IN :names ORDER BY k.oid")
+            .bindparams(sa.bindparam("names", expanding=True)), {"names": names})).all()
     indexes = (await conn.execute(found.bindparams(sa.bindparam("names", expanding=True)), {"names": names})).all()
+    for table, name, _definition in keys:
+        await conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
     for name, _sql in indexes:
         await conn.exec_driver_sql(f'DROP INDEX "{name}"')
     yield
     for _name, sql in indexes:
         await conn.exec_driver_sql(sql)
+    for table, name, definition in keys:
+        await conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
 
 
 async def _bulk(conn: AsyncConnection, table: sa.Table, rows: list, columns: tuple[str, ...] | None = None) -> None:
