@@ -103,7 +103,8 @@ def _clock(rng: random.Random, months: list[datetime], now: datetime):
     return when
 
 
-_V4_CLEAR, _V4_SET = ~((0xc000 << 48) | (0xf000 << 64)), (0x8000 << 48) | (4 << 76)
+_V4_CLEAR, _V4_SET = ~((0xc000 << 48) | (0xf000 << 64)), (0x8000 << 48) | (4 << 76)  # uuid.UUID(version=...)
+_V5_CLEAR, _V5_SET = _V4_CLEAR, (0x8000 << 48) | (5 << 76)
 
 
 def _uuid4_text(n: int) -> tuple[str, str]:
@@ -119,10 +120,7 @@ def _entry_id(person_id: int, key: str) -> str:
     """earning.entry_id(person_id, key, 0) (uuid5 spelled out, the namespace hashed once): 240,000 calls."""
     digest = _ENTRY_NAMESPACE.copy()
     digest.update(f"{person_id}|{key}|0".encode())
-    b = bytearray(digest.digest()[:16])
-    b[6] = (b[6] & 0x0F) | 0x50
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
+    h = f"{(int.from_bytes(digest.digest()[:16]) & _V5_CLEAR) | _V5_SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -167,6 +165,7 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
     # as text for PostgreSQL's COPY, a time as UTC text in SQLite. Per-value conversion of 450,000
     # rows afterwards took a quarter of the demo's time.
     visits: list[tuple] = []
+    visit_stamps: dict[str, tuple] = {}  # visit id -> (stored time, China month): its entry's, made once
     work: list[dict] = []
     works: dict[int, list[Work]] = defaultdict(list)
     needs, policies, services = list(NEEDS), list(POLICIES), list(SERVICES)
@@ -199,6 +198,7 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
                 policy = policy_json[below(n_policies)] if kind == "policy" else "[]"
                 stamp = at.isoformat(" ", "microseconds")[:26] if sqlite else at  # `at` is UTC
                 visits.append((hex_id if sqlite else vid, hid, path, person_id, kind, need, policy, "", stamp, stamp))
+                visit_stamps[vid] = (stamp, month_key)  # when(i) is always in month i, China time
                 mine.append(Work(person_id, "care_visit" if alone else "visit", "visit", vid, at, path,
                                  f"visit:{hid}:{month_key}"))
             if person_id == star:
@@ -239,10 +239,9 @@ async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: dateti
         for key, e in earn(works[pid], book).items():
             if e.points > 0:
                 w = e.work
-                month = china_month(w.at)
+                stamp, month = visit_stamps.get(w.source_id) or (_utc_text(w.at) if sqlite else w.at, china_month(w.at))
                 entries.append((_entry_id(pid, key), pid, e.points, "earned", w.rule, e.version, w.source_type,
-                                w.source_id, key, w.grid_path, _utc_text(w.at) if sqlite else w.at, month, None, "",
-                                None, created))
+                                w.source_id, key, w.grid_path, stamp, month, None, "", None, created))
                 earned.append((pid, e.points, month, w.grid_path))
                 total += e.points
         balances[pid] = total
