@@ -130,17 +130,20 @@ async def _load_demo_problems(settings, problems: int, seed: int) -> None:
 
 async def _load_demo_incentives(settings, seed: int) -> None:
     """A year of visits and work with the points they earned, only into an empty points ledger."""
+    import time
+
     import sqlalchemy as sa
 
     from server.incentives.demo import load_incentives_demo
     from server.incentives.models import PointsEntry
 
+    started = time.perf_counter()
     async with _engine(settings) as engine:
         async with engine.begin() as conn:
             if (await conn.execute(sa.select(sa.func.count()).select_from(PointsEntry))).scalar_one():
                 return
             counts = await load_incentives_demo(conn, seed=seed)
-        click.echo(f"demo history: {counts}")
+    click.echo(f"demo history in {time.perf_counter() - started:.1f} s: {counts}")
 
 
 @main.command()
