@@ -346,7 +346,7 @@ def points_recompute(code: str | None) -> None:
         result = _with_session(_settings(), lambda db: recompute_command(db, code))
     except CommandProblem as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{result['people']} people folded, {result['entries_added']} entries added")
+    click.echo(f"{result['people']} people folded, {result['entries_added']} entries added, {result['balances_mended']} balances mended")
 
 
 @main.command()
