@@ -107,3 +107,25 @@ async def test_a_big_file_is_laid_out_in_two_processes_and_joined_in_code_order(
     assert pdf[:5] == b"%PDF-" and page_count(pdf) == len(boards)
     monkeypatch.setattr(printing, "SPLIT_FROM", 10_000)
     assert len(printing.runs(boards)) == 1  # a small file stays in one process
+
+
+async def test_the_boards_qr_code_scans_to_the_micro_grids_resident_page(client, people, signed_in_as, settings):
+    """Decoded the way a phone's camera would (zxing-cpp): the PNG on the board (the same data URI
+    the PDF lays out) reads as this micro-grid's /r/ address, and that page opens for anyone."""
+    import base64
+    import re
+
+    import zxingcpp
+
+    await signed_in_as(people.leader)
+    page = await client.get(f"/boards/{people.microgrid.code}")
+    assert page.status_code == 200
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page.text).group(1))
+    image = Image.open(io.BytesIO(png)).convert("L")
+    image = image.resize((image.width * 8, image.height * 8), Image.NEAREST)  # a module is one pixel: print size
+    [code] = zxingcpp.read_barcodes(image)
+    assert code.format == zxingcpp.BarcodeFormat.QRCode
+    assert code.text == f"{settings.base_url}/r/{people.microgrid.code}"
+    client.cookies.clear()
+    resident = await client.get(code.text.removeprefix(settings.base_url))
+    assert resident.status_code == 200 and people.microgrid.name in resident.text
