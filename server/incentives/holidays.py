@@ -175,8 +175,10 @@ class TargetRow:
     care_tags: list[str]
 
 
-async def target_rows(db: AsyncSession, viewer: Viewer, where: list, limit: int = LIST_LIMIT) -> tuple[list[TargetRow], int]:
-    """Targets (scoped) with what a list shows, not-visited first; and how many match in all."""
+async def target_rows(db: AsyncSession, viewer: Viewer, where: list, limit: int = LIST_LIMIT,
+                      offset: int = 0) -> tuple[list[TargetRow], int]:
+    """Targets (scoped) with what a list shows, not-visited first, `limit` from `offset`; and how
+    many match in all."""
     visitor = sa.orm.aliased(Person)
     visited_person = sa.orm.aliased(Person)
     clauses = [target_scope(viewer), *where]
@@ -194,7 +196,7 @@ async def target_rows(db: AsyncSession, viewer: Viewer, where: list, limit: int 
         .outerjoin(visitor, visitor.id == HolidayTarget.visitor_id)
         .where(*clauses)
         .order_by(HolidayVisit.id.is_not(None), HolidayTarget.grid_path, HolidayTarget.kind.desc(), HolidayTarget.id)
-        .limit(limit))).all()
+        .limit(limit).offset(offset))).all()
     out = []
     for target, visit, address, head, tags, leader_name, grid_name, visitor_name in rows:
         label = f"{address} · {head}" if target.kind == "household" else (leader_name or "")
@@ -409,7 +411,8 @@ class HolidayController(Controller):
     @get("/{campaign_id:int}", name="holidays.show")
     async def show_campaign(self, request: Request, db: AsyncSession, viewer: Viewer, campaign_id: PathId,
                             show: str = Parameter(default="todo", max_length=8),
-                            community: str = Parameter(default="", max_length=40)) -> Any:
+                            community: str = Parameter(default="", max_length=40),
+                            page: int = Parameter(default=1, ge=1, le=10_000)) -> Any:
         """Progress by community (cards) and the targets the viewer sees, not yet visited first
         (the street picks a community by its card)."""
         campaign = await get_campaign_for(db, viewer, campaign_id)
@@ -421,10 +424,16 @@ class HolidayController(Controller):
             where.append(in_subtree(HolidayTarget.grid_path, node.path))
         if state != "all":
             where.append(HolidayVisit.id.is_(None) if state == "todo" else HolidayVisit.id.is_not(None))
-        rows, count = await target_rows(db, viewer, where)
+        # A street's campaign has thousands of targets: LIST_LIMIT a page, the pages counted.
+        rows, count = await target_rows(db, viewer, where, limit=LIST_LIMIT, offset=(page - 1) * LIST_LIMIT)
+        pages = max(1, -(-count // LIST_LIMIT))
+        if page > pages:  # past the end (the list shrank as visits were marked): the last page
+            page = pages
+            rows, count = await target_rows(db, viewer, where, limit=LIST_LIMIT, offset=(page - 1) * LIST_LIMIT)
         return render(request, "incentives/holiday.html", campaign=campaign, status=state_of(campaign), states=STATES,
                       progress=progress, total=total_of(progress), rows=rows, count=count, state=state, community=node,
-                      staff=_is_staff(viewer), limit=LIST_LIMIT, tab="me", back_url="/holidays")
+                      staff=_is_staff(viewer), limit=LIST_LIMIT, page=page, pages=pages, tab="me",
+                      back_url="/holidays")
 
     @get("/mine", name="holidays.mine")
     async def show_my_visits(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:

@@ -201,3 +201,32 @@ async def test_it_keeps_what_was_typed_on_a_bad_campaign(people, signed_in_as):
     response = await other.post("/holidays", data={"name": "中秋", "grid": people.community.code},
                                 headers=await csrf_headers(other))
     assert response.status_code == 404
+
+
+async def test_the_campaign_list_pages_through_every_target_once(db, people, signed_in_as, campaign, monkeypatch):
+    import re
+
+    from server.incentives import holidays
+
+    every = {t.id for t in await _targets(db, campaign)}
+    assert len(every) > 6
+    monkeypatch.setattr(holidays, "LIST_LIMIT", 4)
+    secretary = await signed_in_as(people.secretary)
+    seen: list[int] = []
+    url = f"/holidays/{campaign.id}?show=all"
+    pages = 0
+    while url:
+        page = await secretary.get(url)
+        assert page.status_code == 200
+        ids = [int(i) for i in re.findall(r'href="/holidays/targets/(\d+)"', page.text)]
+        assert 0 < len(ids) <= 4
+        seen += ids
+        pages += 1
+        found = re.search(r'id="targets-next" href="([^"]+)"', page.text) or re.search(r'href="([^"]+)" rel="next"', page.text)
+        url = found.group(1).replace("&amp;", "&").split("#")[0] if found else None
+    assert sorted(seen) == sorted(every) and pages == -(-len(every) // 4)  # each once, none lost
+    assert f"第 {pages} 页，共 {pages} 页" in page.text
+    # A page past the end (the list shrank while someone read it): the last page, with its targets.
+    past = await secretary.get(f"/holidays/{campaign.id}?show=all&page=999")
+    assert past.status_code == 200 and f"第 {pages} 页" in past.text and re.search(r'href="/holidays/targets/\d+"', past.text)
+    assert (await secretary.get(f"/holidays/{campaign.id}?page=0")).status_code == 400
