@@ -8,6 +8,7 @@ and the committee's solution plan run in test_ledger_journey.py.)
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from playwright.sync_api import expect
@@ -69,6 +70,9 @@ def test_the_leader_on_duty_applies_and_the_secretary_puts_it_on_the_agenda(live
             break
         page.wait_for_timeout(200)
     issue_id = rows[0][0]
+    # The outbox goes on to the ledger once the form is saved (data-outbox-done="/issues"): let
+    # that navigation land first, or it interrupts ours.
+    expect(page).to_have_url(re.compile(r"/issues(\?|$)"), timeout=15_000)
     page.goto(f"{base}/issues/{issue_id}")
     action = page.locator("details.action-apply_analysis")
     action.locator("summary").tap()
