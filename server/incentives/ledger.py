@@ -268,17 +268,14 @@ async def _mark_folded(db: AsyncSession, person_ids: list[int], at: datetime, ve
                      .values(folded_at=at, folded_version=version))
 
 
-async def is_stale(db: AsyncSession, person_id: int, version: int, folded_at: datetime | None = None,
-                   folded_version: int | None = None, account_known: bool = False) -> bool:
-    """Has anything that could earn this person points arrived since their last fold?
+async def is_stale(db: AsyncSession, person_id: int, version: int, folded_at: datetime | None,
+                   folded_version: int | None) -> bool:
+    """Has anything that could earn this person points arrived since their last fold (their
+    account's folded_at and folded_version, as Figures read them)?
 
     Their own synced records (one indexed lookup), any ledger event or patrol (problems
-    close and patrols are recorded by other people), or a new rule table. `account_known`:
-    the caller read the account's folded_at and folded_version already (Figures).
+    close and patrols are recorded by other people), or a new rule table.
     """
-    if not account_known:
-        account = await db.get(PointsAccount, person_id)
-        folded_at, folded_version = (None, None) if account is None else (account.folded_at, account.folded_version)
     if folded_at is None or folded_version != version:
         return True
     newest = await db.execute(_NEWEST, {"person_id": person_id, "since": aware(folded_at) - SETTLE})
@@ -331,7 +328,7 @@ async def fresh_figures(db: AsyncSession, person_id: int, month: str, fold: bool
     last fold (is_stale, from the one statement above)."""
     found = await figures(db, person_id, month)
     if fold and (found is None or await is_stale(db, person_id, found.rules_version, found.folded_at,
-                                                 found.folded_version, account_known=True)):
+                                                 found.folded_version)):
         await refresh(db, [person_id])
         await db.commit()
         found = await figures(db, person_id, month)

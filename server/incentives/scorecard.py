@@ -43,7 +43,7 @@ from server.tree import SEGMENT, in_subtree
 from server.visits.models import Visit, WorkLogEntry
 
 COMPONENTS = ("coverage", "care_coverage", "on_time", "feedback", "satisfaction", "patrols")
-CHUNK = 900  # ids per IN (...): under SQLite's and asyncpg's parameter limits
+CHUNK = 900  # values per IN (...): under SQLite's and asyncpg's parameter limits
 
 
 def month_range(month: str) -> tuple[datetime, datetime]:
@@ -126,11 +126,6 @@ def _add(total: Scorecard, card: Scorecard) -> None:
                  "patrols", "ratings", "satisfied", "basic", "points", "points_balance", "trainings", "quiz_score",
                  "quiz_total"):
         setattr(total, name, getattr(total, name) + getattr(card, name))
-
-
-def _chunks(ids: list[int]):
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i:i + CHUNK]
 
 
 def _a_posts(root_path: str, scope_clause) -> list:
@@ -227,19 +222,17 @@ async def _the_rest(db: AsyncSession, root_path: str, scope_clause, month: str |
     def within(column):
         return [column >= span[0], column < span[1]] if span else []
 
-    # The leaders' visits in the period, by the micro-grid of the household visited: only their
-    # own micro-grids count for coverage.
-    for chunk in (people,):
-        for pid, kind, n in await db.execute(
-                sa.select(WorkLogEntry.person_id, WorkLogEntry.kind, sa.func.count())
-                # Bounded by the node's path like every read of a partitioned table (a street-
-                # partitioned database then reads one street; tests/test_partition_key.py).
-                .where(WorkLogEntry.person_id.in_(chunk), in_subtree(WorkLogEntry.grid_path, root_path),
-                       *within(WorkLogEntry.done_at))
-                .group_by(WorkLogEntry.person_id, WorkLogEntry.kind)):
-            attr = {"errand": "errands", "mediation": "mediations", "hazard_check": "hazard_checks"}.get(kind)
-            if attr:
-                setattr(cards[pid], attr, getattr(cards[pid], attr) + n)
+    # Their work log in the period: errands, mediations, hazard checks.
+    for pid, kind, n in await db.execute(
+            sa.select(WorkLogEntry.person_id, WorkLogEntry.kind, sa.func.count())
+            # Bounded by the node's path like every read of a partitioned table (a street-
+            # partitioned database then reads one street; tests/test_partition_key.py).
+            .where(WorkLogEntry.person_id.in_(people), in_subtree(WorkLogEntry.grid_path, root_path),
+                   *within(WorkLogEntry.done_at))
+            .group_by(WorkLogEntry.person_id, WorkLogEntry.kind)):
+        attr = {"errand": "errands", "mediation": "mediations", "hazard_check": "hazard_checks"}.get(kind)
+        if attr:
+            setattr(cards[pid], attr, getattr(cards[pid], attr) + n)
     # Problems filed on their micro-grids (or a household in them): by the micro-grid's path.
     today = today or datetime.now(CHINA).date()
     issue_where = [in_subtree(Issue.node_path, root_path), scope_clause(Issue.node_path)]
@@ -283,36 +276,33 @@ async def _the_rest(db: AsyncSession, root_path: str, scope_clause, month: str |
     # Points: earned in the period (what work earned; spending is not counted), wherever it was
     # earned (a patrol's points sit on the compound); the balance from the accounts.
     if month:
-        for chunk in (people,):
-            for pid, earned in await db.execute(
-                    sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
-                    .where(PointsEntry.month == month, PointsEntry.person_id.in_(chunk),
-                           PointsEntry.kind != "redemption").group_by(PointsEntry.person_id)):
-                cards[pid].points = int(earned or 0)
-    for chunk in (people,):  # the balance as the account keeps it (the sum of the entries, ledger.credit)
-        totals = await db.execute(sa.select(PointsAccount.person_id, PointsAccount.balance)
-                                  .where(PointsAccount.person_id.in_(chunk)))
-        for pid, total in totals:
-            cards[pid].points_balance = int(total or 0)
-            if not month:
-                cards[pid].points = int(total or 0)
+        for pid, earned in await db.execute(
+                sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
+                .where(PointsEntry.month == month, PointsEntry.person_id.in_(people),
+                       PointsEntry.kind != "redemption").group_by(PointsEntry.person_id)):
+            cards[pid].points = int(earned or 0)
+    # The balance as the account keeps it (the sum of the entries, ledger.credit).
+    totals = await db.execute(sa.select(PointsAccount.person_id, PointsAccount.balance)
+                              .where(PointsAccount.person_id.in_(people)))
+    for pid, total in totals:
+        cards[pid].points_balance = int(total or 0)
+        if not month:
+            cards[pid].points = int(total or 0)
     if not month:  # all time: what work earned is the balance plus what was spent
-        for chunk in (people,):
-            for pid, spent in await db.execute(
-                    sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
-                    .where(PointsEntry.person_id.in_(chunk), PointsEntry.kind == "redemption")
-                    .group_by(PointsEntry.person_id)):
-                cards[pid].points -= int(spent or 0)
+        for pid, spent in await db.execute(
+                sa.select(PointsEntry.person_id, sa.func.sum(PointsEntry.points))
+                .where(PointsEntry.person_id.in_(people), PointsEntry.kind == "redemption")
+                .group_by(PointsEntry.person_id)):
+            cards[pid].points -= int(spent or 0)
     # Training (常态化培训): sessions the leader checked in to in the period, and the quiz answers.
-    for chunk in (people,):
-        for pid, attended, score, total in await db.execute(
-                sa.select(TrainingAttendance.person_id, sa.func.count(), sa.func.sum(TrainingAttendance.quiz_score),
-                          sa.func.sum(TrainingAttendance.quiz_total))
-                .where(TrainingAttendance.person_id.in_(chunk), TrainingAttendance.checked_in_at.is_not(None),
-                       *within(TrainingAttendance.checked_in_at))
-                .group_by(TrainingAttendance.person_id)):
-            cards[pid].trainings = attended
-            cards[pid].quiz_score, cards[pid].quiz_total = int(score or 0), int(total or 0)
+    for pid, attended, score, total in await db.execute(
+            sa.select(TrainingAttendance.person_id, sa.func.count(), sa.func.sum(TrainingAttendance.quiz_score),
+                      sa.func.sum(TrainingAttendance.quiz_total))
+            .where(TrainingAttendance.person_id.in_(people), TrainingAttendance.checked_in_at.is_not(None),
+                   *within(TrainingAttendance.checked_in_at))
+            .group_by(TrainingAttendance.person_id)):
+        cards[pid].trainings = attended
+        cards[pid].quiz_score, cards[pid].quiz_total = int(score or 0), int(total or 0)
 
 
 def community_cards(leaders: list[Scorecard], communities: dict[str, tuple[str, str]], paths: dict[int, str],
