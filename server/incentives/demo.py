@@ -75,14 +75,29 @@ ENTRY_COLUMNS = ("id", "person_id", "points", "kind", "rule", "rule_version", "s
                  "grid_path", "at", "month", "reverses_id", "reason", "created_by", "created_at")
 
 
+def _below(rng: random.Random):
+    """below(n): the number randrange(n) draws, the way CPython's random module draws it for an
+    integer n >= 1 (getrandbits(n.bit_length()) drawn again while it is n or more), without
+    randrange's argument checks; written out rather than borrowing Random's private
+    _randbelow. tests/incentives/test_demo_shortcuts.py holds it to randrange."""
+    bits = rng.getrandbits
+
+    def below(n: int) -> int:
+        k = n.bit_length()
+        r = bits(k)
+        while r >= n:
+            r = bits(k)
+        return r
+    return below
+
+
 def _clock(rng: random.Random, months: list[datetime], now: datetime):
     """when(i): a working-hours moment (China time) in month `i` of `months`, never in the future.
     Seconds since the epoch, the months' instants worked out once: this runs 230,000 times.
     The draws are randrange(days), randint(8, 19), randrange(60) (and randint(5, 600)) spelled
-    out: randrange(n) is _randbelow(n), randint(a, b) is a + _randbelow(b - a + 1).
-    And _randbelow(n) is getrandbits(n.bit_length()) drawn again while it is n or more: inlined
+    out: randrange(n) is below(n), randint(a, b) is a + below(b - a + 1) (see _below), inlined
     here for days (28 or 30: 5 bits), hours (12: 4 bits) and minutes (60: 6 bits)."""
-    below, bits, utc, from_seconds = rng._randbelow, rng.getrandbits, timezone.utc, datetime.fromtimestamp
+    below, bits, utc, from_seconds = _below(rng), rng.getrandbits, timezone.utc, datetime.fromtimestamp
     now_seconds = now.timestamp()
     spans = [(start.timestamp(), 28 if start.month == 2 else 30) for start in months]
 
@@ -184,7 +199,7 @@ async def _load_history(conn: AsyncConnection, seed: int, now: datetime | None) 
     needs, policies, services = list(NEEDS), list(POLICIES), list(SERVICES)
     # The draws below are rng.choice / rng.choices / randrange spelled out (same draws, same
     # street per seed), with the JSON of each one-item list made once.
-    random_, below, bits = rng.random, rng._randbelow, rng.getrandbits
+    random_, below, bits = rng.random, _below(rng), rng.getrandbits
     need_json = [json.dumps([n]) for n in needs]
     policy_json = [json.dumps([p]) for p in policies]
     n_needs, n_policies = len(needs), len(policies)
