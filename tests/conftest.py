@@ -162,9 +162,27 @@ async def people(engine, demo) -> People:
                       other_secretary, other_community, admin, property_staff)
 
 
-@pytest.fixture
-async def app(settings, demo):
+@pytest.fixture(scope="session")
+def _the_app(settings):
     return create_app(settings)
+
+
+@pytest.fixture
+async def app(_the_app, settings, demo):
+    """The app, built once per run: registering Litestar's 400-odd routes costs ~0.6 s, which
+    per test was half the suite's time. Each test still gets what a fresh app would have: its
+    own state (a test may swap the settings), empty memory stores (rate limits) and the sync
+    types; the lifespan (engine, notification worker) runs per client as before."""
+    from litestar.datastructures import State
+    from litestar.stores.registry import StoreRegistry
+
+    from server.app import AFTER_SYNC, OFFLINE_PAGES, SYNC_TYPES
+    from server.sync import registry
+
+    registry.install(SYNC_TYPES, AFTER_SYNC)
+    _the_app.state = State({"settings": settings, "offline_pages": OFFLINE_PAGES})
+    _the_app.stores = StoreRegistry()
+    return _the_app
 
 
 @pytest.fixture
