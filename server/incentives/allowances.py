@@ -43,6 +43,7 @@ KINDS = {"duty": N_("Duty"), "meal": N_("Meals"), "travel": N_("Travel")}
 KIND_ZH = {"duty": "执勤", "meal": "误餐", "travel": "出行"}
 STATUS_LABELS = {"claimed": N_("Waiting for approval"), "approved": N_("Approved: to be paid"),
                  "refused": N_("Not approved"), "paid": N_("Paid")}
+CLAIMS_PAGE = 50  # claims to decide, a page at a time
 MAX_FEN = 100_000  # ¥1,000 a claim: more is a typo or needs the office
 MSG_AMOUNT = N_("Enter the amount in yuan, e.g. 25 or 12.50 (at most 1000).")
 MSG_DAY = N_("Enter the day of the cost (not in the future, at most 90 days ago).")
@@ -140,22 +141,36 @@ class AllowanceController(Controller):
     guards = [signed_in]
 
     @get("/", name="allowances.list")
-    async def list_claims(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
-        """A leader's own claims; community staff and the street: the claims to decide and the budgets."""
+    async def list_claims(self, request: Request, db: AsyncSession, viewer: Viewer,
+                          page: int = Parameter(default=1, ge=1, le=10_000)) -> Any:
+        """A leader's own claims; community staff and the street: the claims to decide (a page at a
+        time: a street's 1,352 leaders claim every month) and the budgets."""
         mine = (await db.execute(sa.select(AllowanceClaim).where(AllowanceClaim.person_id == viewer.person_id)
                                  .order_by(AllowanceClaim.claimed_on.desc()).limit(50))).scalars().all()
         staff = viewer.has_role(Role.admin, Role.community)
-        claims = (await db.execute(
-            sa.select(AllowanceClaim, Person.name).join(Person, Person.id == AllowanceClaim.person_id)
-            .where(viewer.subtree_clause(AllowanceClaim.grid_path), AllowanceClaim.status.in_(("claimed", "approved")))
-            .order_by(AllowanceClaim.status, AllowanceClaim.claimed_on).limit(200))).all() if staff else []
+        claims, waiting, approved_fen, pages = [], 0, 0, 1
+        if staff:
+            open_claims = [viewer.subtree_clause(AllowanceClaim.grid_path), AllowanceClaim.status.in_(("claimed", "approved"))]
+            # Counted over every open claim in scope, not the page shown: the sum is what the
+            # payout below pays (the same claims), to the fen.
+            waiting, approved_fen = (await db.execute(sa.select(
+                sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case(
+                    (AllowanceClaim.status == "approved", AllowanceClaim.amount_fen), else_=0)), 0))
+                .where(*open_claims))).one()
+            pages = max(1, -(-waiting // CLAIMS_PAGE))
+            page = min(page, pages)  # past the end (claims were decided meanwhile): the last page
+            claims = (await db.execute(
+                sa.select(AllowanceClaim, Person.name).join(Person, Person.id == AllowanceClaim.person_id)
+                .where(*open_claims).order_by(AllowanceClaim.status, AllowanceClaim.claimed_on, AllowanceClaim.id)
+                .limit(CLAIMS_PAGE).offset((page - 1) * CLAIMS_PAGE))).all()
         batches = (await db.execute(sa.select(PayoutBatch).where(viewer.subtree_clause(PayoutBatch.node_path))
                                     .order_by(PayoutBatch.created_at.desc()).limit(10))).scalars().all() if viewer.is_admin else []
         year = today_in_china().year
         return render(request, "incentives/allowances.html", mine=mine, claims=claims, staff=staff, year=year,
                       budgets=await budgets(db, viewer, year) if staff else [], batches=batches, kinds=KINDS,
                       status_labels=STATUS_LABELS, yuan=yuan, tab="me", back_url="/me",
-                      is_leader=viewer.has_role(Role.leader), approved_fen=sum(c.amount_fen for c, _ in claims if c.status == "approved"))
+                      is_leader=viewer.has_role(Role.leader), approved_fen=int(approved_fen), waiting=waiting,
+                      page=page, pages=pages)
 
     @get("/new", name="allowances.new")
     async def new_claim(self, request: Request, viewer: Viewer) -> Any:

@@ -71,3 +71,52 @@ async def test_it_keeps_the_form_input_on_a_bad_amount(people, signed_in_as, new
                                                       "amount": "十二", "note": "去县城送材料"},
                                  headers=await csrf_headers(client))
     assert response.status_code == 422 and "去县城送材料" in response.text and "请填写金额" in response.text
+
+
+async def test_the_street_pages_through_every_open_claim_and_sees_the_whole_sum_it_pays(
+        db, people, signed_in_as, new_leader, monkeypatch):
+    """The claims to decide come a page at a time; the approved sum above the pay button is over
+    every approved claim in scope (not the page shown), and is what the payout pays, to the fen."""
+    import re
+    import uuid
+
+    from server.incentives import allowances
+    from server.incentives.allowances import yuan
+    from server.incentives.models import PayoutBatch
+
+    leader = await new_leader("翻页报销网格长")
+    today = datetime.now(CST).date()
+    for i, (status, fen) in enumerate([("claimed", 1250), ("approved", 1850), ("claimed", 999), ("approved", 4001),
+                                       ("approved", 7), ("claimed", 3000), ("refused", 500), ("paid", 800)]):
+        db.add(AllowanceClaim(id=uuid.uuid4(), person_id=leader.id, grid_path=people.microgrid.path, kind="meal",
+                              claimed_on=today - timedelta(days=i), amount_fen=fen, status=status,
+                              created_at=datetime.now(CST)))
+    await db.commit()
+    street = people.admin
+    open_ids = {str(i) for i in (await db.execute(sa.select(AllowanceClaim.id).where(
+        AllowanceClaim.status.in_(("claimed", "approved"))))).scalars()}
+    approved = (await db.execute(sa.select(sa.func.sum(AllowanceClaim.amount_fen)).where(
+        AllowanceClaim.status == "approved"))).scalar_one()
+    monkeypatch.setattr(allowances, "CLAIMS_PAGE", max(2, -(-len(open_ids) // 4)))
+
+    admin = await signed_in_as(street)
+    seen: list[str] = []
+    url, pages = "/allowances", 0
+    while url:
+        page = (await admin.get(url)).text
+        pages += 1
+        seen += re.findall(r'data-claim-id="([0-9a-f-]+)"', page)
+        if pages == 1:
+            assert f"¥{yuan(approved)}" in page.split('action="/allowances/payouts"')[1].split("</form>")[0]
+        found = re.search(r'href="([^"]+)" rel="next"', page)
+        url = found.group(1).replace("&amp;", "&").split("#")[0] if found else None
+        assert pages < 20
+    assert len(seen) == len(set(seen)) and set(seen) == open_ids and pages > 1  # each once, none lost
+    assert "第 1 页" not in page and f"共 {pages} 页" in page
+    past = (await admin.get("/allowances?page=999")).text
+    assert f"第 {pages} 页" in past and 'data-claim-id="' in past
+    assert (await admin.get("/allowances?page=0")).status_code == 400
+
+    await admin.post("/allowances/payouts", headers=await csrf_headers(admin), follow_redirects=False)
+    batch = (await db.execute(sa.select(PayoutBatch).order_by(PayoutBatch.id.desc()))).scalars().first()
+    assert batch.total_fen == approved
