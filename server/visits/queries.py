@@ -56,10 +56,7 @@ class WorkRow:
     household: sa.Row  # the columns the worklist shows (WORKLIST_COLUMNS), not an ORM object
     last_visit: datetime | None
     visited_this_month: bool
-
-    @property
-    def floor(self) -> tuple[str, int | None]:
-        return floor_of(self.household.address)
+    floor: tuple[str, int | None]  # floor_of(address): the heading it walks under, worked out once
 
 
 @dataclass
@@ -135,7 +132,7 @@ async def worklist(db: AsyncSession, viewer: Viewer, now: datetime | None = None
         last_visit = aware(last.get(h.id))
         this_month = last_visit is not None and last_visit >= start
         unvisited += not this_month
-        rows_by[h.microgrid_id].append(WorkRow(h, last_visit, this_month))
+        rows_by[h.microgrid_id].append(WorkRow(h, last_visit, this_month, floor_of(h.address)))
     for rows in rows_by.values():
         rows.sort(key=lambda r: (natural_key(r.household.address), r.household.id))
     return Worklist(microgrids, rows_by, len(households), unvisited, backup_microgrid_ids(viewer))
