@@ -8,6 +8,7 @@ also catches problems closed and patrols recorded by other people).
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,8 @@ from server.patrols.models import Patrol
 from server.sync.models import SyncReceipt
 from server.tree import ancestor_paths, in_subtree
 from server.visits.models import Visit, WorkLogEntry
+
+log = logging.getLogger(__name__)
 
 # A record stored while a fold was reading may carry a received_at just before the fold's
 # start: a person stays "changed" this long after a fold, so it is picked up next time.
@@ -207,6 +210,23 @@ async def fold_on_arrival(db: AsyncSession, viewer: Viewer, stored: set[str]) ->
         # made every batch cost as much as the leader had ever done (a 200-record batch went
         # from 25-165 ms to 356-478 ms in bench_sync). Older records come with the full fold.
         await refresh(db, [viewer.person_id], since=start_of_last_month())
+
+
+async def fold_others(db: AsyncSession, person_ids, *, but: int | None = None) -> None:
+    """Points a person earns by someone else's act (a problem they reported closed with feedback,
+    a resident's "satisfied", a patrol they took part in), folded in that act's transaction, the
+    same bounded `refresh` as fold_on_arrival: rankings and scorecards show them at once instead
+    of after the person's next page open or the nightly recompute. `but`: the actor, whose own
+    records fold on arrival anyway. In a savepoint of its own: a fold that fails is logged and
+    never costs the act."""
+    ids = sorted({pid for pid in person_ids if pid and pid != but})
+    if not ids:
+        return
+    try:
+        async with db.begin_nested():
+            await refresh(db, ids, since=start_of_last_month())
+    except Exception:
+        log.exception("points: folding %s after another's act failed; the next fold completes it", ids)
 
 
 async def _ensure_accounts(db: AsyncSession, person_ids) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.clock import month_of, utcnow
 from server.i18n import N_
+from server.incentives import ledger
 from server.incentives.models import IssueRating, Rating
 from server.issues import service
 from server.issues.models import Status
@@ -57,6 +58,9 @@ class RatingController(Controller):
             now = utcnow()
             db.add(IssueRating(issue_id=issue.id, rating=value, node_path=issue.node_path, month=month_of(now), rated_at=now))
             try:
+                await db.flush()
+                if value == Rating.satisfied.value and issue.reported_by:
+                    await ledger.fold_others(db, [issue.reported_by])  # "satisfied" earns the reporter points
                 await db.commit()
             except IntegrityError:  # two taps at once: the first answer stands
                 await db.rollback()

@@ -391,6 +391,7 @@ async def record_event(
     )
     db.add(event)
     await db.flush()
+    was_closed = issue.status == Status.closed.value
     state = await refold(db, issue)
     note = state.notes.get(event.id, "")
     if not note:
@@ -398,6 +399,11 @@ async def record_event(
         from server.notify.rules import after_event
 
         await after_event(db, issue, event)
+    if not was_closed and issue.status == Status.closed.value and issue.reported_by:
+        # Closed with feedback earns its reporter points (server/incentives): folded now, with the close.
+        from server.incentives.ledger import fold_others
+
+        await fold_others(db, [issue.reported_by])
     return EventResult(event, issue, True, note)
 
 

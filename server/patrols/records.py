@@ -201,6 +201,11 @@ async def apply_patrol(db: AsyncSession, viewer: Viewer, record: SyncRecord) -> 
             photo_ids=[_uuid(p) for p in answer.photos], sort_order=item.sort_order,
         ))
     record.grid_path = compound.path  # the patrol's photos are seen by whoever sees the compound
+    # Taking part earns each participant points (server/incentives): theirs are folded with the
+    # patrol; the recorder's fold with the batch (fold_on_arrival).
+    from server.incentives.ledger import fold_others
+
+    await fold_others(db, [p.get("person_id") for p in participants], but=viewer.person_id)
     return None
 
 

@@ -95,8 +95,8 @@ async def test_the_street_pages_through_every_open_claim_and_sees_the_whole_sum_
     street = people.admin
     open_ids = {str(i) for i in (await db.execute(sa.select(AllowanceClaim.id).where(
         AllowanceClaim.status.in_(("claimed", "approved"))))).scalars()}
-    approved = (await db.execute(sa.select(sa.func.sum(AllowanceClaim.amount_fen)).where(
-        AllowanceClaim.status == "approved"))).scalar_one()
+    approved = int((await db.execute(sa.select(sa.func.sum(AllowanceClaim.amount_fen)).where(
+        AllowanceClaim.status == "approved"))).scalar_one())  # PostgreSQL sums a bigint as a numeric
     monkeypatch.setattr(allowances, "CLAIMS_PAGE", max(2, -(-len(open_ids) // 4)))
 
     admin = await signed_in_as(street)
