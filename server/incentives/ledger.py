@@ -3,8 +3,9 @@
 `refresh(db, person_ids)` reads the people's verified records, folds them (earning.py)
 and appends what is missing; it is idempotent, so it runs wherever it is cheap to run:
 when a leader opens their points page and something of theirs changed since the last
-fold, after the demo loads, and from `weiwang points recompute` (the nightly job that
-also catches problems closed and patrols recorded by other people).
+fold; for the months in play, as a sender's records arrive (fold_on_arrival) and with an act
+that earns someone else points (fold_others: a problem closed, a "satisfied", a patrol); after
+the demo loads; and from `weiwang points recompute` (the nightly job: older months, rule changes).
 """
 from __future__ import annotations
 
@@ -203,8 +204,8 @@ EARNING_TYPES = frozenset({"visit", "errand", "mediation", "hazard_check", "patr
 async def fold_on_arrival(db: AsyncSession, viewer: Viewer, stored: set[str]) -> None:
     """After-store hook of the sync (server/app.py): the sender's records that earn points just
     arrived, from the outbox or a form, so fold them now, in the batch's transaction. The same
-    `refresh` as everywhere: a replay adds nothing; other people's points (a patrol's participants,
-    a problem's reporter) still come with their next page open or the nightly recompute."""
+    `refresh` as everywhere: a replay adds nothing. Other people's points (a patrol's participants,
+    a problem's reporter) are folded by the act that earns them (fold_others)."""
     if stored & EARNING_TYPES:
         # This month and last (a phone offline over a month's end): the sender's whole history
         # made every batch cost as much as the leader had ever done (a 200-record batch went
