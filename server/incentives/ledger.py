@@ -26,7 +26,7 @@ from server.grid.models import CareTag, Household
 from server.incentives.earning import Work, earn, plan
 from server.incentives.models import EntryKind, HolidayVisit, IncentiveRules, IssueRating, PointsAccount, PointsEntry, Rating
 from server.incentives.rules import DEFAULT, RuleBook, load_rule_book
-from server.issues.models import Issue, IssueEvent, Status
+from server.issues.models import Issue, Status
 from server.patrols.models import Patrol
 from server.sync.models import SyncReceipt
 from server.tree import ancestor_paths, in_subtree
@@ -294,8 +294,11 @@ async def is_stale(db: AsyncSession, person_id: int, version: int, folded_at: da
     """Has anything that could earn this person points arrived since their last fold (their
     account's folded_at and folded_version, as Figures read them)?
 
-    Their own synced records (one indexed lookup), any ledger event or patrol (problems
-    close and patrols are recorded by other people), or a new rule table.
+    Their own synced records (one indexed lookup), or a new rule table. What other people's
+    acts earn them (a problem closed, a "satisfied", a patrol joined) is folded by those acts
+    (fold_others), so the street's every ledger event no longer makes every points page fold
+    again: under a busy street's traffic (an event somewhere each minute) the page folded a
+    leader's whole history on nearly every open, 42 ms instead of 8.
     """
     if folded_at is None or folded_version != version:
         return True
@@ -303,12 +306,10 @@ async def is_stale(db: AsyncSession, person_id: int, version: int, folded_at: da
     return any(newest.one())
 
 
-# Built once: anything of theirs synced, any ledger event or patrol, since a time.
+# Built once: anything of theirs synced since a time.
 _NEWEST = sa.select(
     sa.select(SyncReceipt.received_at).where(SyncReceipt.person_id == sa.bindparam("person_id"),
                                              SyncReceipt.received_at > sa.bindparam("since")).limit(1).exists(),
-    sa.select(IssueEvent.received_at).where(IssueEvent.received_at > sa.bindparam("since")).limit(1).exists(),
-    sa.select(Patrol.received_at).where(Patrol.received_at > sa.bindparam("since")).limit(1).exists(),
 )
 
 
