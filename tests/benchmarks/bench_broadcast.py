@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import secrets
 import sys
 import tempfile
 import time
@@ -31,13 +30,7 @@ from server.grid.models import GridNode, Level  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from server.notify import broadcasts  # noqa: E402
 from server.notify.models import Broadcast, Notification  # noqa: E402
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    engine = make_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    async with engine.connect() as conn:
-        await conn.execute(sa.text(statement))
-    await engine.dispose()
+from tests.benchmarks.scratch import scratch_database  # noqa: E402
 
 
 async def bench(url: str, scale: float) -> dict:
@@ -76,20 +69,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--postgres", default=None)
     args = parser.parse_args()
-    if args.postgres:
-        name = f"weiwang_bench_broadcast_{secrets.token_hex(3)}"
-        asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
-        url = args.postgres.rsplit("/", 1)[0] + "/" + name
-        try:
-            upgrade(url)
-            result = asyncio.run(bench(url, args.scale))
-        finally:
-            asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-            upgrade(url)
-            result = asyncio.run(bench(url, args.scale))
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.postgres, tmp, "weiwang_bench_broadcast") as url:
+        upgrade(url)
+        result = asyncio.run(bench(url, args.scale))
     backend = "postgresql" if args.postgres else "sqlite"
     print(f"{backend}: a street-wide broadcast to {result['households']} households: {result['queued']} numbers queued "
           f"({result['stored']} stored) in one approval, {result['seconds']} s; process peak {result['peak_mb']} MB")

@@ -21,7 +21,6 @@ import contextlib
 import io
 import json
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -37,16 +36,10 @@ from server.config import load_settings  # noqa: E402
 from server.db import make_engine  # noqa: E402
 from server.grid.stats import tier_table  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
+from tests.benchmarks.scratch import scratch_database  # noqa: E402
 
 BUDGET = 30.0
 COUNTED = ("grid_node", "household", "person", "visit", "work_log_entry", "points_entry", "holiday_visit")
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    engine = make_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    async with engine.connect() as conn:
-        await conn.execute(sa.text(statement))
-    await engine.dispose()
 
 
 async def _count(url: str) -> dict:
@@ -88,16 +81,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.postgres:
-            name = f"weiwang_bench_{secrets.token_hex(3)}"
-            asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
-            try:
-                report = bench(args.postgres.rsplit("/", 1)[0] + "/" + name, tmp, args.seed, args.scale)
-            finally:
-                asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        else:
-            report = bench(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", tmp, args.seed, args.scale)
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.postgres, tmp) as url:
+        report = bench(url, tmp, args.seed, args.scale)
 
     print(json.dumps(report, ensure_ascii=False, indent=2))
     rows = report["rows"]

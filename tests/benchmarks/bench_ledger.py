@@ -129,23 +129,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100000)
     parser.add_argument("--postgres", help="server URL; a scratch database is made and dropped")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        if args.postgres:
-            from tests.benchmarks.bench_demo_load import _admin
+    from tests.benchmarks.scratch import scratch_database
 
-            name = f"weiwang_bench_{secrets.token_hex(3)}"
-            asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
-            url = args.postgres.rsplit("/", 1)[0] + "/" + name
-        else:
-            url = f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
-        try:
-            upgrade(url)
-            asyncio.run(load(url, args.issues, args.events))
-            asyncio.run(run(url, args.requests, tmp_path))
-        finally:
-            if args.postgres:
-                asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.postgres, tmp) as url:
+        upgrade(url)
+        asyncio.run(load(url, args.issues, args.events))
+        asyncio.run(run(url, args.requests, Path(tmp)))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import random
 import secrets
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from server.grid.demo import load_demo  # noqa: E402
 from server.grid.models import GridNode, Household  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from server.visits.models import Visit  # noqa: E402
+from tests.benchmarks.scratch import scratch_database  # noqa: E402
 
 CST = timezone(timedelta(hours=8))
 
@@ -263,49 +263,35 @@ def main() -> None:
     random.seed(1)
 
     tmp = Path(tempfile.mkdtemp(prefix="weiwang-rush-"))
-    admin_url = None
-    if args.postgres:
-        admin_url = args.postgres
-        name = f"weiwang_rush_{os.getpid()}"
-        url = admin_url.rsplit("/", 1)[0] + "/" + name
-        asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
-    else:
-        url = f"sqlite+aiosqlite:///{tmp}/rush.db"
-    server = None
     try:
-        upgrade(url)
-        leaders, staff = asyncio.run(prepare(url, args.records, args.staff, args.leaders))
-        port = free_port()
-        env = {**os.environ, "WEIWANG_DATABASE_URL": url, "WEIWANG_VAR_DIR": str(tmp),
-               "WEIWANG_SECRET_KEY": secrets.token_urlsafe(40), "WEIWANG_BASE_URL": f"http://localhost:{port}"}
-        env.pop("WEIWANG_REDIS_URL", None) if args.workers == 1 else None
-        server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                   "--workers", str(args.workers)], cwd=ROOT, env=env)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(120):
+        with scratch_database(args.postgres, tmp, "weiwang_rush") as url:
+            server = None
             try:
-                if httpx.get(base + "/signin", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        label = (f"{'PostgreSQL' if args.postgres else 'SQLite'}, weiwang serve --workers {args.workers}: "
-                 f"{len(leaders)} leaders x {args.records} records in {args.window:.0f} s, {len(staff)} staff browsing")
-        phases = asyncio.run(rush(base, url, leaders, staff, args.window, args.concurrency))
-        report(phases, label)
+                upgrade(url)
+                leaders, staff = asyncio.run(prepare(url, args.records, args.staff, args.leaders))
+                port = free_port()
+                env = {**os.environ, "WEIWANG_DATABASE_URL": url, "WEIWANG_VAR_DIR": str(tmp),
+                       "WEIWANG_SECRET_KEY": secrets.token_urlsafe(40), "WEIWANG_BASE_URL": f"http://localhost:{port}"}
+                env.pop("WEIWANG_REDIS_URL", None) if args.workers == 1 else None
+                server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                           "--workers", str(args.workers)], cwd=ROOT, env=env)
+                base = f"http://127.0.0.1:{port}"
+                for _ in range(120):
+                    try:
+                        if httpx.get(base + "/signin", timeout=1).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        time.sleep(0.5)
+                label = (f"{'PostgreSQL' if args.postgres else 'SQLite'}, weiwang serve --workers {args.workers}: "
+                         f"{len(leaders)} leaders x {args.records} records in {args.window:.0f} s, {len(staff)} staff browsing")
+                phases = asyncio.run(rush(base, url, leaders, staff, args.window, args.concurrency))
+                report(phases, label)
+            finally:
+                if server:  # before its database is dropped
+                    server.terminate()
+                    server.wait(timeout=30)
     finally:
-        if server:
-            server.terminate()
-            server.wait(timeout=30)
-        if admin_url:
-            asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    engine = make_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    async with engine.connect() as conn:
-        await conn.execute(sa.text(statement))
-    await engine.dispose()
 
 
 if __name__ == "__main__":

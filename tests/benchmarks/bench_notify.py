@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -30,13 +29,8 @@ from server.notify import outbox, worker  # noqa: E402
 from server.notify.gateway import HttpGateway  # noqa: E402
 from server.notify.models import Channel, Delivery, Notification  # noqa: E402
 from server.notify.senders import make_sms_sender  # noqa: E402
+from tests.benchmarks.scratch import scratch_database  # noqa: E402
 
-
-async def _admin(server_url: str, statement: str) -> None:
-    engine = make_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    async with engine.connect() as conn:
-        await conn.execute(sa.text(statement))
-    await engine.dispose()
 
 
 async def bench(url: str, count: int, provider_url: str) -> dict:
@@ -68,20 +62,9 @@ def main() -> None:
     provider = subprocess.Popen([sys.executable, "-m", "tests.notify.fake_servers"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         provider_url = provider.stdout.readline().strip()
-        if args.postgres:
-            name = f"weiwang_bench_notify_{secrets.token_hex(3)}"
-            asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
-            url = args.postgres.rsplit("/", 1)[0] + "/" + name
-            try:
-                upgrade(url)
-                result = asyncio.run(bench(url, args.count, provider_url))
-            finally:
-                asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-                upgrade(url)
-                result = asyncio.run(bench(url, args.count, provider_url))
+        with tempfile.TemporaryDirectory() as tmp, scratch_database(args.postgres, tmp, "weiwang_bench_notify") as url:
+            upgrade(url)
+            result = asyncio.run(bench(url, args.count, provider_url))
     finally:
         provider.kill()
         provider.wait()

@@ -351,17 +351,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         if args.postgres:
-            from tests.benchmarks.bench_demo_load import _admin
+            from tests.benchmarks.scratch import scratch_database
 
-            name = f"bench_pages_{secrets.token_hex(3)}"
-            asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
-            url = args.postgres.rsplit("/", 1)[0] + "/" + name
-            try:
+            with scratch_database(args.postgres, tmp_path, "bench_pages") as url:
                 upgrade(url)
                 asyncio.run(load(url))
                 run(url, args.requests, args.http, tmp_path, None)
-            finally:
-                asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         else:
             db_path = args.keep or str(tmp_path / "bench.db")
             url = f"sqlite+aiosqlite:///{db_path}"
