@@ -39,11 +39,20 @@ class NotificationAdminController(Controller):
     async def show_outbox(self, request: Request, db: AsyncSession, viewer: Viewer) -> Any:
         """Failures are visible: what could not be delivered, why, and how much is waiting."""
         viewer.require_role(Role.admin)
+        # A publicity broadcast's numbers wait in the outbox by the thousand while it sends at a
+        # steady rate: one line per broadcast with how many are left, not a row per number that
+        # would push everything else off the list. Its failures are listed one by one, with the rest.
         rows = await db.execute(
             sa.select(Notification, Person.name).outerjoin(Person, Person.id == Notification.person_id)
-            .where(Notification.status.in_((Delivery.failed, Delivery.pending)))
+            .where(sa.or_(Notification.status == Delivery.failed,
+                          sa.and_(Notification.status == Delivery.pending, Notification.broadcast_id.is_(None))))
             .order_by(Notification.status, Notification.created_at.desc()).limit(50))
-        return render(request, "notify/admin.html", counts=await counts(db), rows=rows.all())
+        sending = await db.execute(
+            sa.select(Broadcast.id, Broadcast.text, sa.func.count(), sa.func.max(Notification.next_attempt_at))
+            .join(Notification, Notification.broadcast_id == Broadcast.id)
+            .where(Notification.status == Delivery.pending)
+            .group_by(Broadcast.id, Broadcast.text).order_by(Broadcast.id))
+        return render(request, "notify/admin.html", counts=await counts(db), rows=rows.all(), sending=sending.all())
 
     @post("/{notification_id:uuid}/retry", name="notify.retry")
     async def retry_notification(self, request: Request, db: AsyncSession, viewer: Viewer,

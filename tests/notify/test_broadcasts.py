@@ -140,6 +140,14 @@ async def test_the_secretary_approves_and_each_number_is_queued_once_at_a_steady
     assert spread >= timedelta(seconds=(len(rows) - 1) / broadcasts.SEND_PER_SECOND * 0.99)
     assert actions == ["broadcast_compose", "broadcast_approve"]
 
+    # While it sends, the administrator's outbox shows it as one line with what is left, not a row a number.
+    await signed_in_as(people.admin)
+    outbox = (await client.get("/admin/notifications/")).text
+    assert f'href="/broadcasts/{broadcast.id}"' in outbox and f'data-waiting="{len(numbers)}"' in outbox
+    assert "正在发送的宣传短信" in outbox and f"还有 {len(numbers)} 个号码待发送" in outbox
+    problems = outbox.split('id="notify-problems"')[1]
+    assert not any(f"{n[:3]}****{n[-4:]}" in problems for n in numbers)
+
 
 async def test_it_is_sent_to_the_provider_once_and_an_opt_out_is_respected(
         engine, people, settings, client, signed_in_as, staff, compound, clean_broadcasts):
