@@ -1,8 +1,8 @@
 """Which ledger events reach whom. Called by the ledger's one writer (issues/service.py) inside
 the event's transaction, so a notification exists exactly when its event does.
 
-Residents who left a phone get a text (feedback, closure); the people who must act get a
-push: the property company's staff when a problem is assigned to it, the micro-grid's
+Residents who left a phone get a text (feedback, closure, a notice put up about their
+problem); the people who must act get a push: the property company's staff when a problem is assigned to it, the micro-grid's
 leaders when a resident (or a city system) reports a problem or says it is not solved.
 """
 from __future__ import annotations
@@ -69,6 +69,12 @@ async def after_event(db: AsyncSession, issue: Issue, event: IssueEvent) -> None
     elif issue.reporter_phone and event.kind == EventKind.close:
         await queue(db, channel=Channel.sms, kind="closed", phone=issue.reporter_phone,
                     body=f"您反映的问题（查询码{issue.tracking_code}）已办结。如仍未解决，请打开链接点“未解决”。",
+                    url=f"/track/{issue.tracking_code}", dedupe_key=f"sms:{event.id}")
+    elif issue.reporter_phone and (event.kind == EventKind.announce or (
+            event.kind == EventKind.decision and payload.get("outcome") == "announce")):
+        # A notice put up about their problem (公示): the resident who left a number hears of it.
+        await queue(db, channel=Channel.sms, kind="announcement", phone=issue.reporter_phone,
+                    body=f"您反映的问题（查询码{issue.tracking_code}）有公示：{payload.get('title', '')}"[:400],
                     url=f"/track/{issue.tracking_code}", dedupe_key=f"sms:{event.id}")
     elif event.kind == EventKind.assign and payload.get("company_id"):
         deadline = f"，期限 {payload['deadline']}" if payload.get("deadline") else ""

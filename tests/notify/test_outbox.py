@@ -66,6 +66,21 @@ async def test_a_feedback_queues_the_residents_message_in_the_same_transaction(e
     assert message.url == f"/track/{issue.tracking_code}"
 
 
+async def test_a_notice_put_up_about_a_residents_problem_texts_them(engine, people, clean_outbox):
+    async with make_sessionmaker(engine)() as db:  # still open: a notice says why it cannot be solved (无法解决：公示)
+        secretary = await viewer_of(db, people.secretary)
+        issue, _ = await service.report_issue(db, None, node=people.microgrid, description="主干道路灯不亮",
+                                              category=(await service.active_categories(db))[0].id,
+                                              reporter_phone="13900002222")
+        await db.execute(sa.delete(Notification).where(Notification.channel == Channel.push))
+        await service.record_event(db, secretary, issue.id, EventKind.announce,
+                                   {"title": "路灯维修公示", "body": "本周内更换主干道路灯三盏。"})
+        await db.commit()
+    [message] = await _pending(engine)
+    assert message.channel == Channel.sms and message.phone == "13900002222" and message.kind == "announcement"
+    assert "有公示：路灯维修公示" in message.body and message.url == f"/track/{issue.tracking_code}"
+
+
 async def test_the_log_backend_writes_what_would_be_sent(engine, people, settings, tmp_path, clean_outbox):
     async with make_sessionmaker(engine)() as db:
         issue, secretary = await _resident_problem(db, people, phone="139-0000-3333")
