@@ -113,6 +113,20 @@ def test_community_staff_write_a_publicity_message_and_the_secretary_approves_it
     queued = live_server.query("SELECT count(*) FROM notification WHERE kind = 'broadcast'")[0][0]
     assert queued == int(count) > 0
     screenshot(page, "reach-09-broadcast-sending")
+
+    # The administrator's outbox shows it as one line while it sends, not a row a number. It sends
+    # ten a second: with more than twenty left there is time to see the line before it is done.
+    context.clear_cookies()
+    admin_id, *_ = find_person(live_server, "admin")
+    sign_in_by_cookie(context, live_server, admin_id)
+    left = live_server.query("SELECT count(*) FROM notification WHERE kind = 'broadcast' AND status = 'pending'")[0][0]
+    page.goto(live_server.base_url + "/admin/notifications/")
+    expect(page.locator("#notify-counts")).to_be_visible()
+    if left > 20:
+        expect(page.locator("#notify-broadcasts")).to_contain_text("本周六上午在社区广场开展免费义诊")
+        expect(page.locator("#notify-broadcasts")).to_contain_text("个号码待发送")
+    assert page.locator("#notify-problems").get_by_text("免费义诊").count() == 0
+    screenshot(page, "reach-12-admin-outbox-sending")
     assert csp_violations == []
 
 
