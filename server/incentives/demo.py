@@ -25,22 +25,22 @@ import random
 import uuid
 from bisect import bisect
 from collections import defaultdict
-from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.accounts.models import Person, Post, PostKind, Role
+from server.bulk import bulk_insert, indexes_set_aside, utc_text
 from server.clock import CHINA, aware, month_of, utcnow
 from server.grid.models import CareTag, CompoundKind, GridNode, Household, Level
 from server.incentives.earning import NAMESPACE, Work, china_month, earn
 from server.incentives.models import AllowanceBudget, AllowanceClaim, Commendation, IssueRating, PayoutBatch, PointsAccount, PointsEntry
 from server.incentives.rules import RuleBook
 from server.issues.models import Issue, Status
+from server.tree import SEGMENT
 from server.visits.models import NEEDS, POLICIES, SERVICES, ErrandStep, Visit, WorkLogEntry
 
-CHUNK = 5000
 MONTHS = 12
 STAR = "李春秀"
 STAR_COMMUNITY = "斜江社区"
@@ -162,6 +162,38 @@ async def _name_the_star(conn: AsyncConnection, rng: random.Random) -> int | Non
     return leader
 
 
+# A year of history for about one street's leaders (晋原: 1,352). `weiwang demo --scale 100` makes a
+# city of some 135,000: a year for each would be two hundred million rows and hours of loading, while
+# the pages need only leaders with a past to show. Past this many, the first communities (in grid
+# order) whose leaders fit get the history, and the rest start with a clean record.
+HISTORY_LEADERS = 1500
+COMMUNITY_PATH = 2 * SEGMENT  # characters of a grid path down to its community: street, community
+
+
+def _community(path_column):
+    # Literal numbers, not parameters: PostgreSQL groups by this only when SELECT and GROUP BY
+    # read the same expression, and $1 is not $5.
+    return sa.func.substr(path_column, sa.literal_column("1"), sa.literal_column(str(COMMUNITY_PATH)))
+
+
+async def _history_scope(conn: AsyncConnection) -> list[str] | None:
+    """The community paths whose leaders get a year of history; None for all of them."""
+    g, post = GridNode.__table__, Post.__table__
+    per_community = (await conn.execute(
+        sa.select(_community(g.c.path), sa.func.count()).join(g, g.c.id == post.c.node_id)
+        .where(post.c.role == Role.leader.value, post.c.post_kind == PostKind.primary.value, post.c.ended_on.is_(None))
+        .group_by(_community(g.c.path)).order_by(_community(g.c.path)))).all()
+    if sum(n for _, n in per_community) <= HISTORY_LEADERS:
+        return None
+    scope, total = [], 0
+    for path, n in per_community:
+        if scope and total + n > HISTORY_LEADERS:
+            break
+        scope.append(path)
+        total += n
+    return scope
+
+
 async def load_incentives_demo(conn: AsyncConnection, seed: int = 1, now: datetime | None = None) -> dict[str, int]:
     # A million small objects (rows, Work records, times) and not one cycle among them: the
     # cyclic collector's passes over the growing heap cost 1-1.5 s of the ~20 s, for nothing.
@@ -179,17 +211,21 @@ async def _load_history(conn: AsyncConnection, seed: int, now: datetime | None) 
     now = now or utcnow()
     star = await _name_the_star(conn, rng)
     g, post, h = GridNode.__table__, Post.__table__, Household.__table__
+    scope = await _history_scope(conn)
     leaders = (await conn.execute(
         sa.select(post.c.person_id, g.c.id, g.c.path).join(g, g.c.id == post.c.node_id)
-        .where(post.c.role == Role.leader.value, post.c.post_kind == PostKind.primary.value, post.c.ended_on.is_(None))
+        .where(post.c.role == Role.leader.value, post.c.post_kind == PostKind.primary.value, post.c.ended_on.is_(None),
+               *([] if scope is None else [_community(g.c.path).in_(scope)]))
         .order_by(g.c.path))).all()
     households: dict[int, list[tuple[int, bool]]] = defaultdict(list)
-    for hid, mg_id, tags in (await conn.execute(sa.select(h.c.id, h.c.microgrid_id, h.c.care_tags).order_by(h.c.id))).all():
+    for hid, mg_id, tags in (await conn.execute(
+            sa.select(h.c.id, h.c.microgrid_id, h.c.care_tags)
+            .where(*([] if scope is None else [_community(h.c.grid_path).in_(scope)])).order_by(h.c.id))).all():
         households[mg_id].append((hid, CareTag.elderly_alone.value in (tags or [])))
     months = _month_starts(now)
     when = _clock(rng, months, now)
     sqlite = conn.dialect.name == "sqlite"
-    # Rows are built as the driver stores them (see _bulk): a UUID as 32 hex digits in SQLite and
+    # Rows are built as the driver stores them (see server/bulk.py): a UUID as 32 hex digits in SQLite and
     # as text for PostgreSQL's COPY, a time as UTC text in SQLite. Per-value conversion of 450,000
     # rows afterwards took a quarter of the demo's time.
     visits: list[tuple] = []
@@ -241,7 +277,7 @@ async def _load_history(conn: AsyncConnection, seed: int, now: datetime | None) 
     for row in work:
         works[row["person_id"]].append(Work(row["person_id"], row["kind"], "work", str(row["id"]), row["done_at"],
                                             row["grid_path"], f"{row['kind']}:{row['id']}"))
-    holiday_counts = await _holidays(conn, rng, now, works)
+    holiday_counts = await _holidays(conn, rng, now, works, None if scope is None else scope[0])
     catalogue = await _catalogue(conn, now)
     ratings = await _ratings(conn, rng, now)
     # Problems reported by the leaders and closed with feedback, and residents' "satisfied": points too.
@@ -260,14 +296,14 @@ async def _load_history(conn: AsyncConnection, seed: int, now: datetime | None) 
     entries: list[tuple] = []
     earned: list[tuple[int, int, str, str]] = []  # (person, points, month, grid path) for the commendations
     balances: dict[int, int] = {}
-    created = _utc_text(now) if sqlite else now
+    created = utc_text(now) if sqlite else now
     for pid in sorted(works):
         # An empty ledger: plan() would append each slot's earning as it is (entry 0 of the slot).
         total = 0
         for key, e in earn(works[pid], book).items():
             if e.points > 0:
                 w = e.work
-                stamp, month = visit_stamps.get(w.source_id) or (_utc_text(w.at) if sqlite else w.at, china_month(w.at))
+                stamp, month = visit_stamps.get(w.source_id) or (utc_text(w.at) if sqlite else w.at, china_month(w.at))
                 entries.append((_entry_id(pid, key), pid, e.points, "earned", w.rule, e.version, w.source_type,
                                 w.source_id, key, w.grid_path, stamp, month, None, "", None, created))
                 earned.append((pid, e.points, month, w.grid_path))
@@ -279,14 +315,14 @@ async def _load_history(conn: AsyncConnection, seed: int, now: datetime | None) 
     budgets, claims = await _allowances(conn, rng, leaders, now)
     errand_steps = _errand_steps(rng, work, now)
     big = (Visit.__table__, WorkLogEntry.__table__, ErrandStep.__table__, PointsEntry.__table__)
-    async with _indexes_set_aside(conn, *big):
-        await _bulk(conn, Visit.__table__, visits, VISIT_COLUMNS)
+    async with indexes_set_aside(conn, *big):
+        await bulk_insert(conn, Visit.__table__, visits, VISIT_COLUMNS)
         for table, rows in ((WorkLogEntry.__table__, work), (ErrandStep.__table__, errand_steps)):
-            await _bulk(conn, table, rows)
-        await _bulk(conn, PointsEntry.__table__, entries, ENTRY_COLUMNS)
+            await bulk_insert(conn, table, rows)
+        await bulk_insert(conn, PointsEntry.__table__, entries, ENTRY_COLUMNS)
     for table, rows in ((PointsAccount.__table__, accounts), (Commendation.__table__, commendations),
                         (AllowanceBudget.__table__, budgets), (AllowanceClaim.__table__, claims)):
-        await _bulk(conn, table, rows)
+        await bulk_insert(conn, table, rows)
     return {"visits": len(visits), "work_log": len(work), "points_entries": len(entries),
             "ratings": len(ratings), "commended": len(commendations), "allowance_claims": len(claims), "catalogue": catalogue, **holiday_counts}
 
@@ -341,23 +377,26 @@ async def _catalogue(conn: AsyncConnection, now: datetime) -> int:
         stored.append({"id": uuid.uuid5(record_id, "demo"), "record_id": record_id, "person_id": admin,
                        "content_type": photo.content_type, "width": photo.width, "height": photo.height,
                        "size": len(photo.data), "sha256": photo.sha256, "data": photo.data, "received_at": now})
-    await _bulk(conn, SyncReceipt.__table__, receipts)
-    await _bulk(conn, Photo.__table__, stored)
+    await bulk_insert(conn, SyncReceipt.__table__, receipts)
+    await bulk_insert(conn, Photo.__table__, stored)
     return len(CATALOGUE)
 
 
 HOLIDAY_TAGS = [CareTag.elderly_alone.value, CareTag.low_income.value, CareTag.disabled.value, CareTag.special_support.value]
 
 
-async def _holidays(conn: AsyncConnection, rng: random.Random, now: datetime, works: dict[int, list[Work]]) -> dict[str, int]:
+async def _holidays(conn: AsyncConnection, rng: random.Random, now: datetime, works: dict[int, list[Work]],
+                    community: str | None = None) -> dict[str, int]:
     """Two street campaigns drawn like the app draws them (holidays.draw_targets): last 春节, finished
     with most doors visited, and a New Year one running now, about a third done. Their visits earn
-    points through the same fold as everything else (`works`)."""
+    points through the same fold as everything else (`works`). For a city (`community` given: the
+    history's first community) they are that community's campaigns."""
     from server.incentives.holidays import draw_targets
     from server.incentives.models import HolidayCampaign, HolidayTarget, HolidayVisit
 
     g = GridNode.__table__
-    street = (await conn.execute(sa.select(g.c.path).where(g.c.level == Level.street.value).order_by(g.c.path))).scalar()
+    street = community or (await conn.execute(
+        sa.select(g.c.path).where(g.c.level == Level.street.value).order_by(g.c.path))).scalar()
     if street is None:
         return {}
     today = now.astimezone(CHINA).date()
@@ -387,7 +426,7 @@ async def _holidays(conn: AsyncConnection, rng: random.Random, now: datetime, wo
             visits.append({"id": vid, "target_id": target_id, "campaign_id": campaign_id, "person_id": visitor,
                            "grid_path": path, "note": "", "visited_at": at, "received_at": at})
             works[visitor].append(Work(visitor, "holiday_visit", "holiday", str(vid), at, path, f"holiday_visit:{target_id}"))
-    await _bulk(conn, HolidayVisit.__table__, visits)
+    await bulk_insert(conn, HolidayVisit.__table__, visits)
     return {"holiday_targets": targets, "holiday_visits": len(visits)}
 
 
@@ -510,88 +549,7 @@ async def _ratings(conn: AsyncConnection, rng: random.Random, now: datetime) -> 
         at = min(now, aware(closed_at or last or now) + timedelta(hours=rng.randint(1, 72)))
         out.append((issue_id, reporter, path, rating, at))
         inserts.append({"issue_id": issue_id, "rating": rating, "node_path": path, "month": month_of(at), "rated_at": at})
-    await _bulk(conn, IssueRating.__table__, inserts)
+    await bulk_insert(conn, IssueRating.__table__, inserts)
     return out
 
 
-def _utc_text(value: datetime) -> str:
-    if value.tzinfo is timezone.utc:
-        return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _sqlite_converter(sample):
-    """How SQLAlchemy would store a value like `sample` in SQLite (UUIDs as 32 hex digits, UTC text
-    times, JSON text, booleans as 0/1); None when it stores it as it is. Chosen once per column."""
-    if isinstance(sample, uuid.UUID):
-        return lambda v: v.hex
-    if isinstance(sample, datetime):
-        return lambda v: None if v is None else _utc_text(v)
-    if isinstance(sample, (dict, list)):
-        return json.dumps
-    if isinstance(sample, bool):
-        return lambda v: None if v is None else int(v)
-    return None
-
-
-@asynccontextmanager
-async def _indexes_set_aside(conn: AsyncConnection, *tables: sa.Table):
-    """The tables' secondary indexes dropped for a bulk load and made again after it, each from its
-    own stored definition (so the schema ends as it was): one sorted build per index instead of
-    200,000 inserts into each. PostgreSQL's foreign keys too: COPY checks each row's parents one
-    by one (a trigger per key per row), adding the key back checks them all in one join.
-    In the caller's transaction, so a failed load puts them back too. Indexes that back a
-    primary key or unique constraint stay."""
-    names = [t.name for t in tables]
-    if conn.dialect.name == "sqlite":
-        found = sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-                        " AND tbl_name IN :names ORDER BY rowid")
-        keys = []
-    else:
-        found = sa.text("SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname"
-                        " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname"
-                        " WHERE i.schemaname = current_schema() AND i.tablename IN :names"
-                        " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid) ORDER BY c.oid")
-        keys = (await conn.execute(sa.text(
-            "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
-            " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
-            " WHERE k.contype = 'f' AND n.nspname = current_schema() AND t.relname IN :names ORDER BY k.oid")
-            .bindparams(sa.bindparam("names", expanding=True)), {"names": names})).all()
-    indexes = (await conn.execute(found.bindparams(sa.bindparam("names", expanding=True)), {"names": names})).all()
-    for table, name, _definition in keys:
-        await conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-    for name, _sql in indexes:
-        await conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    yield
-    for _name, sql in indexes:
-        await conn.exec_driver_sql(sql)
-    for table, name, definition in keys:
-        await conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-
-
-async def _bulk(conn: AsyncConnection, table: sa.Table, rows: list, columns: tuple[str, ...] | None = None) -> None:
-    """Insert plain rows straight through the driver, in the caller's transaction: a few hundred
-    thousand rows through SQLAlchemy's per-value processing took most of the demo's time.
-    SQLite: executemany; PostgreSQL: COPY (asyncpg's copy_records_to_table).
-    `rows` are dicts of Python values, converted here, or (with `columns`) tuples already as
-    the driver stores them (the big tables, built so by the caller)."""
-    if not rows:
-        return
-    driver = (await conn.get_raw_connection()).driver_connection
-    sqlite = conn.dialect.name == "sqlite"
-    if columns is None:
-        columns = tuple(rows[0])
-        if sqlite:
-            samples = {c: next((r[c] for r in rows if r[c] is not None), None) for c in columns}
-            converters = [(c, _sqlite_converter(samples[c])) for c in columns]
-            rows = [tuple(r[c] if f is None else f(r[c]) for c, f in converters) for r in rows]
-        else:
-            json_columns = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
-            rows = [tuple(json.dumps(r[c]) if c in json_columns else r[c] for c in columns) for r in rows]
-    if sqlite:
-        sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c}"' for c in columns) + ") VALUES ("
-               + ", ".join("?" for _ in columns) + ")")
-        for i in range(0, len(rows), CHUNK * 4):
-            await driver.executemany(sql, rows[i:i + CHUNK * 4])
-        return
-    await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))

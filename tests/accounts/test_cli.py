@@ -67,7 +67,7 @@ async def test_it_explains_a_bad_command_line(settings, engine, kwargs, message)
         await _in_session(engine, lambda db: invites.invite_command(db, settings, name="某人", **{"post_kind": None, **kwargs}))
 
 
-async def test_it_prints_demo_invitations_for_admin_secretary_and_two_neighbouring_leaders(settings, engine):
+async def test_it_prints_demo_invitations_for_admin_secretary_and_two_neighbouring_leaders(settings, engine, demo):
     links = await _in_session(engine, lambda db: invites.demo_invites(db, settings))
     labels = [label.split(":")[0] for label, _ in links]
     assert labels == ["street admin", "community secretary", "leader", "neighbouring leader"]

@@ -77,3 +77,45 @@ def test_it_gives_the_street_a_year_of_history_and_li_chunxiu_her_tally(tmp_path
     assert result["counts"]["holiday_visits"] == spring[2] + new_year[2]
     # A catalogue, each item with its photo.
     assert result["counts"]["catalogue"] == result["photos"] == 6
+
+
+async def _load_city(url: str, monkeypatch) -> dict:
+    from server.grid.demo import load_demo
+    from server.incentives import demo
+    from server.incentives.models import HolidayCampaign
+
+    engine = make_engine(url)
+    try:
+        await load_demo(engine, seed=3, scale=0.05, progress=False)
+        async with engine.connect() as conn:
+            per_community = dict((await conn.execute(sa.text(
+                "SELECT substr(grid_node.path, 1, 16), count(*) FROM post JOIN grid_node ON grid_node.id = post.node_id "
+                "WHERE post.role = 'leader' AND post.post_kind = 'A' AND post.ended_on IS NULL GROUP BY 1 ORDER BY 1"))).all())
+        first = min(per_community)
+        # Fewer history places than the street's leaders: a city, in miniature.
+        monkeypatch.setattr(demo, "HISTORY_LEADERS", per_community[first])
+        async with engine.begin() as conn:
+            await demo.load_incentives_demo(conn, seed=3)
+        async with make_sessionmaker(engine)() as db:
+            visited = set((await db.execute(sa.select(sa.func.substr(Visit.grid_path, 1, 16)))).scalars())
+            workers = (await db.execute(sa.select(sa.func.count(sa.distinct(Visit.person_id))))).scalar_one()
+            campaigns = set((await db.execute(sa.select(HolidayCampaign.node_path))).scalars())
+            star = (await db.execute(sa.select(Person).where(Person.name == "李春秀"))).scalar_one()
+            tally = dict((await db.execute(sa.select(WorkLogEntry.kind, sa.func.count()).where(
+                WorkLogEntry.person_id == star.id).group_by(WorkLogEntry.kind))).all())
+        return {"communities": per_community, "first": first, "visited": visited, "workers": workers,
+                "campaigns": campaigns, "tally": tally}
+    finally:
+        await engine.dispose()
+
+
+def test_a_city_gets_history_for_one_street_worth_of_leaders(tmp_path_factory, monkeypatch):
+    """`weiwang demo --scale 100`: the year of history goes to the first communities whose leaders fit
+    in HISTORY_LEADERS (else the load takes hours); the others start with a clean record."""
+    with scratch_database(tmp_path_factory, "incentives_city") as url:
+        result = asyncio.run(_load_city(url, monkeypatch))
+    assert len(result["communities"]) >= 2
+    assert result["visited"] == {result["first"]}
+    assert 0 < result["workers"] <= result["communities"][result["first"]]
+    assert result["campaigns"] == {result["first"]}
+    assert result["tally"] == {"errand": 38, "mediation": 86, "hazard_check": 33}

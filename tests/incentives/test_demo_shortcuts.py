@@ -3,7 +3,8 @@ import random
 import uuid
 from datetime import datetime, timezone
 
-from server.incentives.demo import _below, _clock, _entry_id, _month_starts, _utc_text, _uuid4_text
+from server.bulk import utc_text
+from server.incentives.demo import _below, _clock, _entry_id, _month_starts, _uuid4_text
 from server.incentives.earning import entry_id
 
 
@@ -37,7 +38,7 @@ def test_the_demo_clock_draws_like_randrange_and_randint():
 
 def test_the_demo_writes_times_as_sqlalchemy_does():
     for value in (datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc), datetime(2026, 1, 5, 8, 0, 0, 12, tzinfo=timezone.utc)):
-        assert _utc_text(value) == value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        assert utc_text(value) == value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def test_the_demo_draws_below_n_like_randrange():
