@@ -7,7 +7,8 @@ Runs the command's own steps (server/cli.py), each timed:
 - history: a year of visits, work and the points they earned, holiday campaigns, claims,
   catalogue, commendations (incentives.demo.load_incentives_demo).
 The budget is their sum, the `weiwang demo` a newcomer waits for; migrating is not in it
-(`weiwang migrate` comes first). Exit 1 over 30 s at scale 1.
+(`weiwang migrate` comes first). Exit 1 over 30 s at scale 1, or over 15 min at scale 100 (a city:
+5.47 M households, issue 15; the history then covers about one street's leaders).
 
 SQLite goes to a new file in a temporary directory. With --postgres, a scratch
 database is created next to the one in the URL and dropped afterwards.
@@ -21,6 +22,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -38,7 +40,8 @@ from server.grid.stats import tier_table  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from tests.benchmarks.scratch import scratch_database  # noqa: E402
 
-BUDGET = 30.0
+BUDGET = 30.0  # seconds at scale 1 (issue 10)
+CITY_BUDGET = 900.0  # seconds at scale 100 on PostgreSQL (issue 15: a city, by COPY, in 15 min)
 COUNTED = ("grid_node", "household", "person", "visit", "work_log_entry", "points_entry", "holiday_visit")
 
 
@@ -69,7 +72,8 @@ def bench(url: str, var_dir: str, seed: int, scale: float) -> dict:
         started = time.perf_counter()
         asyncio.run(_load_demo_incentives(settings, seed))
         history = time.perf_counter() - started
-    return {"database": url.split("://")[0], "scale": scale, "migrate_seconds": round(migrate_seconds, 2),
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return {"database": url.split("://")[0], "scale": scale, "migrate_seconds": round(migrate_seconds, 2), "peak_mb": peak,
             "street_seconds": round(street, 2), "history_seconds": round(history, 2),
             "load_seconds": round(street + history, 2), **asyncio.run(_count(url))}
 
@@ -86,11 +90,13 @@ def main() -> int:
 
     print(json.dumps(report, ensure_ascii=False, indent=2))
     rows = report["rows"]
+    budget = CITY_BUDGET if args.scale >= 100 else BUDGET if args.scale <= 1 else None
     print(f"\n{report['database']} scale {args.scale:g}: `weiwang demo` loaded in {report['load_seconds']} s "
           f"(street {report['street_seconds']} s: {rows['household']:,} households, {rows['grid_node']:,} grid nodes; "
           f"history {report['history_seconds']} s: {rows['visit']:,} visits, {rows['points_entry']:,} points entries)"
-          f"; budget {BUDGET:g} s", file=sys.stderr)
-    return 0 if args.scale > 1 or report["load_seconds"] <= BUDGET else 1
+          f"; peak memory {report['peak_mb']:,} MB; budget " + (f"{budget:g} s" if budget else "none at this scale"),
+          file=sys.stderr)
+    return 0 if budget is None or report["load_seconds"] <= budget else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The pages at full demo scale against two references, in one run (issue 15).
 
-    python tests/benchmarks/bench_pages.py [--requests 300] [--http 5] [--postgres URL]
+    python tests/benchmarks/bench_pages.py [--requests 300] [--http 5] [--postgres URL] [--scale 1]
 
 References, measured in the same run as the pages:
 - bare hello: a Litestar app rendering one Jinja template, no middleware, no database;
@@ -213,16 +213,16 @@ async def prepare(url: str) -> tuple[dict[str, str], dict[str, tuple[str, str]],
     }, microgrid.code
 
 
-async def load(url: str) -> None:
+async def load(url: str, scale: float = 1.0) -> None:
     engine = make_engine(url)
     started = time.perf_counter()
-    await load_demo(engine, seed=1, scale=1.0, progress=False)
+    await load_demo(engine, seed=1, scale=scale, progress=False)
     async with engine.begin() as conn:
         await load_ledger_demo(conn, issues=2000, events=10000, seed=1)  # as `weiwang up`
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(sa.text("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE"))
-    print(f"demo street and 2,000 problems loaded in {time.perf_counter() - started:.1f} s")
+    print(f"demo street (scale {scale:g}) and 2,000 problems loaded in {time.perf_counter() - started:.1f} s")
     await engine.dispose()
 
 
@@ -347,6 +347,8 @@ def main() -> None:
                         help="measure req/s over HTTP with wrk for this many seconds per page (0: skip)")
     parser.add_argument("--postgres", help="server URL; a scratch database is made and dropped")
     parser.add_argument("--keep", help="a SQLite file to reuse between runs (loaded once)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="demo scale: 100 is a city (5.47 M households; with --postgres), its pages against scale 1's")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -355,7 +357,7 @@ def main() -> None:
 
             with scratch_database(args.postgres, tmp_path, "bench_pages") as url:
                 upgrade(url)
-                asyncio.run(load(url))
+                asyncio.run(load(url, args.scale))
                 run(url, args.requests, args.http, tmp_path, None)
         else:
             db_path = args.keep or str(tmp_path / "bench.db")
@@ -363,7 +365,7 @@ def main() -> None:
             fresh = not Path(db_path).exists()
             upgrade(url)
             if fresh:
-                asyncio.run(load(url))
+                asyncio.run(load(url, args.scale))
             run(url, args.requests, args.http, tmp_path, db_path)
 
 
