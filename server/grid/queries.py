@@ -87,20 +87,36 @@ async def ancestors(db: AsyncSession, node: GridNode) -> list[GridNode]:
     return list((await db.execute(_ANCESTORS, {"paths": paths})).scalars())
 
 
-async def children_with_counts(db: AsyncSession, node: GridNode) -> list[ChildRow]:
-    """Each child with the households and micro-grids beneath it (counts cached a minute)."""
+CHILDREN_PAGE = 50  # children listed a page at a time: a city's street has 1,500 communities
+
+
+@dataclass
+class Children:
+    rows: list[ChildRow]
+    total: int
+    page: int
+    pages: int
+
+
+async def children_with_counts(db: AsyncSession, node: GridNode, page: int = 1) -> Children:
+    """One page of the node's children, each with the households and micro-grids beneath it
+    (counts cached a minute). A page past the end shows the last one."""
+    active = (GridNode.parent_id == node.id, active_node())
+    total = (await db.execute(sa.select(sa.func.count()).select_from(GridNode).where(*active))).scalar_one()
+    pages = max(1, -(-total // CHILDREN_PAGE))
+    page = min(max(page, 1), pages)
     children = list(
         (await db.execute(
-            sa.select(GridNode).where(GridNode.parent_id == node.id, active_node())
-            .order_by(GridNode.sort_order, GridNode.code)
+            sa.select(GridNode).where(*active).order_by(GridNode.sort_order, GridNode.code)
+            .limit(CHILDREN_PAGE).offset((page - 1) * CHILDREN_PAGE)
         )).scalars()
     )
     if not children:
-        return []
+        return Children([], total, page, pages)
     household_counts, microgrid_counts = await cached(
         ("child-counts", node.path), lambda: _child_counts(db, node)
     )
-    return [
+    return Children([
         ChildRow(
             child,
             household_counts.get(child.path, 0),
@@ -108,7 +124,7 @@ async def children_with_counts(db: AsyncSession, node: GridNode) -> list[ChildRo
             microgrid_counts.get(child.path, 0),
         )
         for child in children
-    ]
+    ], total, page, pages)
 
 
 async def _child_counts(db: AsyncSession, node: GridNode) -> tuple[dict[str, int], dict[str, int]]:

@@ -24,7 +24,8 @@ class GridController(Controller):
     guards = [signed_in]
 
     @get("/{code:str}", name="grid.node")
-    async def show_node(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> object:
+    async def show_node(self, request: Request, db: AsyncSession, viewer: Viewer, code: str,
+                        page: int = Parameter(default=1, ge=1, le=10_000)) -> object:
         viewer.require_role(*GRID_ROLES)
         node, trail = await queries.get_node_with_trail_for(db, viewer, code)
         context = {"node": node, "trail": trail}
@@ -32,7 +33,7 @@ class GridController(Controller):
             context["households"] = await queries.household_rows_in(db, node)
             context["leaders"] = await queries.leaders_of(db, node)
             return render(request, "grid/microgrid.html", **context)
-        context["children"] = await queries.children_with_counts(db, node)
+        context["children"] = await queries.children_with_counts(db, node, page)
         return render(request, "grid/node.html", **context)
 
     @get("/{code:str}/search", name="grid.search")

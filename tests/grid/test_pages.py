@@ -27,6 +27,36 @@ async def test_it_shows_the_street_with_its_communities_and_counts(signed_in_as,
     assert sum(counts) == total
 
 
+async def test_a_node_with_many_children_lists_them_a_page_at_a_time(signed_in_as, people, db, monkeypatch):
+    """A city's street holds 1,500 communities: the node page shows CHILDREN_PAGE of them, with the
+    pager, and every child is on exactly one page (in the same order as one long list)."""
+    from server.grid import queries
+
+    community = people.community
+    children = (await db.execute(sa.select(GridNode.name).where(GridNode.parent_id == community.id,
+                                                                GridNode.retired_at.is_(None))
+                                 .order_by(GridNode.sort_order, GridNode.code))).scalars().all()
+    assert len(children) >= 3
+    monkeypatch.setattr(queries, "CHILDREN_PAGE", 2)
+    client = await signed_in_as(people.admin)
+    seen = []
+    pages = -(-len(children) // 2)
+    for n in range(1, pages + 1):
+        response = await client.get(f"/grid/{community.code}?page={n}")
+        assert response.status_code == 200
+        listed = re.findall(r'<span class="list-title">([^<]+)</span>', response.text)
+        assert len(listed) == (2 if n < pages else len(children) - 2 * (pages - 1))
+        seen += listed
+        assert f"第 {n} 页，共 {pages} 页（共 {len(children)} 条）" in response.text
+        assert ('rel="next"' in response.text) == (n < pages)
+        assert ('rel="prev"' in response.text) == (n > 1)
+    assert seen == list(children)
+    # Past the end: the last page, not an empty list; a page number out of range: a clear 400.
+    last = await client.get(f"/grid/{community.code}?page=9999")
+    assert re.findall(r'<span class="list-title">([^<]+)</span>', last.text) == seen[2 * (pages - 1):]
+    assert (await client.get(f"/grid/{community.code}?page=0")).status_code == 400
+
+
 async def test_it_drills_down_to_a_household_with_the_phone_masked(signed_in_as, people, db):
     client = await signed_in_as(people.leader)
     response = await client.get(f"/grid/{people.microgrid.code}")
