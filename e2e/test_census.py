@@ -150,7 +150,8 @@ def test_it_keeps_every_leader_page_readable_and_tappable_in_both_modes(live_ser
     elder_switch = page.locator("[data-elder-switch]")
     elder = {}
     if elder_switch.count():
-        elder_switch.first.tap()
+        with page.expect_navigation():  # a plain form post; tap() does not wait for the new page
+            elder_switch.first.tap()
         page.wait_for_load_state("networkidle")
         elder = census(page, server.base_url, pages, "elder")
     context.close()

@@ -431,6 +431,8 @@ def test_a_first_time_patrol_saved_offline_reaches_the_server(live_server, brows
     page.goto(f"{base}/patrols/compounds/{code}")
     page.get_by_role("link", name="开始巡查").tap()
     expect(page.locator("#patrol-form")).to_be_visible()
+    # patrol.js is deferred: once it runs, the whole checklist is parsed and saving goes to the outbox.
+    page.wait_for_function("() => window.WeiwangPatrol")
     cards = page.locator("[data-item]")
     answers = cards.count()
     assert answers >= 10

@@ -59,7 +59,10 @@ def act(page, summary: str, fill: dict | None = None, submit: str | None = None)
     open_action(details)
     for selector, value in (fill or {}).items():
         details.locator(selector).fill(value)
-    details.locator("button[type=submit]").tap()
+    # The outbox opens the issue again itself once the server has the event (data-outbox-done):
+    # wait for that new page (tap() does not, and the old page was network-idle already).
+    with page.expect_navigation(timeout=30_000):
+        details.locator("button[type=submit]").tap()
     page.wait_for_load_state("networkidle")
 
 
@@ -172,6 +175,7 @@ def test_it_escalates_an_offline_problem_to_disposal_and_an_announcement(live_se
     page.goto(f"{base}/issues")
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.goto(f"{base}/issues")
+    until(page, lambda: page.evaluate("() => caches.open('weiwang-pages').then(c => c.match('/issues')).then(Boolean)"))
     page.goto(f"{base}/issues/new?node={code}")
     expect(page.locator("form[data-outbox-type=issue]")).to_be_visible()
     leader.route("**/api/sync", lambda route: route.abort("internetdisconnected"))
@@ -269,7 +273,10 @@ def test_it_escalates_an_offline_problem_to_disposal_and_an_announcement(live_se
     article.locator("details.more > summary").tap()
     article.locator("input[name=title]").fill("关于地下车库消防通道占用问题的说明")
     article.locator("textarea[name=body]").fill("该车库产权属开发商，社区已函告县消防大队，在产权问题解决前暂无法强制清理。")
-    article.get_by_role("button", name="记录决定").tap()
+    # The outbox moves to the meeting page itself once the decision is stored (the same address as
+    # now): wait for that move, or our goto below races it.
+    with spage.expect_navigation(url=re.compile(r"/meetings/[0-9a-f-]{36}$"), timeout=20_000):
+        article.get_by_role("button", name="记录决定").tap()
     until(spage, lambda: server.query("SELECT status, announced FROM issue WHERE id = :i", i=issue_id)[0] == ("unsolvable", 1))
     meeting_id = server.query("SELECT meeting_id FROM issue_event WHERE issue_id = :i AND kind = 'decision' "
                               "ORDER BY at DESC LIMIT 1", i=issue_id)[0][0]

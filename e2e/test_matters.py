@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from playwright.sync_api import Error as PlaywrightError, expect
+from playwright.sync_api import expect
 
 from e2e.conftest import screenshot, sign_in_by_cookie
 
@@ -40,12 +40,8 @@ def test_a_hazard_becomes_a_problem_in_one_tap(live_server, browser, csp_violati
     page.locator("input[name=fixed][value=false]").check()
     page.get_by_role("button", name="保存").tap()
     entry_id = _wait_for(server, "SELECT id FROM work_log_entry WHERE hazard = '地下室电动车违规充电'", page)
-    try:
-        page.goto(f"{base}/worklog")
-    except PlaywrightError as exc:  # the outbox's own move to the list after saving got there first
-        if "interrupted by another navigation" not in str(exc):
-            raise
-        page.wait_for_load_state()
+    # The outbox moves to the work list itself after saving (its done address): wait for that.
+    page.wait_for_url(f"{base}/worklog", timeout=20_000)
     item = page.locator("#recent-work li", has_text="地下室电动车违规充电")
     item.scroll_into_view_if_needed()
     screenshot(page, "matters-worklog-one-tap")
@@ -140,9 +136,9 @@ def test_the_pages_that_changed_at_phone_size(live_server, browser, csp_violatio
     screenshot(page, "matters-errand-step")
     page.get_by_role("button", name="保存").tap()
     _wait_for(server, "SELECT errand_department FROM work_log_entry WHERE id = :e", page, e=entry_id)
-    page.wait_for_timeout(500)
-    page.reload()
-    expect(page.locator("#errand-status")).to_have_text("已转办")
+    # The outbox opens the entry again itself (its done address is this page); the new status is
+    # only on that page, so waiting for it waits for the move (a reload of ours would race it).
+    expect(page.locator("#errand-status")).to_have_text("已转办", timeout=20_000)
     expect(page.locator("#errand-steps")).to_contain_text("已当面告知居民")
     screenshot(page, "matters-errand-referred")
 

@@ -48,6 +48,7 @@ def test_it_walks_five_households_with_next_household(live_server, browser):
         assert page.url.endswith(f"/households/{order[i]}/visits/new")
         if i == 0:
             screenshot(page, "next-household-visit-form")
+        page.wait_for_function("() => window.WeiwangOutboxPage")  # outbox.js's submit handler is on
         page.locator(".save-bar button[type=submit]").tap()
         card = page.locator("[data-saved-card]")
         expect(card).to_be_visible()
@@ -61,6 +62,11 @@ def test_it_walks_five_households_with_next_household(live_server, browser):
         started = time.monotonic()
         if i < 4:
             card.locator("[data-next-link]").tap()
+    # The card also shows when a send timed out and the visit waits on the phone: let it go first.
+    for _ in range(100):
+        if page.evaluate("() => WeiwangOutbox.count()") == 0:
+            break
+        page.wait_for_timeout(200)
     context.close()
 
     stored = server.query("SELECT id, household_id FROM visit WHERE person_id = :p ORDER BY visited_at", p=leader_id)

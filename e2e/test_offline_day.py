@@ -254,8 +254,8 @@ def test_it_keeps_a_day_of_offline_work_and_syncs_it_exactly_once(day_server, br
     page = context.pages[0] if context.pages else context.new_page()
     page.goto(base + "/outbox")
     page.wait_for_function("() => window.WeiwangOutboxPage")
-    page.wait_for_function("() => document.querySelector('[data-outbox-status]').textContent !== ''", timeout=15000)
-    page.wait_for_timeout(300)
+    # The outcome of the first sync, not its start ("正在上传…" shows while it runs).
+    expect(page.locator("[data-outbox-status]")).to_contain_text("服务器出了故障", timeout=15000)
     assert attempts["n"] >= 1
     assert len(outbox(page)) == 36 and counts(server, person_id) == before
 
@@ -411,7 +411,8 @@ def test_it_keeps_waiting_records_through_a_new_app_version(live_server, browser
     page = context.pages[0] if context.pages else context.new_page()
     page.goto(base + "/worklist")
     page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
-    until(page, "(k) => caches.open('weiwang-pages').then(c => c.match(k)).then(Boolean)", f"/households/{households[7]}/visits/new")
+    until(page, "(keys) => caches.open('weiwang-pages').then(c => Promise.all(keys.map(k => c.match(k)))).then(r => r.every(Boolean))",
+          ["/worklist", f"/households/{households[7]}/visits/new"])
     old_version = page.evaluate("() => fetch('/sw.js').then(r => r.text()).then(t => t.match(/var VERSION = \"([^\"]+)\"/)[1])")
     context.set_offline(True)
     page.goto(f"{base}/households/{households[7]}/visits/new")
@@ -421,8 +422,9 @@ def test_it_keeps_waiting_records_through_a_new_app_version(live_server, browser
     assert len(waiting) == 1
 
     # Back online, but the server keeps failing the sync (records stay) while a new version ships.
-    context.set_offline(False)
+    # The failing route goes in first: going online makes the page sync at once.
     context.route("**/api/sync", lambda route: route.fulfill(status=503, body="") if route.request.method == "POST" else route.continue_())
+    context.set_offline(False)
 
     def new_version(route):
         body = route.fetch().text().replace(old_version, "next-version")

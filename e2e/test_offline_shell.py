@@ -95,6 +95,8 @@ def test_every_kept_page_opens_offline_on_a_phone_that_never_opened_it(live_serv
     page.locator(f'a[href="/patrols/compounds/{compound_code}"]').first.tap()
     page.get_by_role("link", name="开始巡查").tap()
     expect(page.locator("#patrol-form")).to_be_visible()
+    # patrol.js is deferred: once it runs, the whole checklist is parsed and saving goes to the outbox.
+    page.wait_for_function("() => window.WeiwangPatrol")
     cards = page.locator("[data-item]")
     for index in range(cards.count()):
         cards.nth(index).locator(".seg-pass").tap()

@@ -74,6 +74,8 @@ def test_it_says_a_server_fault_and_announces_a_record_set_aside(live_server, br
     banner = page.locator("[data-outbox-banner]")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("服务器出了故障：1 条记录存在手机上")
+    # The worklist's own sync may be sending it again right now: wait until it rests.
+    until(page, "() => WeiwangOutbox.all().then(rs => rs.length === 1 && rs[0].state === 'pending')")
     records = outbox(page)
     assert [(r["state"], r["last_error"], r["data"]["household_id"]) for r in records] == [("pending", "error", h1)]
     assert server.query("SELECT count(*) FROM visit WHERE household_id = :h", h=h1)[0][0] == visits_before
@@ -94,12 +96,15 @@ def test_it_says_a_server_fault_and_announces_a_record_set_aside(live_server, br
 
     # --- Meanwhile the household moved out of her grid; a sync on its own (the service worker's
     # Background Sync runs this same function, with no form open) sets the record aside.
-    context.unroute("**/api/sync")
+    # The move first, then the server answers again: the page's own timed sync may go at any moment.
     other = server.query("SELECT id, path FROM grid_node WHERE level = 'microgrid' AND id != :m ORDER BY path DESC LIMIT 1",
                          m=microgrid_id)[0]
     original = server.query("SELECT microgrid_id, grid_path FROM household WHERE id = :h", h=h1)[0]
     server.execute("UPDATE household SET microgrid_id = :m, grid_path = :p WHERE id = :h", m=other[0], p=other[1], h=h1)
     try:
+        context.unroute("**/api/sync")
+        # A sync still in flight holds the outbox's lock (ours would answer "busy"): wait it out.
+        page.evaluate("() => navigator.locks.request('weiwang-outbox', () => true)")
         page.evaluate("() => WeiwangOutbox.sync()")
         until(page, "() => WeiwangOutbox.all().then(rs => rs.length === 1 && rs[0].state === 'rejected')")
         record_id = outbox(page)[0]["id"]

@@ -62,11 +62,16 @@ def test_a_push_reaches_the_service_worker_and_shows_the_problem(live_server, co
     screenshot(page, "reach-06-notification-settings")
     registration = page.evaluate("""() => navigator.serviceWorker.ready.then(r => r.scope)""")
     cdp = context.new_cdp_session(page)
-    cdp.send("ServiceWorker.enable")
     registrations = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
-    page.wait_for_timeout(300)
-    registration_id = next(r["registrationId"] for r in registrations if r["scopeURL"] == registration)
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))  # before enable
+    cdp.send("ServiceWorker.enable")
+    registration_id = None
+    for _ in range(75):  # the registrations arrive as events; up to 15 s on a loaded machine
+        registration_id = next((r["registrationId"] for r in registrations if r["scopeURL"] == registration), None)
+        if registration_id is not None:
+            break
+        page.wait_for_timeout(200)
+    assert registration_id is not None, f"no service worker registration for {registration}"
     payload = '{"title": "新交办的问题", "body": "电梯异响", "url": "/issues/%s", "tag": "t1"}' % issue_id
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": live_server.base_url, "registrationId": registration_id,
                                                   "data": payload})

@@ -90,8 +90,8 @@ def test_an_administrator_imports_a_register_with_errors_then_fixed(size, live_s
     assert server.query("SELECT count(*) FROM household WHERE address LIKE :a", a=f"{prefix}%")[0][0] == 0
     confirm.click()
     # Watching the job: the page polls (htmx, every second) while it writes.
-    expect(page.locator(".import-job progress")).to_be_visible()
-    expect(page.locator(".job-status")).to_contain_text("正在写入")
+    expect(page.locator(".import-job progress")).to_be_visible(timeout=30000)
+    expect(page.locator(".job-status")).to_contain_text("正在写入", timeout=30000)
     screenshot(page, f"registers-02-progress-{size}")
     expect(page.locator(".alert-ok")).to_contain_text("已一次性导入", timeout=60000)
     expect(page.locator(".import-job progress")).to_have_count(0)
