@@ -39,11 +39,12 @@ async def test_a_node_with_many_children_lists_them_a_page_at_a_time(signed_in_a
     assert len(children) >= 3
     monkeypatch.setattr(queries, "CHILDREN_PAGE", 2)
     client = await signed_in_as(people.admin)
-    seen = []
+    seen, counted = [], 0
     pages = -(-len(children) // 2)
     for n in range(1, pages + 1):
         response = await client.get(f"/grid/{community.code}?page={n}")
         assert response.status_code == 200
+        counted += sum(int(h) for h in re.findall(r"(\d+) 户", response.text))  # each page counts its own children
         listed = re.findall(r'<span class="list-title">([^<]+)</span>', response.text)
         assert len(listed) == (2 if n < pages else len(children) - 2 * (pages - 1))
         seen += listed
@@ -51,6 +52,8 @@ async def test_a_node_with_many_children_lists_them_a_page_at_a_time(signed_in_a
         assert ('rel="next"' in response.text) == (n < pages)
         assert ('rel="prev"' in response.text) == (n > 1)
     assert seen == list(children)
+    assert counted == (await db.execute(sa.select(sa.func.count()).select_from(Household).where(
+        Household.grid_path.startswith(community.path), Household.status == "active"))).scalar_one() > 0
     # Past the end: the last page, not an empty list; a page number out of range: a clear 400.
     last = await client.get(f"/grid/{community.code}?page=9999")
     assert re.findall(r'<span class="list-title">([^<]+)</span>', last.text) == seen[2 * (pages - 1):]
