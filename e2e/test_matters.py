@@ -87,6 +87,9 @@ def test_a_leader_reports_her_task_offline_and_the_progress_shows_it(live_server
         page.wait_for_timeout(300)
     screenshot(page, "matters-my-tasks")
 
+    # Offline, and every sync refused as well: a worker's Background Sync can slip past offline
+    # emulation (BROWSER-TESTING.md), and this journey asserts the server has nothing yet.
+    context.route("**/api/sync", lambda route: route.abort("internetdisconnected"))
     context.set_offline(True)
     page.goto(f"{base}{report_url}")
     page.get_by_label("完成情况说明").fill("院落门口执勤两小时，登记外来人员6人")
@@ -94,6 +97,7 @@ def test_a_leader_reports_her_task_offline_and_the_progress_shows_it(live_server
     page.get_by_role("button", name="上报完成").tap()
     page.wait_for_url(f"{base}/tasks")
     assert server.query("SELECT count(*) FROM task_report WHERE assignment_id = :a", a=share_id)[0][0] == 0
+    context.unroute("**/api/sync")
     context.set_offline(False)
     page.goto(f"{base}/tasks")  # back online: the outbox syncs on load
     _wait_for(server, "SELECT done_at FROM task_assignment WHERE id = :a", page, a=share_id)

@@ -128,6 +128,9 @@ def test_a_leader_reports_a_move_out_offline_and_the_secretary_approves(live_ser
     else:
         raise AssertionError("the household page never reached the phone")
 
+    # Offline, and every sync refused as well: a worker's Background Sync can slip past offline
+    # emulation (BROWSER-TESTING.md), and this journey asserts the server has nothing yet.
+    context.route("**/api/sync", lambda route: route.abort("internetdisconnected"))
     context.set_offline(True)
     page.goto(server.base_url + url)
     page.locator("details.propose-change summary").click()
@@ -138,6 +141,7 @@ def test_a_leader_reports_a_move_out_offline_and_the_secretary_approves(live_ser
     expect(page.locator("#status-bar")).to_contain_text("已存到手机", timeout=10000)
     assert server.query("SELECT count(*) FROM household_change WHERE household_id = :h", h=household_id)[0][0] == 0
 
+    context.unroute("**/api/sync")
     context.set_offline(False)
     page.goto(server.base_url + "/outbox")
     page.locator("[data-outbox-sync]").first.click()
