@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 SEGMENT = 8  # digits per path segment: room for 99,999,999 nodes, a whole province.
+COMMUNITY_LEN = 2 * SEGMENT  # a path's first two segments: street, community
 PathType = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
 
 
@@ -34,3 +35,10 @@ def in_subtree(column, path: str) -> sa.ColumnElement[bool]:
     """`column` (a path) lies at or under `path`."""
     low, high = subtree_bounds(path)
     return sa.and_(column >= low, column < high)
+
+
+def community_of(column) -> sa.ColumnElement[str]:
+    """The community's path of a path column, for grouping by community. The numbers are literals,
+    not parameters: PostgreSQL groups by an expression only when SELECT and GROUP BY read the same
+    text, and two copies of this expression would otherwise bind $1 and $5."""
+    return sa.func.substr(column, sa.literal_column("1"), sa.literal_column(str(COMMUNITY_LEN)))

@@ -38,7 +38,7 @@ from server.incentives.earning import NAMESPACE, Work, china_month, earn
 from server.incentives.models import AllowanceBudget, AllowanceClaim, Commendation, IssueRating, PayoutBatch, PointsAccount, PointsEntry
 from server.incentives.rules import RuleBook
 from server.issues.models import Issue, Status
-from server.tree import SEGMENT
+from server.tree import community_of
 from server.visits.models import NEEDS, POLICIES, SERVICES, ErrandStep, Visit, WorkLogEntry
 
 MONTHS = 12
@@ -167,22 +167,15 @@ async def _name_the_star(conn: AsyncConnection, rng: random.Random) -> int | Non
 # the pages need only leaders with a past to show. Past this many, the first communities (in grid
 # order) whose leaders fit get the history, and the rest start with a clean record.
 HISTORY_LEADERS = 1500
-COMMUNITY_PATH = 2 * SEGMENT  # characters of a grid path down to its community: street, community
-
-
-def _community(path_column):
-    # Literal numbers, not parameters: PostgreSQL groups by this only when SELECT and GROUP BY
-    # read the same expression, and $1 is not $5.
-    return sa.func.substr(path_column, sa.literal_column("1"), sa.literal_column(str(COMMUNITY_PATH)))
 
 
 async def _history_scope(conn: AsyncConnection) -> list[str] | None:
     """The community paths whose leaders get a year of history; None for all of them."""
     g, post = GridNode.__table__, Post.__table__
     per_community = (await conn.execute(
-        sa.select(_community(g.c.path), sa.func.count()).join(g, g.c.id == post.c.node_id)
+        sa.select(community_of(g.c.path), sa.func.count()).join(g, g.c.id == post.c.node_id)
         .where(post.c.role == Role.leader.value, post.c.post_kind == PostKind.primary.value, post.c.ended_on.is_(None))
-        .group_by(_community(g.c.path)).order_by(_community(g.c.path)))).all()
+        .group_by(community_of(g.c.path)).order_by(community_of(g.c.path)))).all()
     if sum(n for _, n in per_community) <= HISTORY_LEADERS:
         return None
     scope, total = [], 0
@@ -215,12 +208,12 @@ async def _load_history(conn: AsyncConnection, seed: int, now: datetime | None) 
     leaders = (await conn.execute(
         sa.select(post.c.person_id, g.c.id, g.c.path).join(g, g.c.id == post.c.node_id)
         .where(post.c.role == Role.leader.value, post.c.post_kind == PostKind.primary.value, post.c.ended_on.is_(None),
-               *([] if scope is None else [_community(g.c.path).in_(scope)]))
+               *([] if scope is None else [community_of(g.c.path).in_(scope)]))
         .order_by(g.c.path))).all()
     households: dict[int, list[tuple[int, bool]]] = defaultdict(list)
     for hid, mg_id, tags in (await conn.execute(
             sa.select(h.c.id, h.c.microgrid_id, h.c.care_tags)
-            .where(*([] if scope is None else [_community(h.c.grid_path).in_(scope)])).order_by(h.c.id))).all():
+            .where(*([] if scope is None else [community_of(h.c.grid_path).in_(scope)])).order_by(h.c.id))).all():
         households[mg_id].append((hid, CareTag.elderly_alone.value in (tags or [])))
     months = _month_starts(now)
     when = _clock(rng, months, now)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Level, PropertyCompany
-from server.tree import SEGMENT, ancestor_paths, subtree_bounds
+from server.tree import COMMUNITY_LEN, SEGMENT, ancestor_paths, subtree_bounds
 from server.issues.models import (
     Application,
     OPEN_STATUSES, SETTLED_STATUSES, EventKind, Issue, IssueCategory, IssueEvent, IssueMeeting, Source, Status,
@@ -27,7 +27,6 @@ from server.issues.scope import issue_scope
 from server.validate import ascii_int, parse_id, parse_month
 
 PAGE_SIZE = 50
-COMMUNITY_LEN = 2 * SEGMENT  # street + community segments
 COMPOUND_LEN = 3 * SEGMENT
 # A category is "recurring" in a compound when this many problems came up there lately.
 RECURRING_COUNT = 3

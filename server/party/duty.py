@@ -18,9 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Person, Post, Role, current_post
 from server.clock import utcnow
 from server.party.models import DutyLogEntry, DutySlot, DutySwap, ServiceStation, SwapStatus
-from server.tree import SEGMENT, subtree_bounds
+from server.tree import COMMUNITY_LEN, subtree_bounds
 
-COMMUNITY_LEN = 2 * SEGMENT
 
 
 def month_days(month: str) -> list[date]:

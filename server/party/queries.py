@@ -11,9 +11,8 @@ from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.grid.models import GridNode, Level
 from server.party.models import BRANCH_OFFICES, COMMITTEE_OFFICES, BodyKind, Office, PartyBody, ServiceStation
-from server.tree import SEGMENT, subtree_bounds
+from server.tree import COMMUNITY_LEN, subtree_bounds
 
-COMMUNITY_LEN = 2 * SEGMENT
 
 
 async def community_for(db: AsyncSession, viewer: Viewer, code: str) -> GridNode:

@@ -28,9 +28,8 @@ from server.notify import rules
 from server.notify.models import Channel
 from server.notify.outbox import queue
 from server.registers import edits, sheets
-from server.tree import SEGMENT, in_subtree
+from server.tree import COMMUNITY_LEN, in_subtree
 
-COMMUNITY_LEN = 2 * SEGMENT
 HELPER_LEVELS = (Level.compound, Level.building, Level.unit, Level.microgrid)
 
 MSG_REQUIRED = N_("Please fill this in.")

@@ -19,13 +19,12 @@ from server.accounts.scope import Viewer
 from server.clock import today_in_china
 from server.grid.models import GridNode, Level
 from server.tasks.models import Task, TaskAssignment, TaskReport
-from server.tree import SEGMENT, in_subtree
+from server.tree import COMMUNITY_LEN, in_subtree
 
 # The street issues to everyone under it, a community to its own grids (the seed's 清单).
 ISSUER_ROLES = (Role.admin, Role.community)
 # Who may hand a micro-grid's share to another of its leaders.
 REASSIGN_ROLES = (Role.admin, Role.community, Role.compound)
-COMMUNITY_LEN = 2 * SEGMENT
 
 
 def community_path(path: str) -> str:

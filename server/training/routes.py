@@ -19,14 +19,13 @@ from server.accounts.auth import signed_in
 from server.accounts.models import Role
 from server.accounts.scope import Viewer
 from server.training.models import MATERIAL_KIND_LABELS, MaterialKind, TrainingMaterial, TrainingMaterialFile
-from server.tree import SEGMENT
+from server.tree import COMMUNITY_LEN
 from server.web import render, t
 
 READER_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
 MAX_BODY = 20000
 MAX_OFFLINE_MATERIALS = 100
 MAX_PDF = 8 * 1024 * 1024  # a policy document; the phone keeps it, so keep it small
-COMMUNITY_LEN = 2 * SEGMENT
 
 
 def _owner_paths(viewer: Viewer) -> list[str]:

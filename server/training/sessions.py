@@ -29,11 +29,10 @@ from server.clock import CHINA, aware, utcnow
 from server.grid.models import GridNode, Level
 from server.i18n import N_
 from server.training.models import QuizQuestion, TrainingAttendance, TrainingSession
-from server.tree import SEGMENT
+from server.tree import COMMUNITY_LEN
 from server.validate import PathId
 from server.web import render, t
 
-COMMUNITY_LEN = 2 * SEGMENT
 KEEPER_ROLES = (Role.admin, Role.community)
 ATTENDEE_ROLES = (Role.admin, Role.community, Role.compound, Role.leader)
 AUDIENCE_ROLES = {"": N_("Everyone"), Role.leader: N_("Micro-grid leaders"), Role.compound: N_("Grid staff"),
