@@ -78,6 +78,29 @@ async def indexes_set_aside(conn: AsyncConnection, *tables: sa.Table):
         await conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
 
 
+@asynccontextmanager
+async def triggers_set_aside(conn: AsyncConnection, *tables: sa.Table):
+    """The tables' own triggers dropped for a bulk load and made again after it from their stored
+    definitions, in the caller's transaction. What they keep (the grid's tally) is then the
+    caller's to rebuild in one pass: five million rows would otherwise run them five million times."""
+    names = [t.name for t in tables]
+    if conn.dialect.name == "sqlite":
+        found = sa.text("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN :names"
+                        " ORDER BY rowid")
+    else:
+        found = sa.text("SELECT g.tgname, c.relname, pg_get_triggerdef(g.oid) FROM pg_trigger g"
+                        " JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE NOT g.tgisinternal AND n.nspname = current_schema() AND c.relname IN :names"
+                        " ORDER BY g.oid")
+    triggers = (await conn.execute(found.bindparams(sa.bindparam("names", expanding=True)), {"names": names})).all()
+    for name, table, _sql in triggers:
+        await conn.exec_driver_sql(f'DROP TRIGGER "{name}"' if conn.dialect.name == "sqlite"
+                                   else f'DROP TRIGGER "{name}" ON "{table}"')
+    yield
+    for _name, _table, sql in triggers:
+        await conn.exec_driver_sql(sql)
+
+
 async def bulk_insert(conn: AsyncConnection, table: sa.Table, rows: list, columns: tuple[str, ...] | None = None) -> None:
     """Insert plain rows straight through the driver, in the caller's transaction.
     SQLite: executemany; PostgreSQL: COPY. `rows` are dicts of Python values, converted here, or

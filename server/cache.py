@@ -1,9 +1,10 @@
-"""A small in-process cache for aggregate counts (dashboards, tier tables, child counts).
-
-Counting 55,000 households on every street-page view costs more than the rest of the page;
-figures a minute old are fine for a figures page. Each app process keeps its own copy.
+"""A small in-process cache for aggregates that are costly to count: the scorecard dashboards
+and the ledger's figures, a minute old at most. Each app process keeps its own copy.
 Never cache anything scoped to a person or anything a form writes and then shows back.
-(At city scale on PostgreSQL a summary table maintained on write replaces this.)
+
+The grid's counts (tier tables, a node's children) no longer come through here: grid_tally is
+kept on write by the database (server/grid/tally.py), so every process reads the same figures
+the moment a write commits.
 """
 from __future__ import annotations
 

@@ -40,3 +40,27 @@ async def test_indexes_set_aside_come_back_as_they_were(engine, demo):
             after = await conn.run_sync(index_names)
     assert before and during != before
     assert after == before
+
+
+async def test_triggers_set_aside_stop_while_the_load_runs_and_come_back(engine, demo):
+    """A bulk load runs no row triggers (the grid's tally is rebuilt once after it); they are
+    back, working, when it ends. In a transaction rolled back, so the shared street is untouched."""
+    from server.bulk import triggers_set_aside
+    from server.grid.models import GridTally
+
+    h = Household.__table__
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        microgrid = (await conn.execute(sa.select(Household.microgrid_id.label("id"), Household.grid_path.label("path"))
+                                        .where(Household.status == "active").limit(1))).one()
+        counted = sa.select(GridTally.n).where(GridTally.node_id == microgrid.id, GridTally.metric == "households")
+        row = {"microgrid_id": microgrid.id, "grid_path": microgrid.path, "address": "批量路1号", "head_name": "批量",
+               "care_tags": []}
+        before = (await conn.execute(counted)).scalar_one()
+        async with triggers_set_aside(conn, h, GridNode.__table__):
+            await bulk_insert(conn, h, [row])
+            during = (await conn.execute(counted)).scalar_one()
+        await conn.execute(sa.insert(h).values(**{**row, "address": "批量路2号"}))
+        after = (await conn.execute(counted)).scalar_one()
+        await transaction.rollback()
+    assert (during, after) == (before, before + 1)

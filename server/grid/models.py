@@ -148,3 +148,25 @@ def care_rank(tags) -> int:
 def active_household(column=None) -> sa.ColumnElement[bool]:
     """The one clause for "a household living here now": worklists, counts and searches use it."""
     return (Household.status if column is None else column) == HouseholdStatus.active.value
+
+
+class GridTally(SQLModel, table=True):
+    """How many of a thing lie at or under a node (issue 15): living households, nodes by level
+    and kind, nodes run by each property company. Kept by database triggers on household and
+    grid_node in the writer's own transaction (migration 0023); read by server/grid/tally.py."""
+
+    __tablename__ = "grid_tally"
+
+    node_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    # "households" | "node:<level>:<kind>" | "company:<id>"
+    metric: str = Field(primary_key=True, max_length=40)
+    n: int
+
+
+class GridTallySegment(SQLModel, table=True):
+    """Where each segment of a path starts (1, 9, ... 57): the triggers' way from a path to its
+    ancestors' ids without a recursive query (SQLite takes none in a trigger)."""
+
+    __tablename__ = "grid_tally_segment"
+
+    start: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})

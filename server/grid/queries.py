@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer, bound_subtree_clause
-from server.cache import cached
+from server.grid import tally
 from server.grid.models import GridNode, Household, Level, active_household, active_node, care_rank
-from server.tree import SEGMENT, in_subtree, subtree_bounds
+from server.tree import SEGMENT, in_subtree
 
 MAX_DEPTH = 8  # path is String(64): eight segments of eight digits
 
@@ -99,8 +99,8 @@ class Children:
 
 
 async def children_with_counts(db: AsyncSession, node: GridNode, page: int = 1) -> Children:
-    """One page of the node's children, each with the households and micro-grids beneath it
-    (counts cached a minute). A page past the end shows the last one."""
+    """One page of the node's children, each with the households and micro-grids beneath it.
+    A page past the end shows the last one."""
     active = (GridNode.parent_id == node.id, active_node())
     total = (await db.execute(sa.select(sa.func.count()).select_from(GridNode).where(*active))).scalar_one()
     pages = max(1, -(-total // CHILDREN_PAGE))
@@ -113,51 +113,14 @@ async def children_with_counts(db: AsyncSession, node: GridNode, page: int = 1) 
     )
     if not children:
         return Children([], total, page, pages)
-    # Counted for this page's children only: a city's street page then counts 50 communities'
-    # households, not 5.47 million (3.0 s cold at scale 100 before; server/cache.py keeps it a minute).
-    household_counts, microgrid_counts = await cached(
-        ("child-counts", node.path, page), lambda: _child_counts(db, node, None if pages == 1 else children)
-    )
+    # From the counts kept on write (server/grid/tally.py): one indexed read for the page's children
+    # (a city's street page counted 3.0 s cold at scale 100 before, and kept it a minute per process).
+    counts = await tally.of_nodes(db, [child.id for child in children])
     return Children([
-        ChildRow(
-            child,
-            household_counts.get(child.path, 0),
-            # A micro-grid child counts itself.
-            microgrid_counts.get(child.path, 0),
-        )
+        # A micro-grid child counts itself.
+        ChildRow(child, counts[child.id].households, counts[child.id].level(Level.microgrid))
         for child in children
     ], total, page, pages)
-
-
-async def _child_counts(db: AsyncSession, node: GridNode,
-                        children: list[GridNode] | None) -> tuple[dict[str, int], dict[str, int]]:
-    """Households and micro-grids under each child of `node`, keyed by the child's path: under
-    the given children only (one index range each), or under every child (`None`)."""
-    prefix_len = len(node.path) + SEGMENT
-
-    def under(column):
-        if children is None:
-            low, high = subtree_bounds(node.path)
-            return sa.and_(column > low, column < high)
-        return sa.or_(*(in_subtree(column, child.path) for child in children))
-
-    child_key = sa.func.substr(Household.grid_path, 1, prefix_len)
-    household_counts = dict(
-        (await db.execute(
-            sa.select(child_key, sa.func.count())
-            .where(under(Household.grid_path), active_household())
-            .group_by(child_key)
-        )).all()
-    )
-    node_key = sa.func.substr(GridNode.path, 1, prefix_len)
-    microgrid_counts = dict(
-        (await db.execute(
-            sa.select(node_key, sa.func.count())
-            .where(under(GridNode.path), GridNode.level == Level.microgrid, active_node())
-            .group_by(node_key)
-        )).all()
-    )
-    return household_counts, microgrid_counts
 
 
 _HOUSEHOLDS_IN = (

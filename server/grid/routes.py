@@ -9,7 +9,6 @@ from server.accounts.audit import record
 from server.accounts.auth import signed_in
 from server.accounts.models import Role
 from server.accounts.scope import REVEAL_PHONE_ROLES, Viewer
-from server.cache import cached
 from server.grid import queries
 from server.grid.models import Level
 from server.grid.stats import ARTICLE_FIGURES, tier_table
@@ -51,7 +50,7 @@ class GridController(Controller):
     async def show_overview(self, request: Request, db: AsyncSession, viewer: Viewer, code: str) -> object:
         viewer.require_role(*GRID_ROLES)
         node, trail = await queries.get_node_with_trail_for(db, viewer, code)
-        table = await cached(("tier-table", node.path), lambda: tier_table(db, node.path))
+        table = await tier_table(db, node.path)
         return render(request, "grid/overview.html", node=node, trail=trail, table=table,
                       article=ARTICLE_FIGURES if node.level == Level.street else None)
 

@@ -1,7 +1,7 @@
 """The article's grid table, counted from the database for any subtree.
 
-Four queries whatever the size: nodes by (level, kind), households, posts by
-(role, post kind), and distinct staff. Each is a range scan on an indexed path column.
+Three reads whatever the size: the grid's counts kept on write (server/grid/tally.py), posts by
+(role, post kind) and distinct staff, each a range scan on the posts' indexed path column.
 """
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import Post, Role, current_post
-from server.grid.models import CompoundKind, GridNode, Household, Level, MicrogridKind, active_household, active_node
-from server.tree import subtree_bounds
+from server.grid import tally
+from server.grid.models import CompoundKind, GridNode, Level, MicrogridKind
+from server.tree import SEGMENT, subtree_bounds
 
 # Jinyuan Street as the article reports it, for the street overview to show beside
 # the database's own counts.
@@ -61,22 +62,15 @@ def _in_subtree(column, root_path: str | None):
     return sa.and_(column >= low, column < high)
 
 
+async def _one(db: AsyncSession, node_id: int) -> tally.Tally:
+    return (await tally.of_nodes(db, [node_id]))[node_id]
+
+
 async def tier_table(db: AsyncSession, root_path: str | None) -> dict[str, Any]:
-    """Counts for the whole database (None) or the subtree rooted at root_path."""
-    by_level_kind = (await db.execute(
-        sa.select(GridNode.level, GridNode.kind, sa.func.count())
-        .where(_in_subtree(GridNode.path, root_path), active_node())
-        .group_by(GridNode.level, GridNode.kind)
-    )).all()
-    nodes: dict[tuple[str, str | None], int] = {(level, kind): n for level, kind, n in by_level_kind}
-
-    def level_total(level: Level) -> int:
-        return sum(n for (lv, _), n in nodes.items() if lv == level.value)
-
-    households = (await db.execute(
-        sa.select(sa.func.count()).select_from(Household).where(_in_subtree(Household.grid_path, root_path), active_household())
-    )).scalar_one()
-
+    """Counts for the whole database (None) or the subtree rooted at root_path: the grid's from the
+    tally kept on write (server/grid/tally.py, keyed by the node's id, the path's last segment),
+    the posts counted (a range of one index, a few rows a micro-grid)."""
+    counts = await (tally.of_roots(db) if root_path is None else _one(db, int(root_path[-SEGMENT:])))
     posts = (await db.execute(
         sa.select(Post.role, Post.post_kind, sa.func.count(), sa.func.count(sa.distinct(Post.person_id)))
         .where(_in_subtree(Post.node_path, root_path), current_post())
@@ -91,19 +85,14 @@ async def tier_table(db: AsyncSession, root_path: str | None) -> dict[str, Any]:
         .where(_in_subtree(Post.node_path, root_path), Post.role != Role.leader.value, current_post())
     )).scalar_one()
 
-    companies = (await db.execute(
-        sa.select(sa.func.count(sa.distinct(GridNode.property_company_id)))
-        .where(_in_subtree(GridNode.path, root_path), GridNode.property_company_id.is_not(None), active_node())
-    )).scalar_one()
-
     return {
-        "tiers": {level.value: level_total(level)
+        "tiers": {level.value: counts.level(level)
                   for level in (Level.street, Level.community, Level.compound, Level.microgrid)},
-        "microgrid_types": {k.value: nodes.get((Level.microgrid.value, k.value), 0) for k in MicrogridKind},
-        "compound_types": {k.value: nodes.get((Level.compound.value, k.value), 0) for k in CompoundKind},
-        "buildings": level_total(Level.building),
-        "units": level_total(Level.unit),
-        "households": households,
+        "microgrid_types": {k.value: counts.kind(Level.microgrid, k.value) for k in MicrogridKind},
+        "compound_types": {k.value: counts.kind(Level.compound, k.value) for k in CompoundKind},
+        "buildings": counts.level(Level.building),
+        "units": counts.level(Level.unit),
+        "households": counts.households,
         # One A-post per micro-grid with households, and one notice board for each.
         "leaders": leader_a[1],
         "notice_boards": leader_a[0],
@@ -111,7 +100,7 @@ async def tier_table(db: AsyncSession, root_path: str | None) -> dict[str, Any]:
         "staff": staff,
         "staff_posts": {role.value: sum(n for (r, _), (n, _p) in post_counts.items() if r == role.value)
                         for role in Role if role != Role.leader},
-        "property_companies": companies,
+        "property_companies": counts.companies,
     }
 
 

@@ -35,7 +35,6 @@ from server.photos import MAX_PHOTOS
 from server.spreadsheets import BOLD, Book
 from server.sync.registry import SyncRecord, SyncType
 from server.sync.service import CREATED, store_one
-from server.tree import in_subtree
 from server.validate import PathId, ascii_int, parse_day
 from server.web import render, request_language, t
 

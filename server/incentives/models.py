@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Optional
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -35,7 +34,6 @@ from server.accounts.models import Person, Post, PostKind, Role, current_post
 from server.clock import CHINA
 from server.grid.models import GridNode, Household, active_household
 from server.incentives.models import IssueRating, PointsAccount, PointsEntry
-from server.incentives.rules import RuleVersion
 from server.issues.models import SETTLED_STATUSES, Issue, Status
 from server.patrols.models import Patrol
 from server.training.models import TrainingAttendance

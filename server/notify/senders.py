@@ -1,7 +1,6 @@
 """What each channel does with a notification: the SMS sender (push lives in push.py)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 
 from server.notify.gateway import OPT_OUT_HINT
 from server.notify.models import Delivery, Notification, SmsOptOut

@@ -29,7 +29,7 @@ from server.issues.public import HONEYPOT, PER_ADDRESS_PER_HOUR, check_form_toke
 from server.party import queries as party_queries
 from server.recruit import service
 from server.recruit.models import (
-    HELPER_KIND_LABELS, POSITION_LABELS, STATUS_LABELS, WAY_LABELS, HelperKind, Nomination, NominationStatus,
+    HELPER_KIND_LABELS, POSITION_LABELS, STATUS_LABELS, WAY_LABELS, NominationStatus,
 )
 from server.validate import PathId
 from server.web import render, t

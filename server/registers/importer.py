@@ -39,7 +39,7 @@ from server.grid.models import GridNode, Household, HouseholdStatus, Level, Prop
 from server.tree import SEGMENT, child_path, subtree_bounds
 from server.i18n import N_
 from server.registers import sheets
-from server.registers.paths import MAX_DEPTH, rewrite_subtree, subtree_depth
+from server.registers.paths import MAX_DEPTH, rewrite_subtree
 from server.registers.reader import ParsedFile, Problem
 
 CHUNK = 500  # ids or keys per IN (...): under every driver's parameter limit

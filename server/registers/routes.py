@@ -27,7 +27,7 @@ from server.accounts.models import AuditEntry, Person, PoliticalStatus, Post, Ro
 from server.accounts.routes import ROLE_LABELS, get_person_for
 from server.accounts.scope import Viewer
 from server.grid import queries as grid_queries
-from server.grid.models import CareTag, GridNode, Household, HouseholdStatus, Level, PropertyCompany
+from server.grid.models import CareTag, GridNode, Household, Level, PropertyCompany
 from server.registers import changes, edits, exporter, importer, jobs, reader
 from server.registers.importer import may_add_under
 from server.registers.models import ImportJob, JobStatus
