@@ -1,7 +1,7 @@
 """The article's grid table, counted from the database for any subtree.
 
-Three reads whatever the size: the grid's counts kept on write (server/grid/tally.py), posts by
-(role, post kind) and distinct staff, each a range scan on the posts' indexed path column.
+Three reads whatever the size: the counts kept on write (server/grid/tally.py), and the distinct
+leaders and staff, each a range of a partial index on post.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.models import Post, Role, current_post
+from server.accounts.models import Post, PostKind, Role, current_post
 from server.grid import tally
 from server.grid.models import CompoundKind, GridNode, Level, MicrogridKind
 from server.tree import SEGMENT, subtree_bounds
@@ -62,6 +62,18 @@ def _in_subtree(column, root_path: str | None):
     return sa.and_(column >= low, column < high)
 
 
+# Literals, not parameters: a planner picks a partial index only when the query's own text implies
+# the index's WHERE (a generic plan with role = $1 would scan the table).
+_LEADER = sa.literal_column("'leader'")
+
+
+async def _people(db: AsyncSession, root_path: str | None, *which) -> int:
+    """How many people hold such a post now under root_path: each counted once, however many posts
+    they hold (not additive up the tree, so counted here; a partial index on post serves each)."""
+    held = sa.select(Post.person_id).where(_in_subtree(Post.node_path, root_path), *which, current_post()).distinct()
+    return (await db.execute(sa.select(sa.func.count()).select_from(held.subquery()))).scalar_one()
+
+
 async def _one(db: AsyncSession, node_id: int) -> tally.Tally:
     return (await tally.of_nodes(db, [node_id]))[node_id]
 
@@ -69,21 +81,10 @@ async def _one(db: AsyncSession, node_id: int) -> tally.Tally:
 async def tier_table(db: AsyncSession, root_path: str | None) -> dict[str, Any]:
     """Counts for the whole database (None) or the subtree rooted at root_path: the grid's from the
     tally kept on write (server/grid/tally.py, keyed by the node's id, the path's last segment),
-    the posts counted (a range of one index, a few rows a micro-grid)."""
+    the people holding posts counted from an index."""
     counts = await (tally.of_roots(db) if root_path is None else _one(db, int(root_path[-SEGMENT:])))
-    posts = (await db.execute(
-        sa.select(Post.role, Post.post_kind, sa.func.count(), sa.func.count(sa.distinct(Post.person_id)))
-        .where(_in_subtree(Post.node_path, root_path), current_post())
-        .group_by(Post.role, Post.post_kind)
-    )).all()
-    post_counts = {(role, kind): (n, people) for role, kind, n, people in posts}
-    leader_a = post_counts.get((Role.leader.value, "A"), (0, 0))
-    leader_b = post_counts.get((Role.leader.value, "B"), (0, 0))
-
-    staff = (await db.execute(
-        sa.select(sa.func.count(sa.distinct(Post.person_id)))
-        .where(_in_subtree(Post.node_path, root_path), Post.role != Role.leader.value, current_post())
-    )).scalar_one()
+    leaders = await _people(db, root_path, Post.role == _LEADER, Post.post_kind == sa.literal_column("'A'"))
+    staff = await _people(db, root_path, Post.role != _LEADER)
 
     return {
         "tiers": {level.value: counts.level(level)
@@ -94,11 +95,11 @@ async def tier_table(db: AsyncSession, root_path: str | None) -> dict[str, Any]:
         "units": counts.level(Level.unit),
         "households": counts.households,
         # One A-post per micro-grid with households, and one notice board for each.
-        "leaders": leader_a[1],
-        "notice_boards": leader_a[0],
-        "backup_posts": leader_b[0],
+        "leaders": leaders,
+        "notice_boards": counts.posts.get((Role.leader.value, PostKind.primary.value), 0),
+        "backup_posts": counts.posts.get((Role.leader.value, PostKind.backup.value), 0),
         "staff": staff,
-        "staff_posts": {role.value: sum(n for (r, _), (n, _p) in post_counts.items() if r == role.value)
+        "staff_posts": {role.value: sum(n for (r, _), n in counts.posts.items() if r == role.value)
                         for role in Role if role != Role.leader},
         "property_companies": counts.companies,
     }

@@ -1,7 +1,8 @@
 """The grid's counts as kept on write (`grid_tally`, migration 0023): for any node, the living
-households, nodes by level and kind, and property companies at or under it, in one indexed read.
+households, nodes by level and kind, property companies and posts held at or under it, in one
+indexed read.
 
-Database triggers on household and grid_node keep the table true in the writer's own
+Database triggers on household, grid_node and post keep the table true in the writer's own
 transaction, whatever writes: a form, the importer's Core statements, a subtree's move,
 another app process. A bulk load (the demo) sets the triggers aside and calls `rebuild`.
 Each row's node is an ancestor id taken from the path, so nothing here walks the tree.
@@ -18,7 +19,7 @@ from server.grid.models import GridNode, GridTally, Level
 from server.tree import SEGMENT
 
 HOUSEHOLDS = "households"
-NODE, COMPANY = "node:", "company:"
+NODE, COMPANY, POST = "node:", "company:", "post:"
 
 # The same statements as migration 0023's REBUILD: every count from the rows themselves.
 REBUILD = [
@@ -39,6 +40,13 @@ FROM (SELECT path, 'node:' || level || ':' || COALESCE(kind, '') AS metric FROM 
 JOIN grid_tally_segment s ON s.start < length(g.path)
 WHERE substr(g.path, 1, 1) BETWEEN '0' AND '9'
 GROUP BY CAST(substr(g.path, s.start, {SEGMENT}) AS INTEGER), g.metric""",
+    f"""INSERT INTO grid_tally (node_id, metric, n)
+SELECT CAST(substr(g.node_path, s.start, {SEGMENT}) AS INTEGER), g.metric, SUM(g.n)
+FROM (SELECT node_path, 'post:' || role || ':' || COALESCE(post_kind, '') AS metric, COUNT(*) AS n FROM post
+      WHERE ended_on IS NULL GROUP BY node_path, role, post_kind) g
+JOIN grid_tally_segment s ON s.start < length(g.node_path)
+WHERE substr(g.node_path, 1, 1) BETWEEN '0' AND '9'
+GROUP BY CAST(substr(g.node_path, s.start, {SEGMENT}) AS INTEGER), g.metric""",
 ]
 
 
@@ -56,6 +64,7 @@ class Tally:
     households: int = 0
     nodes: dict[tuple[str, str], int] = field(default_factory=dict)  # (level, kind or "") -> n
     companies: int = 0
+    posts: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, post kind or "") -> posts held now
 
     def level(self, level: Level) -> int:
         return sum(n for (lv, _kind), n in self.nodes.items() if lv == level.value)
@@ -74,6 +83,9 @@ def _fold(rows) -> dict[int, Tally]:
         elif metric.startswith(NODE):
             level, _, kind = metric[len(NODE):].partition(":")
             tally.nodes[(level, kind)] = tally.nodes.get((level, kind), 0) + n
+        elif metric.startswith(POST):
+            role, _, kind = metric[len(POST):].partition(":")
+            tally.posts[(role, kind)] = tally.posts.get((role, kind), 0) + n
         elif metric.startswith(COMPANY) and n > 0:
             companies[node_id].add(metric)
     for node_id, names in companies.items():

@@ -1,6 +1,7 @@
 """The pages at full demo scale against two references, in one run (issue 15).
 
     python tests/benchmarks/bench_pages.py [--requests 300] [--http 5] [--postgres URL] [--scale 1]
+    python tests/benchmarks/bench_pages.py --database URL --http 0   # a city already loaded
 
 References, measured in the same run as the pages:
 - bare hello: a Litestar app rendering one Jinja template, no middleware, no database;
@@ -358,12 +359,16 @@ def main() -> None:
                         help="measure req/s over HTTP with wrk for this many seconds per page (0: skip)")
     parser.add_argument("--postgres", help="server URL; a scratch database is made and dropped")
     parser.add_argument("--keep", help="a SQLite file to reuse between runs (loaded once)")
+    parser.add_argument("--database", help="a PostgreSQL database with the demo already loaded (weiwang demo "
+                                           "--scale N): measured as it is, kept afterwards")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="demo scale: 100 is a city (5.47 M households; with --postgres), its pages against scale 1's")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        if args.postgres:
+        if args.database:
+            run(args.database, args.requests, args.http, tmp_path, None)
+        elif args.postgres:
             from tests.benchmarks.scratch import scratch_database
 
             with scratch_database(args.postgres, tmp_path, "bench_pages") as url:

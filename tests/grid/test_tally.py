@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+from server.accounts.models import Post
 from server.grid import tally
 from server.grid.models import GridNode, GridTally, Household, Level, PropertyCompany
 from server.grid.stats import tier_table
@@ -48,6 +49,12 @@ async def test_the_rebuild_counts_what_a_plain_count_finds(db, people):
     assert sum(n for (node_id, metric), n in counted.items()
                if node_id == community.id and metric.startswith("node:microgrid:")) == microgrids
     assert sum(1 for (node_id, metric) in counted if node_id == community.id and metric.startswith("company:")) == companies
+    posts = (await db.execute(sa.select(Post.role, sa.func.count()).where(
+        in_subtree(Post.node_path, community.path), Post.ended_on.is_(None)).group_by(Post.role))).all()
+    assert posts
+    assert {role: n for role, n in posts} == {
+        role: sum(n for (node_id, metric), n in counted.items()
+                  if node_id == community.id and metric.startswith(f"post:{role}:")) for role, _ in posts}
     # A micro-grid counts itself, once.
     assert counted[(people.microgrid.id, f"node:microgrid:{people.microgrid.kind}")] == 1
 
@@ -105,6 +112,18 @@ async def test_every_kind_of_write_keeps_the_tally_true(db, people):
     assert moved[community.id].households == before[community.id].households + 1  # the Core household stayed
     assert moved[compound.id].households == 3  # under its own id, wherever it is
 
+    # A leader is appointed to the micro-grid (A post), the old one's post ends.
+    from datetime import date
+
+    db.add(Post(person_id=people.neighbour.id, node_id=leaf.id, node_path=child_path(child_path(other.path, compound.id), leaf.id),
+                role="leader", post_kind="A"))
+    await db.flush()
+    await db.execute(sa.update(Post).where(Post.person_id == people.leader.id, Post.node_id == microgrid.id,
+                                           Post.ended_on.is_(None)).values(ended_on=date.today()))
+    await assert_tally_true(db)
+    counts = (await tally.of_nodes(db, [compound.id]))[compound.id]
+    assert counts.posts == {("leader", "A"): 1}
+
     # Its company changes, the micro-grid retires, a household is deleted outright.
     await db.execute(sa.update(GridNode).where(GridNode.id == compound.id).values(property_company_id=None))
     await db.execute(sa.update(GridNode).where(GridNode.id == leaf.id).values(retired_at=datetime.now(timezone.utc)))
@@ -113,6 +132,8 @@ async def test_every_kind_of_write_keeps_the_tally_true(db, people):
     await assert_tally_true(db)
     counts = (await tally.of_nodes(db, [compound.id]))[compound.id]
     assert (counts.households, counts.level(Level.microgrid), counts.companies) == (2, 0, 0)
+    await db.execute(sa.delete(Post).where(Post.node_id == leaf.id))
+    await assert_tally_true(db)
     await db.rollback()
     assert await tally.of_nodes(db, [community.id, other.id, microgrid.id]) == before
 
@@ -142,3 +163,22 @@ async def test_the_overview_shows_a_new_household_at_once(signed_in_as, people, 
     assert await shown() == first
     page = await client.get(f"/grid/{street.code}")
     assert sum(int(n) for n in re.findall(r"(\d+) 户", page.text)) == first
+
+
+async def test_the_tier_table_counts_people_once_however_many_posts_they_hold(db, people):
+    """Leaders and staff are people, not posts: a leader with a second A post is still one leader,
+    while the notice boards (one per A post) count two."""
+    community = people.community
+    before = await tier_table(db, community.path)
+    second = (await db.execute(sa.select(GridNode).where(
+        in_subtree(GridNode.path, community.path), GridNode.level == Level.microgrid,
+        GridNode.id != people.microgrid.id).limit(1))).scalar_one()
+    db.add(Post(person_id=people.leader.id, node_id=second.id, node_path=second.path, role="leader", post_kind="A"))
+    db.add(Post(person_id=people.secretary.id, node_id=second.id, node_path=second.path, role="compound"))
+    await db.flush()
+    after = await tier_table(db, community.path)
+    await db.rollback()
+    assert after["leaders"] == before["leaders"]
+    assert after["notice_boards"] == before["notice_boards"] + 1
+    assert after["staff"] == before["staff"]
+    assert after["staff_posts"]["compound"] == before["staff_posts"]["compound"] + 1
