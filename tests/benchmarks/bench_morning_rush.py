@@ -210,7 +210,11 @@ async def stored_ids(url: str, ids: list[str]) -> int:
 
 async def rush(base: str, url: str, leaders: list[Leader], staff: list[str], window: float, concurrency: int) -> list[Phase]:
     # Connections for the records (at most `concurrency` at once) and one for each browsing staff.
-    limits = httpx.Limits(max_connections=concurrency + len(staff), max_keepalive_connections=concurrency + len(staff))
+    # An idle connection is dropped by the client before uvicorn's 5 s keep-alive closes it: with
+    # both at 5 s, a request sent on a connection as the server closed it failed (7 ReadErrors in
+    # the PostgreSQL forms phase, stop 21). A browser does the same (and retries such a request).
+    limits = httpx.Limits(max_connections=concurrency + len(staff), max_keepalive_connections=concurrency + len(staff),
+                          keepalive_expiry=3.0)
     gate = asyncio.Semaphore(concurrency)
     timeout = httpx.Timeout(120.0, pool=None)
     origin = base.replace("127.0.0.1", "localhost")
