@@ -23,7 +23,7 @@ from server.accounts.models import Person, Post, Role, current_post
 from server.accounts.scope import Viewer
 from server.clock import CHINA, aware, month_of, today_in_china, utcnow
 from server.grid.models import CareTag, Household
-from server.incentives.earning import Work, earn, plan
+from server.incentives.earning import Work, china_month, earn, plan
 from server.incentives.models import EntryKind, HolidayVisit, IncentiveRules, IssueRating, PointsAccount, PointsEntry, Rating
 from server.incentives.rules import DEFAULT, RuleBook, load_rule_book
 from server.issues.models import Issue, Status
@@ -55,6 +55,9 @@ async def _post_paths(db: AsyncSession, person_ids: list[int]) -> dict[int, list
 BOUNDED = 50
 
 
+_ELDERLY_ALONE = f'"{CareTag.elderly_alone.value}"'  # as it stands in the JSON list
+
+
 def _roots(paths) -> list[str]:
     roots: list[str] = []
     for path in sorted(set(paths)):
@@ -82,13 +85,17 @@ async def works_of(db: AsyncSession, person_ids: list[int], since: datetime | No
 
     # The household's care tag prices the visit; an outer join, so a household moved out of
     # reach since still leaves the visit its (kept) points.
+    # The tags as their JSON text, searched for the one quoted tag: every batch that arrives folds the
+    # sender's month again, and decoding each visited household's list was a tenth of a sync.
     visits = await db.execute(
-        sa.select(Visit.id, Visit.person_id, Visit.household_id, Visit.visited_at, Visit.grid_path, Household.care_tags)
+        sa.select(Visit.id, Visit.person_id, Visit.household_id, Visit.visited_at, Visit.grid_path,
+                  sa.cast(Household.care_tags, sa.String))
         .outerjoin(Household, sa.and_(Household.id == Visit.household_id, bound(Household.grid_path)))
         .where(Visit.person_id.in_(person_ids), bound(Visit.grid_path), after(Visit.visited_at)))
     for vid, pid, hid, at, path, tags in visits:
-        rule = "care_visit" if CareTag.elderly_alone.value in (tags or []) else "visit"
-        out[pid].append(Work(pid, rule, "visit", str(vid), aware(at), path, f"visit:{hid}:{month_of(at)}"))
+        rule = "care_visit" if tags and _ELDERLY_ALONE in tags else "visit"
+        at = aware(at)
+        out[pid].append(Work(pid, rule, "visit", str(vid), at, path, f"visit:{hid}:{china_month(at)}"))
     work = await db.execute(
         sa.select(WorkLogEntry.id, WorkLogEntry.person_id, WorkLogEntry.kind, WorkLogEntry.done_at, WorkLogEntry.grid_path)
         .where(WorkLogEntry.person_id.in_(person_ids), bound(WorkLogEntry.grid_path), after(WorkLogEntry.done_at)))
