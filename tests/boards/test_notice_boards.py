@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
 import sqlalchemy as sa
 from PIL import Image
 

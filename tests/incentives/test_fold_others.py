@@ -4,7 +4,6 @@ Before, they waited for her own page open or the nightly recompute, so the ranki
 scorecards lagged behind the ledger."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import sqlalchemy as sa
 

@@ -3,16 +3,14 @@ also when two requests race (the race runs on PostgreSQL with WEIWANG_TEST_BACKE
 from __future__ import annotations
 
 import asyncio
-import re
 
-import pytest
 import sqlalchemy as sa
 
 from server.accounts.models import AuditEntry
 from server.db import make_sessionmaker
 from server.incentives import ledger, redemptions
 from server.incentives.models import PointsEntry, Redemption, RewardItem
-from tests.conftest import BACKEND, csrf_headers
+from tests.conftest import csrf_headers
 
 
 async def _item(engine, name="保温杯", points=6, stock=5) -> RewardItem:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import uuid
 from dataclasses import replace
 from datetime import timedelta
 
@@ -23,7 +22,6 @@ from server.notify import outbox, worker
 from server.notify.gateway import DeliveryError, HttpGateway, LogGateway
 from server.notify.models import Channel, Delivery, Notification
 from server.notify.senders import make_sms_sender
-from tests.conftest import BACKEND
 from tests.issues.conftest import viewer_of
 from tests.notify.fake_servers import FakeProvider
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from server.clock import today_in_china
 
-from server.accounts.models import AuditEntry, Invite, Person, Post, current_post
+from server.accounts.models import AuditEntry, Invite, Person, Post
 from server.grid.models import GridNode
 from server.notify.models import Notification
 from server.issues.public import PER_ADDRESS_PER_HOUR

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from server.accounts import invites
 from server.accounts.models import Device, Invite, Person, Post, Role
 from server.db import make_sessionmaker
-from server.grid.models import GridNode, Household, Level
+from server.grid.models import GridNode, Level
 from tests.conftest import csrf_headers
 from tests.registers.conftest import real_viewer
 

@@ -12,7 +12,7 @@ from server.accounts.models import AuditEntry, Person, Post
 from server.db import make_sessionmaker
 from server.grid.models import GridNode, Household, PropertyCompany
 from server.i18n import gettext
-from server.registers import importer, reader, sheets
+from server.registers import reader, sheets
 from tests.registers.conftest import workbook
 
 TABLES = (GridNode, Household, Person, Post, PropertyCompany, AuditEntry)
@@ -200,7 +200,7 @@ def test_it_refuses_more_than_200000_rows():
 def test_it_counts_rows_of_a_workbook_before_reading_them(monkeypatch):
     monkeypatch.setattr(reader, "MAX_ROWS", 5)
     rows = street_rows()
-    rows["households"] = [[f"XB-01-001-01", f"{i}号", "某", "", 1, "", "", ""] for i in range(10)]
+    rows["households"] = [["XB-01-001-01", f"{i}号", "某", "", 1, "", "", ""] for i in range(10)]
     with pytest.raises(reader.FileRefused) as refused:
         reader.read_upload(workbook(**rows), "many.xlsx")
     assert refused.value.message == reader.MSG_TOO_MANY_ROWS
