@@ -35,6 +35,7 @@ from server.photos import MAX_PHOTOS
 from server.spreadsheets import BOLD, Book
 from server.sync.registry import SyncRecord, SyncType
 from server.sync.service import CREATED, store_one
+from server.tree import COMMUNITY_LEN, community_of
 from server.validate import PathId, ascii_int, parse_day
 from server.web import render, request_language, t
 
@@ -122,7 +123,7 @@ async def budgets(db: AsyncSession, viewer: Viewer, year: int) -> list[dict[str,
         return []
     budget = dict((await db.execute(sa.select(AllowanceBudget.node_path, AllowanceBudget.amount_fen).where(
         AllowanceBudget.year == year))).all())
-    community = sa.func.substr(AllowanceClaim.grid_path, 1, 16)
+    community = community_of(AllowanceClaim.grid_path)
     spent = dict((await db.execute(sa.select(community, sa.func.sum(AllowanceClaim.amount_fen)).where(
         AllowanceClaim.status.in_(("approved", "paid")), viewer.subtree_clause(AllowanceClaim.grid_path),
         AllowanceClaim.claimed_on >= date(year, 1, 1), AllowanceClaim.claimed_on <= date(year, 12, 31))
@@ -254,12 +255,12 @@ class AllowanceController(Controller):
             Person, Person.id == AllowanceClaim.person_id).where(AllowanceClaim.batch_id == batch.id)
             .order_by(AllowanceClaim.grid_path, AllowanceClaim.claimed_on))).all()
         names = dict((await db.execute(sa.select(GridNode.path, GridNode.name).where(
-            GridNode.path.in_(sorted({c.grid_path[:16] for c, *_ in rows}))))).all())
+            GridNode.path.in_(sorted({c.grid_path[:COMMUNITY_LEN] for c, *_ in rows}))))).all())
         book = Book()
         sheet = book.sheet("补贴发放")
         sheet.append(["社区", "微网格长", "类型", "日期", "金额（元）", "金额（分）", "说明", "编号"], font=BOLD)
         for claim, name, _phone in rows:
-            sheet.append([names.get(claim.grid_path[:16], ""), name, KIND_ZH[claim.kind], claim.claimed_on.isoformat(),
+            sheet.append([names.get(claim.grid_path[:COMMUNITY_LEN], ""), name, KIND_ZH[claim.kind], claim.claimed_on.isoformat(),
                           yuan(claim.amount_fen), claim.amount_fen, claim.note, str(claim.id)])
         sheet.append(["合计", "", "", "", yuan(batch.total_fen), batch.total_fen, f"{batch.claims} 笔", ""], font=BOLD)
         audit.record(db, "export", viewer=viewer, object_type="payout_batch", object_id=batch.id, request=request,

@@ -42,7 +42,7 @@ from server.i18n import N_
 from server.incentives.models import HolidayCampaign, HolidayTarget, HolidayVisit
 from server.sync.registry import SyncRecord, SyncType, add_row
 from server.sync.service import CREATED, store_one
-from server.tree import SEGMENT, ancestor_paths, in_subtree
+from server.tree import COMMUNITY_LEN, ancestor_paths, community_of, in_subtree
 from server.validate import PathId, ascii_int, parse_day
 from server.web import render, request_language, t
 
@@ -54,7 +54,6 @@ DEFAULT_TAGS = (CareTag.elderly_alone.value, CareTag.low_income.value, CareTag.d
                 CareTag.special_support.value)
 MAX_DAYS = 120
 LIST_LIMIT = 100
-COMMUNITY = 2 * SEGMENT  # a path's first two segments: street, community
 
 MSG_NOT_YOURS = N_("This visit is not on your list (it may have been given to someone else).")
 MSG_OUTSIDE_PERIOD = N_("This campaign runs from %(start)s to %(end)s: a visit outside those days is not counted.")
@@ -136,7 +135,7 @@ class Progress:
 
 async def progress_by_community(db: AsyncSession, viewer: Viewer, campaign: HolidayCampaign) -> list[Progress]:
     """Targets and visited targets per community, of the targets the viewer sees: one grouped query."""
-    community = sa.func.substr(HolidayTarget.grid_path, 1, COMMUNITY).label("community")
+    community = community_of(HolidayTarget.grid_path).label("community")
     done = sa.case((HolidayVisit.id.is_not(None), 1), else_=0)
     rows = (await db.execute(
         sa.select(community, HolidayTarget.kind, sa.func.count(), sa.func.sum(done))
@@ -231,9 +230,9 @@ async def draw_targets(db: AsyncSession | AsyncConnection, campaign: HolidayCamp
         # Each community's first staff member visits its leaders (staff reassign as they share the work).
         staff: dict[str, int] = {}
         for path, pid in await db.execute(sa.select(Post.node_path, Post.person_id).where(
-                Post.role == Role.community, current_post(), in_subtree(Post.node_path, root[:COMMUNITY] if len(root) > COMMUNITY else root))
+                Post.role == Role.community, current_post(), in_subtree(Post.node_path, root[:COMMUNITY_LEN] if len(root) > COMMUNITY_LEN else root))
                 .order_by(Post.node_path, Post.person_id)):
-            staff.setdefault(path[:COMMUNITY], pid)
+            staff.setdefault(path[:COMMUNITY_LEN], pid)
         seen: set[int] = set()
         for pid, path in await db.execute(sa.select(Post.person_id, Post.node_path).where(
                 Post.role == Role.leader, current_post(), in_subtree(Post.node_path, root))
@@ -242,7 +241,7 @@ async def draw_targets(db: AsyncSession | AsyncConnection, campaign: HolidayCamp
                 continue
             seen.add(pid)
             rows.append({"campaign_id": campaign.id, "kind": "leader", "household_id": None, "person_id": pid,
-                         "grid_path": path, "visitor_id": staff.get(path[:COMMUNITY])})
+                         "grid_path": path, "visitor_id": staff.get(path[:COMMUNITY_LEN])})
     for i in range(0, len(rows), 2000):
         await db.execute(sa.insert(HolidayTarget), rows[i:i + 2000])
     return len(rows)
@@ -485,7 +484,7 @@ class HolidayController(Controller):
 
 async def visitor_choices(db: AsyncSession, target: HolidayTarget) -> list[tuple[int, str]]:
     """Who may visit a target: anyone holding a current leader or staff post in its community."""
-    community = target.grid_path[:COMMUNITY]
+    community = target.grid_path[:COMMUNITY_LEN]
     rows = await db.execute(
         sa.select(Person.id, Person.name).join(Post, Post.person_id == Person.id)
         .where(Post.role.in_((Role.leader, Role.compound, Role.community)), current_post(),
