@@ -1,9 +1,10 @@
 """The grid's counts kept on write (issue 15): `grid_tally` holds, for every node, how many
-living households, nodes of each level and kind, and nodes of each property company lie at or
-under it, and the posts held there by role and kind. Database triggers keep it true in the writer's own transaction, whichever path
-writes (a form, the importer's Core statements, a subtree move, another process), so the
-street overview and the node pages read a handful of rows instead of counting a city's
-5.47 million households (1.7 s cold at scale 100) or keeping a minute-old copy per process.
+living households (and of those, with a care tag), nodes of each level and kind, nodes of each
+property company and posts held by role and kind lie at or under it. Database triggers keep
+it true in the writer's own transaction, whichever path writes (a form, the importer's Core
+statements, a subtree move, another process), so the street overview, the node pages and the
+scorecards read a handful of rows instead of counting a city's 5.47 million households (1.7 s
+cold at scale 100) or keeping a minute-old copy per process.
 
 A path is made of its ancestors' ids (8 digits each), so a row's ancestors come from the path
 alone: `grid_tally_segment` holds the eight segment starts. A node's path is "!code" for a
@@ -37,7 +38,12 @@ def _add(row: str, path: str, metric: str, delta: str, only_if: str) -> str:
 
 
 def _household(row: str, delta: str) -> list[str]:
-    return [_add(row, "grid_path", "'households'", delta, f"{row}.status = 'active'")]
+    return [
+        _add(row, "grid_path", "'households'", delta, f"{row}.status = 'active'"),
+        # With a care tag (a non-empty JSON list): the scorecards' care coverage.
+        _add(row, "grid_path", "'care_households'", delta,
+             f"{row}.status = 'active' AND CAST({row}.care_tags AS VARCHAR(1000)) <> '[]'"),
+    ]
 
 
 def _node(row: str, delta: str) -> list[str]:
@@ -56,7 +62,7 @@ def _post(row: str, delta: str) -> list[str]:
 
 TRIGGERS = {
     # table: (columns whose change moves a count, statements for a row)
-    "household": ("grid_path, status", _household),
+    "household": ("grid_path, status, care_tags", _household),
     "grid_node": ("path, level, kind, retired_at, property_company_id", _node),
     "post": ("node_path, role, post_kind, ended_on", _post),
 }
@@ -69,11 +75,13 @@ STAFF = "role <> 'leader' AND ended_on IS NULL"
 REBUILD = [
     "DELETE FROM grid_tally",
     f"""INSERT INTO grid_tally (node_id, metric, n)
-SELECT CAST(substr(g.grid_path, s.start, {SEGMENT}) AS INTEGER), 'households', SUM(g.n)
-FROM (SELECT grid_path, COUNT(*) AS n FROM household WHERE status = 'active' GROUP BY grid_path) g
+SELECT CAST(substr(g.grid_path, s.start, {SEGMENT}) AS INTEGER), m.metric, SUM(CASE WHEN m.metric = 'households' THEN g.n ELSE g.care END)
+FROM (SELECT grid_path, COUNT(*) AS n, SUM(CASE WHEN CAST(care_tags AS VARCHAR(1000)) <> '[]' THEN 1 ELSE 0 END) AS care
+      FROM household WHERE status = 'active' GROUP BY grid_path) g
 JOIN grid_tally_segment s ON s.start < length(g.grid_path)
-WHERE substr(g.grid_path, 1, 1) BETWEEN '0' AND '9'
-GROUP BY CAST(substr(g.grid_path, s.start, {SEGMENT}) AS INTEGER)""",
+CROSS JOIN (SELECT 'households' AS metric UNION ALL SELECT 'care_households') m
+WHERE substr(g.grid_path, 1, 1) BETWEEN '0' AND '9' AND (m.metric = 'households' OR g.care > 0)
+GROUP BY CAST(substr(g.grid_path, s.start, {SEGMENT}) AS INTEGER), m.metric""",
     f"""INSERT INTO grid_tally (node_id, metric, n)
 SELECT CAST(substr(g.path, s.start, {SEGMENT}) AS INTEGER), g.metric, COUNT(*)
 FROM (SELECT path, 'node:' || level || ':' || COALESCE(kind, '') AS metric FROM grid_node

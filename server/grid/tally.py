@@ -18,18 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from server.grid.models import GridNode, GridTally, Level
 from server.tree import SEGMENT
 
-HOUSEHOLDS = "households"
+HOUSEHOLDS, CARE_HOUSEHOLDS = "households", "care_households"
 NODE, COMPANY, POST = "node:", "company:", "post:"
 
 # The same statements as migration 0023's REBUILD: every count from the rows themselves.
 REBUILD = [
     "DELETE FROM grid_tally",
     f"""INSERT INTO grid_tally (node_id, metric, n)
-SELECT CAST(substr(g.grid_path, s.start, {SEGMENT}) AS INTEGER), 'households', SUM(g.n)
-FROM (SELECT grid_path, COUNT(*) AS n FROM household WHERE status = 'active' GROUP BY grid_path) g
+SELECT CAST(substr(g.grid_path, s.start, {SEGMENT}) AS INTEGER), m.metric, SUM(CASE WHEN m.metric = 'households' THEN g.n ELSE g.care END)
+FROM (SELECT grid_path, COUNT(*) AS n, SUM(CASE WHEN CAST(care_tags AS VARCHAR(1000)) <> '[]' THEN 1 ELSE 0 END) AS care
+      FROM household WHERE status = 'active' GROUP BY grid_path) g
 JOIN grid_tally_segment s ON s.start < length(g.grid_path)
-WHERE substr(g.grid_path, 1, 1) BETWEEN '0' AND '9'
-GROUP BY CAST(substr(g.grid_path, s.start, {SEGMENT}) AS INTEGER)""",
+CROSS JOIN (SELECT 'households' AS metric UNION ALL SELECT 'care_households') m
+WHERE substr(g.grid_path, 1, 1) BETWEEN '0' AND '9' AND (m.metric = 'households' OR g.care > 0)
+GROUP BY CAST(substr(g.grid_path, s.start, {SEGMENT}) AS INTEGER), m.metric""",
     f"""INSERT INTO grid_tally (node_id, metric, n)
 SELECT CAST(substr(g.path, s.start, {SEGMENT}) AS INTEGER), g.metric, COUNT(*)
 FROM (SELECT path, 'node:' || level || ':' || COALESCE(kind, '') AS metric FROM grid_node
@@ -62,6 +64,7 @@ class Tally:
     """A node's counts (or a set of roots' counts summed)."""
 
     households: int = 0
+    care_households: int = 0  # of those, with a care tag (the scorecards' care coverage)
     nodes: dict[tuple[str, str], int] = field(default_factory=dict)  # (level, kind or "") -> n
     companies: int = 0
     posts: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, post kind or "") -> posts held now
@@ -80,6 +83,8 @@ def _fold(rows) -> dict[int, Tally]:
         tally = out[node_id]
         if metric == HOUSEHOLDS:
             tally.households += n
+        elif metric == CARE_HOUSEHOLDS:
+            tally.care_households += n
         elif metric.startswith(NODE):
             level, _, kind = metric[len(NODE):].partition(":")
             tally.nodes[(level, kind)] = tally.nodes.get((level, kind), 0) + n

@@ -45,7 +45,11 @@ async def test_the_rebuild_counts_what_a_plain_count_finds(db, people):
     companies = (await db.execute(sa.select(sa.func.count(sa.distinct(GridNode.property_company_id))).where(
         in_subtree(GridNode.path, community.path), GridNode.retired_at.is_(None)))).scalar_one()
     assert households > 0 and microgrids > 0
+    care = (await db.execute(sa.select(sa.func.count()).select_from(Household).where(
+        in_subtree(Household.grid_path, community.path), Household.status == "active",
+        sa.cast(Household.care_tags, sa.String) != "[]"))).scalar_one()
     assert counted[(community.id, "households")] == households
+    assert counted[(community.id, "care_households")] == care > 0
     assert sum(n for (node_id, metric), n in counted.items()
                if node_id == community.id and metric.startswith("node:microgrid:")) == microgrids
     assert sum(1 for (node_id, metric) in counted if node_id == community.id and metric.startswith("company:")) == companies
@@ -75,6 +79,11 @@ async def test_every_kind_of_write_keeps_the_tally_true(db, people):
     after = await tally.of_nodes(db, [community.id, microgrid.id])
     assert after[community.id].households == before[community.id].households + 2
     assert after[microgrid.id].households == before[microgrid.id].households + 2
+    household.care_tags = ["elderly_alone"]
+    await db.flush()
+    assert (await tally.of_nodes(db, [microgrid.id]))[microgrid.id].care_households == \
+        before[microgrid.id].care_households + 1
+    await assert_tally_true(db)
     household.status = "moved_out"
     await db.flush()
     await assert_tally_true(db)
