@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import Post, PostKind, Role, current_post
 from server.grid import tally
 from server.grid.models import CompoundKind, GridNode, Level, MicrogridKind
-from server.tree import SEGMENT, subtree_bounds
+from server.tree import SEGMENT, in_subtree
 
 # Jinyuan Street as the article reports it, for the street overview to show beside
 # the database's own counts.
@@ -55,13 +55,6 @@ LABELS = {
 }
 
 
-def _in_subtree(column, root_path: str | None):
-    if root_path is None:
-        return sa.true()
-    low, high = subtree_bounds(root_path)
-    return sa.and_(column >= low, column < high)
-
-
 # Literals, not parameters: a planner picks a partial index only when the query's own text implies
 # the index's WHERE (a generic plan with role = $1 would scan the table).
 _LEADER = sa.literal_column("'leader'")
@@ -70,7 +63,7 @@ _LEADER = sa.literal_column("'leader'")
 async def _people(db: AsyncSession, root_path: str | None, *which) -> int:
     """How many people hold such a post now under root_path: each counted once, however many posts
     they hold (not additive up the tree, so counted here; a partial index on post serves each)."""
-    held = sa.select(Post.person_id).where(_in_subtree(Post.node_path, root_path), *which, current_post()).distinct()
+    held = sa.select(Post.person_id).where(sa.true() if root_path is None else in_subtree(Post.node_path, root_path), *which, current_post()).distinct()
     return (await db.execute(sa.select(sa.func.count()).select_from(held.subquery()))).scalar_one()
 
 
